@@ -1,0 +1,8 @@
+/**
+ * `npm run bench`: the figures the issues ask for, measured on this machine.
+ * Run with --expose-gc (the npm script does) so memory figures are after real collections.
+ */
+import { engineBench } from "./engine";
+
+console.log(`Routilux bench — node ${process.version}, ${new Date().toISOString()}\n`);
+await engineBench();

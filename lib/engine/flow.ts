@@ -1,0 +1,347 @@
+import { type FlowDsl, flowFromDsl, flowToDsl } from "./dsl";
+import type { ErrorHandler } from "./error-handler";
+import { FlowDefinitionError } from "./errors";
+import type { ExecutionHooks } from "./hooks";
+import { Job } from "./job";
+import type { RoutineRegistry } from "./registry";
+import type { Routine, SlotDefinition } from "./routine";
+import type { ExecutionStrategy, Payload } from "./types";
+
+export interface Connection {
+  /** `source.event:target.slot`, stable and URL-safe. */
+  readonly id: string;
+  readonly sourceRoutineId: string;
+  readonly sourceEvent: string;
+  readonly targetRoutineId: string;
+  readonly targetSlot: string;
+  /** `{eventKey: slotKey}`: mapped keys are renamed, the others pass through. */
+  readonly paramMapping: Readonly<Record<string, string>> | null;
+}
+
+/** A connection resolved to the objects the hot path needs, so delivery does no lookups. */
+export interface Route {
+  readonly connection: Connection;
+  readonly routine: Routine;
+  readonly slot: SlotDefinition;
+}
+
+export interface FlowOptions {
+  executionStrategy?: ExecutionStrategy;
+  maxWorkers?: number;
+  /** Job-level timeout in seconds (null = none). */
+  timeout?: number | null;
+  errorHandler?: ErrorHandler | null;
+}
+
+export interface StartOptions {
+  entrySlot?: string;
+  jobId?: string;
+  /** Hooks for this job; when omitted, the installed hooks provider decides (monitoring). */
+  hooks?: ExecutionHooks | null;
+  /** Overrides the flow's job timeout (seconds). */
+  timeout?: number | null;
+}
+
+export type ValidationLevel = "error" | "warning" | "info";
+export interface ValidationIssue {
+  level: ValidationLevel;
+  code: string;
+  message: string;
+  routine_id?: string;
+}
+
+const ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
+const ROUTINE_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function connectionId(src: string, event: string, dst: string, slot: string): string {
+  return `${src}.${event}:${dst}.${slot}`;
+}
+
+/** A graph of routines (by id) and connections. It holds no run state: jobs do. */
+export class Flow {
+  readonly flowId: string;
+  executionStrategy: ExecutionStrategy;
+  maxWorkers: number;
+  timeout: number | null;
+  errorHandler: ErrorHandler | null;
+  private readonly routineMap = new Map<string, Routine>();
+  private readonly connectionList: Connection[] = [];
+  /** routineId → event → routes, rebuilt on every edit. */
+  private outgoing = new Map<string, Map<string, Route[]>>();
+
+  constructor(flowId: string, options: FlowOptions = {}) {
+    if (typeof flowId !== "string" || !ID_RE.test(flowId)) {
+      throw new FlowDefinitionError(
+        "INVALID_ID",
+        `Invalid flow id '${String(flowId)}' (1-128 of letters, digits, '_', '.', ':' or '-')`,
+      );
+    }
+    this.flowId = flowId;
+    this.executionStrategy = "sequential";
+    this.maxWorkers = 5;
+    this.timeout = options.timeout ?? null;
+    this.errorHandler = options.errorHandler ?? null;
+    this.setExecutionStrategy(options.executionStrategy ?? "sequential", options.maxWorkers ?? 5);
+  }
+
+  setExecutionStrategy(strategy: ExecutionStrategy, maxWorkers = this.maxWorkers): this {
+    if (strategy !== "sequential" && strategy !== "concurrent") {
+      throw new FlowDefinitionError(
+        "INVALID_STRATEGY",
+        `Unknown execution strategy '${String(strategy)}' (sequential or concurrent)`,
+      );
+    }
+    if (!Number.isInteger(maxWorkers) || maxWorkers < 1 || maxWorkers > 1024) {
+      throw new FlowDefinitionError("INVALID_STRATEGY", "maxWorkers must be a whole number from 1 to 1024");
+    }
+    this.executionStrategy = strategy;
+    this.maxWorkers = maxWorkers;
+    return this;
+  }
+
+  setErrorHandler(handler: ErrorHandler | null): this {
+    this.errorHandler = handler;
+    return this;
+  }
+
+  get routines(): ReadonlyMap<string, Routine> {
+    return this.routineMap;
+  }
+
+  get connections(): readonly Connection[] {
+    return this.connectionList;
+  }
+
+  getRoutine(id: string): Routine | undefined {
+    return this.routineMap.get(id);
+  }
+
+  addRoutine(routine: Routine, id: string): string {
+    if (typeof id !== "string" || !ROUTINE_ID_RE.test(id)) {
+      throw new FlowDefinitionError(
+        "INVALID_ID",
+        `Invalid routine id '${String(id)}' (1-128 of letters, digits, '_' or '-')`,
+      );
+    }
+    if (this.routineMap.has(id)) {
+      throw new FlowDefinitionError("DUPLICATE_ROUTINE", `Routine id '${id}' already exists in flow '${this.flowId}'`);
+    }
+    this.routineMap.set(id, routine);
+    return id;
+  }
+
+  /** Removes the routine and every connection touching it: no data reaches or leaves it afterwards. */
+  removeRoutine(id: string): void {
+    if (!this.routineMap.has(id)) {
+      throw new FlowDefinitionError("ROUTINE_NOT_FOUND", `Routine '${id}' not found in flow '${this.flowId}'`);
+    }
+    this.routineMap.delete(id);
+    for (let i = this.connectionList.length - 1; i >= 0; i--) {
+      const c = this.connectionList[i] as Connection;
+      if (c.sourceRoutineId === id || c.targetRoutineId === id) this.connectionList.splice(i, 1);
+    }
+    this.reindex();
+  }
+
+  connect(
+    sourceId: string,
+    eventName: string,
+    targetId: string,
+    slotName: string,
+    paramMapping?: Record<string, string> | null,
+  ): Connection {
+    const source = this.routineMap.get(sourceId);
+    if (!source) {
+      throw new FlowDefinitionError("ROUTINE_NOT_FOUND", `Source routine '${sourceId}' not found in flow '${this.flowId}'`);
+    }
+    const target = this.routineMap.get(targetId);
+    if (!target) {
+      throw new FlowDefinitionError("ROUTINE_NOT_FOUND", `Target routine '${targetId}' not found in flow '${this.flowId}'`);
+    }
+    if (!target.getSlot(slotName)) {
+      throw new FlowDefinitionError(
+        "SLOT_NOT_FOUND",
+        `Slot '${slotName}' not found on routine '${targetId}' (slots: ${target.slotNames.join(", ") || "none"})`,
+      );
+    }
+    let mapping: Record<string, string> | null = null;
+    if (paramMapping) {
+      mapping = {};
+      for (const [from, to] of Object.entries(paramMapping)) {
+        if (typeof to !== "string" || to === "" || from === "__proto__" || to === "__proto__") {
+          throw new FlowDefinitionError("INVALID_MAPPING", `Invalid param mapping '${from}' → '${String(to)}'`);
+        }
+        mapping[from] = to;
+      }
+      if (Object.keys(mapping).length === 0) mapping = null;
+    }
+    const id = connectionId(sourceId, eventName, targetId, slotName);
+    if (this.connectionList.some((c) => c.id === id)) {
+      throw new FlowDefinitionError("DUPLICATE_CONNECTION", `Connection '${id}' already exists`);
+    }
+    source.declareImplicitEvent(eventName);
+    const connection: Connection = {
+      id,
+      sourceRoutineId: sourceId,
+      sourceEvent: eventName,
+      targetRoutineId: targetId,
+      targetSlot: slotName,
+      paramMapping: mapping ? Object.freeze(mapping) : null,
+    };
+    this.connectionList.push(Object.freeze(connection));
+    this.reindex();
+    return connection;
+  }
+
+  /** Removes connections matching the given parts (all given parts must match). Returns how many. */
+  disconnect(sourceId: string, eventName?: string, targetId?: string, slotName?: string): number {
+    const before = this.connectionList.length;
+    for (let i = this.connectionList.length - 1; i >= 0; i--) {
+      const c = this.connectionList[i] as Connection;
+      if (
+        c.sourceRoutineId === sourceId &&
+        (eventName === undefined || c.sourceEvent === eventName) &&
+        (targetId === undefined || c.targetRoutineId === targetId) &&
+        (slotName === undefined || c.targetSlot === slotName)
+      ) {
+        this.connectionList.splice(i, 1);
+      }
+    }
+    this.reindex();
+    return before - this.connectionList.length;
+  }
+
+  getConnection(id: string): Connection | undefined {
+    return this.connectionList.find((c) => c.id === id);
+  }
+
+  removeConnection(id: string): void {
+    const i = this.connectionList.findIndex((c) => c.id === id);
+    if (i < 0) {
+      throw new FlowDefinitionError("CONNECTION_NOT_FOUND", `Connection '${id}' not found in flow '${this.flowId}'`);
+    }
+    this.connectionList.splice(i, 1);
+    this.reindex();
+  }
+
+  /** @internal The routes an event of a routine travels (undefined when none). */
+  routesFor(routineId: string, eventName: string): Route[] | undefined {
+    return this.outgoing.get(routineId)?.get(eventName);
+  }
+
+  /** The id under which `routine` is registered in this flow. */
+  idOf(routine: Routine): string | undefined {
+    for (const [id, r] of this.routineMap) if (r === routine) return id;
+    return undefined;
+  }
+
+  validate(): ValidationIssue[] {
+    const issues: ValidationIssue[] = [];
+    const fed = new Set<string>();
+    const used = new Set<string>();
+    for (const c of this.connectionList) {
+      const src = this.routineMap.get(c.sourceRoutineId);
+      const dst = this.routineMap.get(c.targetRoutineId);
+      if (!src || !dst?.getSlot(c.targetSlot)) {
+        issues.push({ level: "error", code: "DANGLING_CONNECTION", message: `Connection '${c.id}' points at a missing routine or slot` });
+        continue;
+      }
+      fed.add(`${c.targetRoutineId}.${c.targetSlot}`);
+      used.add(`${c.sourceRoutineId}.${c.sourceEvent}`);
+    }
+    for (const [id, routine] of this.routineMap) {
+      for (const ev of routine.eventNames) {
+        if (!used.has(`${id}.${ev}`)) {
+          issues.push({ level: "warning", code: "UNCONNECTED_EVENT", routine_id: id, message: `Event '${id}.${ev}' is not connected (its data goes nowhere)` });
+        }
+      }
+      for (const slot of routine.slotNames) {
+        // `trigger` is the conventional entry slot: being unconnected is its normal state.
+        if (slot !== "trigger" && !fed.has(`${id}.${slot}`)) {
+          issues.push({ level: "warning", code: "UNCONNECTED_SLOT", routine_id: id, message: `Slot '${id}.${slot}' is not connected (it only runs as an entry point)` });
+        }
+      }
+    }
+    for (const cycle of this.findCycles()) {
+      issues.push({ level: "info", code: "CYCLE", message: `Cycle: ${cycle.join(" -> ")}` });
+    }
+    return issues;
+  }
+
+  /** Loads a flow from a DSL document (object, YAML or JSON text) whose `class` names registered types. */
+  static fromDSL(spec: unknown, registry?: RoutineRegistry, options?: { flowId?: string }): Flow {
+    return flowFromDsl(spec, registry, options);
+  }
+
+  /** The flow as a DSL object (every routine must be of a registered type). */
+  toDSL(registry?: RoutineRegistry): FlowDsl {
+    return flowToDsl(this, registry);
+  }
+
+  /** Starts a job and returns it at once; the job runs in the background. */
+  start(entryId: string, params: Payload = {}, options: StartOptions = {}): Job {
+    const entry = this.routineMap.get(entryId);
+    if (!entry) {
+      throw new FlowDefinitionError("ROUTINE_NOT_FOUND", `Entry routine '${entryId}' not found in flow '${this.flowId}'`);
+    }
+    const slotName = options.entrySlot ?? "trigger";
+    const slot = entry.getSlot(slotName);
+    if (!slot) {
+      throw new FlowDefinitionError(
+        "SLOT_NOT_FOUND",
+        `Entry slot '${slotName}' not found on routine '${entryId}' (slots: ${entry.slotNames.join(", ") || "none"})`,
+      );
+    }
+    if (typeof params !== "object" || params === null || Array.isArray(params)) {
+      throw new FlowDefinitionError("INVALID_PARAMS", "Entry params must be an object");
+    }
+    const job = new Job(this, entryId, entry, slot, params, options);
+    job.start();
+    return job;
+  }
+
+  /** start + wait: resolves with the finished job (completed, failed or cancelled). */
+  execute(entryId: string, params: Payload = {}, options: StartOptions = {}): Promise<Job> {
+    return this.start(entryId, params, options).done;
+  }
+
+  private reindex(): void {
+    const next = new Map<string, Map<string, Route[]>>();
+    for (const c of this.connectionList) {
+      const routine = this.routineMap.get(c.targetRoutineId);
+      const slot = routine?.getSlot(c.targetSlot);
+      if (!routine || !slot) continue;
+      const byEvent = next.get(c.sourceRoutineId) ?? new Map<string, Route[]>();
+      next.set(c.sourceRoutineId, byEvent);
+      const routes = byEvent.get(c.sourceEvent) ?? [];
+      byEvent.set(c.sourceEvent, routes);
+      routes.push({ connection: c, routine, slot });
+    }
+    this.outgoing = next;
+  }
+
+  private findCycles(): string[][] {
+    const adj = new Map<string, string[]>();
+    for (const c of this.connectionList) {
+      const list = adj.get(c.sourceRoutineId) ?? [];
+      if (!list.includes(c.targetRoutineId)) list.push(c.targetRoutineId);
+      adj.set(c.sourceRoutineId, list);
+    }
+    const cycles: string[][] = [];
+    const state = new Map<string, 1 | 2>(); // 1 = on stack, 2 = done
+    const stack: string[] = [];
+    const visit = (n: string): void => {
+      state.set(n, 1);
+      stack.push(n);
+      for (const m of adj.get(n) ?? []) {
+        const s = state.get(m);
+        if (s === 1) cycles.push([...stack.slice(stack.indexOf(m)), m]);
+        else if (s === undefined) visit(m);
+      }
+      stack.pop();
+      state.set(n, 2);
+    };
+    for (const id of this.routineMap.keys()) if (!state.has(id)) visit(id);
+    return cycles;
+  }
+}

@@ -1,0 +1,56 @@
+import type { ErrorStrategy } from "./error-handler";
+import type { Connection } from "./flow";
+import type { Activation, Job, LogEntry } from "./job";
+import type { JobStatus, Payload } from "./types";
+
+/** One `emit` call, as hooks see it before the payload is delivered. */
+export interface EmitInfo {
+  readonly job: Job;
+  /** The activation whose handler emitted. */
+  readonly source: Activation;
+  readonly eventName: string;
+  /** Mutable until delivery: a hook that holds may change it. */
+  payload: Payload;
+  readonly connections: readonly Connection[];
+  /** Source line of the emit call, when the job captures emit sites (debugging), else null. */
+  readonly line: number | null;
+}
+
+/**
+ * How monitoring plugs into the engine (Node-RED style runtime hooks). Hooks are attached to a
+ * job when it starts; with none attached the hot path pays one null check.
+ *
+ * Any hook that returns a Promise holds the job there (and only that job): this is how a
+ * breakpoint stops one job while the others run.
+ */
+export interface ExecutionHooks {
+  onJobStart?(job: Job): void;
+  /** After the final status is set (completed, failed or cancelled). */
+  onJobEnd?(job: Job): void;
+  /** paused ↔ running transitions, with the reason given. */
+  onJobStatusChange?(job: Job, status: JobStatus, reason: string | null): void;
+  /** Before the slot handler runs; `activation.payload` may still be changed here. */
+  beforeActivation?(activation: Activation): void | Promise<void>;
+  /** After the handler settled; `error` is undefined on success. */
+  afterActivation?(activation: Activation, error: unknown): void;
+  /** An emit, before its payload travels any connection. */
+  onEmit?(emit: EmitInfo): void | Promise<void>;
+  /** A handler threw, before the error strategy applies. */
+  onActivationError?(activation: Activation, error: unknown, strategy: ErrorStrategy): void | Promise<void>;
+  /** A `ctx.log(...)` entry was appended to the job's shared log. */
+  onLog?(job: Job, entry: LogEntry): void;
+}
+
+/** Decides, per job at start, which hooks (if any) it gets. */
+export type HooksProvider = (job: Job) => ExecutionHooks | null;
+
+let provider: HooksProvider | null = null;
+
+/** Installed by monitoring when it is enabled; `null` removes it (zero overhead for new jobs). */
+export function setHooksProvider(next: HooksProvider | null): void {
+  provider = next;
+}
+
+export function getHooksProvider(): HooksProvider | null {
+  return provider;
+}

@@ -1,0 +1,47 @@
+export { type ActivationContext, currentActivation } from "./context";
+export { ERROR_STRATEGIES, ErrorHandler, type ErrorHandlerOptions, type ErrorStrategy } from "./error-handler";
+export { CancelledError, DslError, errorMessage, errorType, FlowDefinitionError, RoutiluxError, TimeoutError } from "./errors";
+export {
+  type Connection,
+  connectionId,
+  Flow,
+  type FlowOptions,
+  type Route,
+  type StartOptions,
+  type ValidationIssue,
+  type ValidationLevel,
+} from "./flow";
+export { type EmitInfo, type ExecutionHooks, getHooksProvider, type HooksProvider, setHooksProvider } from "./hooks";
+export {
+  Activation,
+  type HistoryRecord,
+  Job,
+  type JobError,
+  type JobSnapshot,
+  type LogEntry,
+  MAX_CAUSAL_CHAIN,
+  MAX_HISTORY,
+  MAX_SHARED_LOG,
+  type RoutineStateSnapshot,
+} from "./job";
+export { RingQueue } from "./queue";
+export {
+  type EventDefinition,
+  type MergeFunction,
+  type MergeStrategy,
+  Routine,
+  type SlotDefinition,
+  type SlotHandler,
+} from "./routine";
+export * from "./types";
+export { Aggregator, Delay, Fail, Filter, Mapper, Passthrough, Router, registerBuiltins, Splitter } from "./builtins";
+export { conditionScope, type ScopeContext } from "./condition-scope";
+export { dslToText, type FlowDsl, FlowDslSchema, flowFromDsl, flowToDsl, MAX_DSL_TEXT, parseDslText, validateDsl } from "./dsl";
+export {
+  type RoutineClass,
+  RoutineRegistry,
+  type RoutineTypeInfo,
+  type RoutineTypeMeta,
+  registerRoutine,
+  routineRegistry,
+} from "./registry";

@@ -1,0 +1,739 @@
+import { randomUUID } from "node:crypto";
+import { type ActiveActivation, activationStorage } from "./context";
+import type { ErrorHandler, ErrorStrategy } from "./error-handler";
+import { CancelledError, errorMessage, errorType, FlowDefinitionError, TimeoutError } from "./errors";
+import type { Connection, Flow, Route, StartOptions } from "./flow";
+import { type EmitInfo, type ExecutionHooks, getHooksProvider } from "./hooks";
+import { setOwn } from "./object-utils";
+import { ActivationQueue } from "./activation-queue";
+import { RingQueue } from "./queue";
+import type { Routine, SlotDefinition } from "./routine";
+import type { JobStatus, Payload, RoutineStatus } from "./types";
+
+/** How long a job runs before it lets other jobs and I/O in (ms), and how often it checks the clock. */
+const SLICE_MS = 8;
+const SLICE_CHECK_EVERY = 256;
+/** Bounds on what a job keeps about its own past (long jobs must not grow without limit). */
+export const MAX_HISTORY = 1000;
+export const MAX_SHARED_LOG = 10_000;
+/**
+ * Causal links are cut every this many levels, so a routine that feeds itself a million times
+ * does not keep a million ancestors alive; the call stack shows at most this many frames.
+ */
+export const MAX_CAUSAL_CHAIN = 256;
+
+export interface JobError {
+  message: string;
+  error_type: string;
+  routine_id: string | null;
+}
+
+export interface LogEntry {
+  timestamp: string;
+  routine_id: string | null;
+  message: string;
+  data?: unknown;
+}
+
+export interface HistoryRecord {
+  timestamp: string;
+  routine_id: string | null;
+  event: string;
+  data?: unknown;
+}
+
+export interface RoutineStateSnapshot {
+  status: RoutineStatus;
+  activations: number;
+  errors: number;
+  last_error: string | null;
+}
+
+export interface JobSnapshot {
+  job_id: string;
+  flow_id: string;
+  status: JobStatus;
+  entry_routine_id: string;
+  entry_slot: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+  duration_ms: number | null;
+  routine_states: Record<string, RoutineStateSnapshot>;
+  shared_data: Record<string, unknown>;
+  shared_log: LogEntry[];
+  error: JobError | null;
+  cancel_reason: string | null;
+  pause_points: { timestamp: string; reason: string }[];
+  execution_history: HistoryRecord[];
+  pending_activations: number;
+}
+
+/** Per job, per routine: status, counters, private state and slot buffers. */
+export class RoutineRun {
+  status: RoutineStatus = "pending";
+  activations = 0;
+  errors = 0;
+  inFlight = 0;
+  lastError: string | null = null;
+  readonly state: Record<string, unknown> = {};
+  /** Merged data of `append`/function slots (override slots keep nothing). */
+  slotData: Map<string, Payload> | null = null;
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * One delivery of one payload to one slot of one routine in one job. It is also the handler's
+ * `ctx` (one object per activation keeps the hot path lean).
+ */
+export class Activation implements ActiveActivation {
+  /** 0 on the first run, n on the n-th retry. */
+  attempt = 0;
+  /** Set once the handler has settled; late emits from escaped callbacks are dropped. */
+  settled = false;
+  /** Merged input, computed on the first attempt and reused by retries. */
+  merged: Payload | undefined = undefined;
+  /** Only allocated when the routine has a timeout. */
+  controller: AbortController | null = null;
+
+  constructor(
+    readonly job: Job,
+    readonly id: number,
+    readonly routine: Routine,
+    readonly routineId: string,
+    readonly slot: SlotDefinition,
+    /** What the handler will receive (before merging); hooks may change it before it runs. */
+    public payload: Payload,
+    /** The activation whose emit produced this one (null for the entry, or where the chain was cut). */
+    readonly parent: Activation | null,
+    readonly depth: number,
+    /** The event and connection that carried the payload here (null for the entry activation). */
+    readonly eventName: string | null,
+    readonly connection: Connection | null,
+    /** Source line of the emit that produced it, when the job captures emit sites. */
+    readonly emitLine: number | null,
+  ) {}
+
+  get jobId(): string {
+    return this.job.jobId;
+  }
+  get flowId(): string {
+    return this.job.flowId;
+  }
+  get slotName(): string {
+    return this.slot.name;
+  }
+  get shared(): Record<string, unknown> {
+    return this.job.shared;
+  }
+  get state(): Record<string, unknown> {
+    return this.job.routineRun(this.routineId).state;
+  }
+  get signal(): AbortSignal {
+    return this.controller !== null ? this.controller.signal : this.job.signal;
+  }
+  emit(eventName: string, payload?: Payload): void {
+    this.job.emitFrom(this, eventName, payload);
+  }
+  log(message: string, data?: unknown): void {
+    this.job.appendLog(this.routineId, message, data);
+  }
+}
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** The line of the first stack frame outside the engine (the user's `emit` call). */
+function callerLine(): number | null {
+  const stack = new Error().stack;
+  if (!stack) return null;
+  for (const line of stack.split("\n").slice(1)) {
+    if (line.includes("/lib/engine/") || line.includes("node:")) continue;
+    const m = /:(\d+):\d+\)?$/.exec(line.trim());
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
+/**
+ * One execution of a flow. It owns its queue, routine states, shared data and retry counts;
+ * it shares nothing with other jobs but the flow's definition.
+ */
+export class Job {
+  readonly jobId: string;
+  readonly flowId: string;
+  readonly flow: Flow;
+  readonly entryRoutineId: string;
+  readonly entrySlot: string;
+  readonly entryParams: Payload;
+  readonly createdAt = new Date();
+  startedAt: Date | null = null;
+  finishedAt: Date | null = null;
+  updatedAt = new Date();
+  status: JobStatus = "pending";
+  error: JobError | null = null;
+  cancelReason: string | null = null;
+  readonly shared: Record<string, unknown> = {};
+  readonly sharedLog: LogEntry[] = [];
+  readonly pausePoints: { timestamp: string; reason: string }[] = [];
+  /** Resolves with the job once it is completed, failed or cancelled. Never rejects. */
+  readonly done: Promise<Job>;
+  /** Set by a debugger so call-stack frames know the line of each `emit`. Costs a stack trace per emit. */
+  captureEmitSites = false;
+  hooks: ExecutionHooks | null;
+
+  private readonly strategy: "sequential" | "concurrent";
+  private readonly maxWorkers: number;
+  private readonly queue = new ActivationQueue<Activation>(
+    (item): item is Activation => item instanceof Activation,
+    (route, payload, parent, depth) =>
+      new Activation(this, this.nextActivationId++, route.routine, route.connection.targetRoutineId, route.slot, payload, parent, depth, route.connection.sourceEvent, route.connection, null),
+  );
+  private readonly runs = new Map<string, RoutineRun>();
+  private readonly history = new RingQueue<HistoryRecord>(64);
+  private readonly controller = new AbortController();
+  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly entry: { routine: Routine; slot: SlotDefinition };
+  private jobTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly timeoutSeconds: number | null;
+  private resolveDone!: (job: Job) => void;
+  private nextActivationId = 1;
+  private draining = false;
+  private busy = 0; // concurrent mode: activations taken from the queue and not yet settled
+  private holds = 0; // emits held by a hook (their payloads are not delivered yet)
+  private holdWaiters: (() => void)[] = [];
+  private pauseRequested = false;
+  private finalized = false;
+  private sliceStart = 0;
+  private sliceCount = 0;
+  private pumpScheduled = false;
+
+  constructor(flow: Flow, entryRoutineId: string, entry: Routine, slot: SlotDefinition, params: Payload, options: StartOptions) {
+    this.flow = flow;
+    this.flowId = flow.flowId;
+    this.jobId = options.jobId ?? `job_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    this.entryRoutineId = entryRoutineId;
+    this.entrySlot = slot.name;
+    this.entryParams = params;
+    this.entry = { routine: entry, slot };
+    this.strategy = flow.executionStrategy;
+    this.maxWorkers = flow.executionStrategy === "sequential" ? 1 : flow.maxWorkers;
+    this.timeoutSeconds = options.timeout !== undefined ? options.timeout : flow.timeout;
+    const provider = getHooksProvider();
+    this.hooks = options.hooks !== undefined ? options.hooks : provider !== null ? provider(this) : null;
+    this.done = new Promise<Job>((resolve) => {
+      this.resolveDone = resolve;
+    });
+    for (const id of flow.routines.keys()) this.runs.set(id, new RoutineRun());
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get isFinished(): boolean {
+    return this.finalized;
+  }
+
+  /** Activations waiting in this job's queue. */
+  get pendingCount(): number {
+    return this.queue.length;
+  }
+
+  /** @internal Called by Flow.start. */
+  start(): void {
+    if (this.status !== "pending") return;
+    this.status = "running";
+    this.startedAt = new Date();
+    this.updatedAt = this.startedAt;
+    this.record(null, "start", this.entryParams);
+    if (this.timeoutSeconds !== null && this.timeoutSeconds > 0) {
+      this.jobTimer = setTimeout(() => {
+        this.fail(new TimeoutError(`Job exceeded its timeout of ${this.timeoutSeconds} s`), null);
+      }, this.timeoutSeconds * 1000);
+    }
+    this.hooks?.onJobStart?.(this);
+    const { routine, slot } = this.entry;
+    const entry = new Activation(this, this.nextActivationId++, routine, this.entryRoutineId, slot, this.entryParams, null, 0, null, null, null);
+    this.queue.pushActivation(entry);
+    // Begin on a microtask: `start()` returns first, so callers can subscribe before anything runs.
+    queueMicrotask(() => this.kick());
+  }
+
+  routineRun(routineId: string): RoutineRun {
+    let run = this.runs.get(routineId);
+    if (run === undefined) {
+      // A routine added to the flow after this job started.
+      run = new RoutineRun();
+      this.runs.set(routineId, run);
+    }
+    return run;
+  }
+
+  /** Current routine states as plain data. */
+  get routineStates(): Record<string, RoutineStateSnapshot> {
+    const out: Record<string, RoutineStateSnapshot> = {};
+    for (const [id, r] of this.runs) {
+      out[id] = { status: r.status, activations: r.activations, errors: r.errors, last_error: r.lastError };
+    }
+    return out;
+  }
+
+  /** The last MAX_HISTORY records (start, errors, retries, pauses, the end). */
+  get executionHistory(): HistoryRecord[] {
+    return this.history.toArray();
+  }
+
+  /** What waits in the queue, in FIFO order (a copy, for inspection). */
+  pendingActivations(): { routineId: string; slotName: string; eventName: string | null; payload: Payload; depth: number }[] {
+    return this.queue.peekAll().map((q) =>
+      q.activation
+        ? { routineId: q.activation.routineId, slotName: q.activation.slotName, eventName: q.activation.eventName, payload: q.payload, depth: q.activation.depth }
+        : { routineId: q.route?.connection.targetRoutineId ?? "", slotName: q.route?.slot.name ?? "", eventName: q.route?.connection.sourceEvent ?? null, payload: q.payload, depth: q.depth },
+    );
+  }
+
+  /** Hold at the next activation boundary: in-flight activations finish, queued ones wait. */
+  pause(reason = "Paused by user"): boolean {
+    if (this.status !== "running") return false;
+    this.pauseRequested = true;
+    this.pausePoints.push({ timestamp: nowIso(), reason });
+    if (this.pausePoints.length > MAX_HISTORY) this.pausePoints.shift();
+    this.setStatus("paused", reason);
+    return true;
+  }
+
+  /** Continue exactly where the job stopped: nothing lost, nothing run twice. */
+  resume(reason: string | null = null): boolean {
+    if (this.status !== "paused") return false;
+    this.pauseRequested = false;
+    this.setStatus("running", reason);
+    this.kick();
+    return true;
+  }
+
+  /** Drops queued activations, aborts in-flight ones' signals; status `cancelled`. */
+  cancel(reason = "Cancelled by user"): boolean {
+    if (this.finalized) return false;
+    this.cancelReason = reason;
+    this.record(null, "cancelled", { reason });
+    this.finalize("cancelled", new CancelledError(reason));
+    return true;
+  }
+
+  /** @internal Called by Activation.emit and Routine.emit. */
+  emitFrom(source: Activation, eventName: string, payload: Payload | undefined): void {
+    if (this.finalized || source.settled) return;
+    if (payload !== undefined && (typeof payload !== "object" || payload === null || Array.isArray(payload))) {
+      throw new FlowDefinitionError("INVALID_PAYLOAD", `emit('${eventName}') expects an object payload`);
+    }
+    const routes = this.flow.routesFor(source.routineId, eventName);
+    if (routes === undefined && !source.routine.hasEvent(eventName)) {
+      throw new FlowDefinitionError(
+        "EVENT_NOT_FOUND",
+        `Routine '${source.routineId}' has no event '${eventName}' (events: ${source.routine.eventNames.join(", ") || "none"})`,
+      );
+    }
+    const data = payload ?? {};
+    const line = this.captureEmitSites ? callerLine() : null;
+    const hooks = this.hooks;
+    if (hooks !== null && hooks.onEmit !== undefined) {
+      const info: EmitInfo = { job: this, source, eventName, payload: data, connections: routes ? routes.map((r) => r.connection) : [], line };
+      const hold = hooks.onEmit(info);
+      if (hold !== undefined) {
+        this.holds++;
+        hold.then(
+          () => this.releaseHold(source, eventName, info.payload, line),
+          () => this.releaseHold(source, eventName, info.payload, line),
+        );
+        return;
+      }
+      if (routes !== undefined) this.deliver(source, eventName, info.payload, routes, line);
+      return;
+    }
+    if (routes !== undefined) this.deliver(source, eventName, data, routes, line);
+  }
+
+  /** @internal */
+  appendLog(routineId: string | null, message: string, data?: unknown): void {
+    const entry: LogEntry = { timestamp: nowIso(), routine_id: routineId, message: String(message) };
+    if (data !== undefined) entry.data = data;
+    this.sharedLog.push(entry);
+    if (this.sharedLog.length > MAX_SHARED_LOG) this.sharedLog.splice(0, this.sharedLog.length - MAX_SHARED_LOG);
+    this.hooks?.onLog?.(this, entry);
+  }
+
+  toJSON(): JobSnapshot {
+    const end = this.finishedAt ?? null;
+    return {
+      job_id: this.jobId,
+      flow_id: this.flowId,
+      status: this.status,
+      entry_routine_id: this.entryRoutineId,
+      entry_slot: this.entrySlot,
+      created_at: this.createdAt.toISOString(),
+      started_at: this.startedAt?.toISOString() ?? null,
+      finished_at: end?.toISOString() ?? null,
+      updated_at: this.updatedAt.toISOString(),
+      duration_ms: this.startedAt && end ? end.getTime() - this.startedAt.getTime() : null,
+      routine_states: this.routineStates,
+      shared_data: this.shared,
+      shared_log: this.sharedLog,
+      error: this.error,
+      cancel_reason: this.cancelReason,
+      pause_points: this.pausePoints,
+      execution_history: this.executionHistory,
+      pending_activations: this.queue.length,
+    };
+  }
+
+  // ---------------------------------------------------------------- scheduling
+
+  private kick(): void {
+    if (this.finalized || this.pauseRequested) return;
+    if (this.strategy === "sequential") {
+      if (!this.draining) {
+        this.draining = true;
+        void this.drainSequential();
+      }
+    } else {
+      this.pump();
+    }
+  }
+
+  /** One activation at a time, global FIFO: breadth-first order. */
+  private async drainSequential(): Promise<void> {
+    const queue = this.queue;
+    let count = SLICE_CHECK_EVERY;
+    let sliceStart = performance.now();
+    try {
+      while (!this.finalized && !this.pauseRequested) {
+        if (this.holds > 0) {
+          await this.holdsReleased();
+          continue;
+        }
+        const act = queue.shift();
+        if (act === undefined) break;
+        const hooks = this.hooks;
+        if (hooks !== null && hooks.beforeActivation !== undefined) {
+          const hold = hooks.beforeActivation(act);
+          if (hold !== undefined) {
+            await hold;
+            if (this.finalized) break;
+          }
+        }
+        const pending = this.invoke(act);
+        if (pending !== undefined) await pending;
+        if (--count === 0) {
+          count = SLICE_CHECK_EVERY;
+          if (performance.now() - sliceStart > SLICE_MS) {
+            await yieldToEventLoop();
+            sliceStart = performance.now();
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+    this.checkComplete();
+  }
+
+  /** Up to maxWorkers activations in flight, started in FIFO order. */
+  private pump(): void {
+    if (this.pumpScheduled) return;
+    while (!this.finalized && !this.pauseRequested && this.holds === 0 && this.busy < this.maxWorkers) {
+      const act = this.queue.shift();
+      if (act === undefined) break;
+      this.busy++;
+      this.runConcurrent(act).then(this.onConcurrentSettled, this.onConcurrentSettled);
+      // Sync handlers settle through microtasks only: give timers and other jobs a turn now and then.
+      if (++this.sliceCount >= SLICE_CHECK_EVERY) {
+        this.sliceCount = 0;
+        const now = performance.now();
+        if (now - this.sliceStart > SLICE_MS) {
+          this.pumpScheduled = true;
+          setImmediate(() => {
+            this.pumpScheduled = false;
+            this.sliceStart = performance.now();
+            this.kick();
+          });
+          return;
+        }
+      }
+    }
+    this.checkComplete();
+  }
+
+  private readonly onConcurrentSettled = (): void => {
+    this.busy--;
+    this.kick();
+    this.checkComplete();
+  };
+
+  private async runConcurrent(act: Activation): Promise<void> {
+    const hooks = this.hooks;
+    if (hooks !== null && hooks.beforeActivation !== undefined) {
+      const hold = hooks.beforeActivation(act);
+      if (hold !== undefined) await hold;
+    }
+    if (this.finalized) return;
+    const pending = this.invoke(act);
+    if (pending !== undefined) await pending;
+  }
+
+  private checkComplete(): void {
+    if (
+      this.status === "running" &&
+      !this.finalized &&
+      !this.draining &&
+      this.busy === 0 &&
+      this.holds === 0 &&
+      this.queue.length === 0 &&
+      this.retryTimers.size === 0
+    ) {
+      this.record(null, "completed", undefined);
+      this.finalize("completed", null);
+    }
+  }
+
+  private holdsReleased(): Promise<void> {
+    return new Promise((resolve) => this.holdWaiters.push(resolve));
+  }
+
+  private releaseHold(source: Activation, eventName: string, payload: Payload, line: number | null): void {
+    this.holds--;
+    if (!this.finalized) {
+      // Routes are looked up again: the flow may have been edited while the job was held.
+      const routes = this.flow.routesFor(source.routineId, eventName);
+      if (routes !== undefined) this.deliver(source, eventName, payload, routes, line);
+    }
+    if (this.holds === 0) {
+      const waiters = this.holdWaiters;
+      this.holdWaiters = [];
+      for (const w of waiters) w();
+      if (this.strategy === "concurrent") this.kick();
+      this.checkComplete();
+    }
+  }
+
+  private deliver(source: Activation, eventName: string, data: Payload, routes: Route[], line: number | null): void {
+    const n = routes.length;
+    const depth = source.depth + 1;
+    const parent = this.hooks === null || depth % MAX_CAUSAL_CHAIN === 0 ? null : source;
+    for (let i = 0; i < n; i++) {
+      const route = routes[i] as Route;
+      const mapping = route.connection.paramMapping;
+      // Each target gets its own top-level object when the payload fans out, so one handler
+      // mutating its input cannot change what a sibling receives.
+      let payload: Payload = data;
+      if (mapping !== null) payload = applyMapping(data, mapping);
+      else if (n > 1) payload = { ...data };
+      if (line === null) this.queue.pushRoute(route, payload, parent, depth);
+      else this.queue.pushActivation(new Activation(this, this.nextActivationId++, route.routine, route.connection.targetRoutineId, route.slot, payload, parent, depth, eventName, route.connection, line));
+    }
+  }
+
+  // ---------------------------------------------------------------- running one activation
+
+  /** Runs the handler; returns a promise only when something asynchronous is pending. */
+  private invoke(act: Activation): Promise<void> | undefined {
+    const run = this.routineRun(act.routineId);
+    run.inFlight++;
+    run.activations++;
+    if (run.status === "pending" || run.status === "completed") run.status = "running";
+    const slot = act.slot;
+    let input = act.payload;
+    if (slot.mergeStrategy !== "override") {
+      if (act.merged === undefined) act.merged = this.merge(run, slot, input);
+      input = act.merged;
+    }
+    const timeoutMs = act.routine.timeoutMs;
+    let started = 0;
+    if (timeoutMs !== null) {
+      act.controller = new AbortController();
+      started = performance.now();
+    }
+    let result: unknown;
+    try {
+      result = activationStorage.run(act, slot.handler, input, act);
+    } catch (err) {
+      return this.settle(act, run, err === undefined ? new Error("Handler threw undefined") : err);
+    }
+    if (result !== undefined && result !== null && typeof (result as PromiseLike<unknown>).then === "function") {
+      return this.settleAsync(act, run, result as PromiseLike<unknown>, timeoutMs);
+    }
+    if (timeoutMs !== null && performance.now() - started > timeoutMs) {
+      return this.settle(act, run, new TimeoutError(`Routine '${act.routineId}' exceeded its timeout of ${timeoutMs / 1000} s`));
+    }
+    return this.settle(act, run, undefined);
+  }
+
+  private async settleAsync(act: Activation, run: RoutineRun, promise: PromiseLike<unknown>, timeoutMs: number | null): Promise<void> {
+    let error: unknown;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    try {
+      if (timeoutMs === null) {
+        await promise;
+      } else {
+        await Promise.race([
+          promise,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              const err = new TimeoutError(`Routine '${act.routineId}' exceeded its timeout of ${timeoutMs / 1000} s`);
+              act.controller?.abort(err);
+              reject(err);
+            }, timeoutMs);
+          }),
+        ]);
+      }
+    } catch (err) {
+      error = err === undefined ? new Error("Handler rejected with undefined") : err;
+    } finally {
+      if (timer !== null) clearTimeout(timer);
+    }
+    const pending = this.settle(act, run, error);
+    if (pending !== undefined) await pending;
+  }
+
+  private settle(act: Activation, run: RoutineRun, error: unknown): Promise<void> | undefined {
+    act.settled = true;
+    run.inFlight--;
+    if (this.finalized) return undefined;
+    const hooks = this.hooks;
+    if (hooks !== null && hooks.afterActivation !== undefined) hooks.afterActivation(act, error);
+    if (error === undefined) {
+      if (run.status === "running" && run.inFlight === 0) run.status = "completed";
+      return undefined;
+    }
+    run.errors++;
+    run.lastError = errorMessage(error);
+    const handler = act.routine.getErrorHandler() ?? this.flow.errorHandler;
+    const strategy: ErrorStrategy = handler?.strategy ?? "stop";
+    if (hooks !== null && hooks.onActivationError !== undefined) {
+      const hold = hooks.onActivationError(act, error, strategy);
+      if (hold !== undefined) return hold.then(() => this.applyStrategy(act, run, error, handler, strategy));
+    }
+    this.applyStrategy(act, run, error, handler, strategy);
+    return undefined;
+  }
+
+  private applyStrategy(act: Activation, run: RoutineRun, error: unknown, handler: ErrorHandler | null, strategy: ErrorStrategy): void {
+    if (this.finalized) return;
+    const info = { slot: act.slot.name, error: errorMessage(error), error_type: errorType(error), strategy, attempt: act.attempt };
+    let effective = strategy;
+    if (strategy === "retry" && handler !== null) {
+      if (act.attempt < handler.maxRetries) {
+        this.scheduleRetry(act, handler);
+        this.record(act.routineId, "retry_scheduled", info);
+        return;
+      }
+      effective = handler.isCritical ? "stop" : "continue";
+    }
+    this.record(act.routineId, "error", info);
+    switch (effective) {
+      case "continue":
+        run.status = "error_continued";
+        return;
+      case "skip":
+        run.status = "skipped";
+        return;
+      default:
+        run.status = "failed";
+        this.fail(error, act.routineId);
+    }
+  }
+
+  private scheduleRetry(act: Activation, handler: ErrorHandler): void {
+    act.attempt++;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (this.finalized) return;
+      act.settled = false;
+      act.controller = null;
+      this.queue.pushActivation(act);
+      this.kick();
+    }, handler.retryDelayMs(act.attempt));
+    this.retryTimers.add(timer);
+  }
+
+  private merge(run: RoutineRun, slot: SlotDefinition, incoming: Payload): Payload {
+    if (run.slotData === null) run.slotData = new Map();
+    const previous = run.slotData.get(slot.name);
+    let merged: Payload;
+    if (slot.mergeStrategy === "append") {
+      const acc: Payload = previous ? { ...previous } : {};
+      const out: Payload = {};
+      for (const key of Object.keys(incoming)) {
+        const prior = acc[key];
+        const list = Array.isArray(prior) ? [...prior] : prior === undefined ? [] : [prior];
+        list.push(incoming[key]);
+        setOwn(acc, key, list);
+        setOwn(out, key, list);
+      }
+      run.slotData.set(slot.name, acc);
+      merged = out;
+    } else if (typeof slot.mergeStrategy === "function") {
+      merged = slot.mergeStrategy(previous, incoming);
+      run.slotData.set(slot.name, merged);
+    } else {
+      merged = incoming;
+    }
+    return merged;
+  }
+
+  // ---------------------------------------------------------------- status
+
+  private fail(error: unknown, routineId: string | null): void {
+    if (this.finalized) return;
+    this.error = { message: errorMessage(error), error_type: errorType(error), routine_id: routineId };
+    this.record(routineId, "failed", this.error);
+    this.finalize("failed", error);
+  }
+
+  private finalize(status: JobStatus, reason: unknown): void {
+    if (this.finalized) return;
+    this.finalized = true;
+    this.pauseRequested = false;
+    this.status = status;
+    this.finishedAt = new Date();
+    this.updatedAt = this.finishedAt;
+    this.queue.clear();
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    if (this.jobTimer !== null) clearTimeout(this.jobTimer);
+    this.jobTimer = null;
+    if (status !== "completed") this.controller.abort(reason);
+    for (const run of this.runs.values()) if (run.status === "running") run.status = status === "completed" ? "completed" : "failed";
+    const waiters = this.holdWaiters;
+    this.holdWaiters = [];
+    for (const w of waiters) w();
+    this.hooks?.onJobEnd?.(this);
+    this.resolveDone(this);
+  }
+
+  private setStatus(status: JobStatus, reason: string | null): void {
+    this.status = status;
+    this.updatedAt = new Date();
+    this.record(null, status === "paused" ? "paused" : "resumed", reason === null ? undefined : { reason });
+    this.hooks?.onJobStatusChange?.(this, status, reason);
+  }
+
+  private record(routineId: string | null, event: string, data: unknown): void {
+    const rec: HistoryRecord = { timestamp: nowIso(), routine_id: routineId, event };
+    if (data !== undefined) rec.data = data;
+    this.history.push(rec);
+    if (this.history.length > MAX_HISTORY) this.history.shift();
+  }
+}
+
+function applyMapping(data: Payload, mapping: Readonly<Record<string, string>>): Payload {
+  const out: Payload = {};
+  for (const key of Object.keys(data)) {
+    const renamed = mapping[key];
+    setOwn(out, renamed !== undefined && Object.hasOwn(mapping, key) ? renamed : key, data[key]);
+  }
+  return out;
+}

@@ -1,0 +1,49 @@
+/** Plain JSON values: what config, DSL and snapshots are made of. */
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** What a slot handler receives and what `emit` sends: a plain object of named values. */
+export type Payload = Record<string, unknown>;
+
+export const JOB_STATUSES = ["pending", "running", "paused", "completed", "failed", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const ROUTINE_STATUSES = [
+  "pending",
+  "running",
+  "completed",
+  "failed",
+  "error_continued",
+  "skipped",
+] as const;
+export type RoutineStatus = (typeof ROUTINE_STATUSES)[number];
+
+export type ExecutionStrategy = "sequential" | "concurrent";
+
+export const FINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(["completed", "failed", "cancelled"]);
+
+export function isFinalStatus(status: JobStatus): boolean {
+  return FINAL_JOB_STATUSES.has(status);
+}
+
+/** True for values JSON can carry unchanged (no functions, symbols, class instances, cycles). */
+export function isJsonValue(value: unknown, depth = 0): value is JsonValue {
+  if (depth > 100) return false;
+  if (value === null) return true;
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (Array.isArray(value)) return value.every((v) => isJsonValue(v, depth + 1));
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      return Object.values(value).every((v) => isJsonValue(v, depth + 1));
+    }
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,2 @@
+// The public API: `import { Flow, Routine, ... } from "<project>/lib"`.
+export * from "./engine";

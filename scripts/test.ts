@@ -1,0 +1,50 @@
+/**
+ * `npm test`: every test — vitest (unit + integration), then Playwright against the real server —
+ * and one closing line `N passed, N failed` with both totals added up.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+const root = process.cwd();
+const out = join(root, "test-results");
+mkdirSync(out, { recursive: true });
+const bin = (name: string) => join(root, "node_modules", ".bin", name);
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
+
+let passed = 0;
+let failed = 0;
+
+// --- vitest
+const vitestJson = join(out, "vitest.json");
+rmSync(vitestJson, { force: true });
+const v = spawnSync(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`], { stdio: "inherit", env });
+if (existsSync(vitestJson)) {
+  const r = JSON.parse(readFileSync(vitestJson, "utf8")) as { numPassedTests: number; numFailedTests: number; numFailedTestSuites?: number };
+  passed += r.numPassedTests;
+  failed += r.numFailedTests + (r.numFailedTestSuites ?? 0);
+} else {
+  failed += 1;
+}
+if (v.status !== 0 && failed === 0) failed += 1; // a crash that reported no failing test still fails
+
+// --- Playwright (Debian chromium, installed here when missing)
+const chromium = spawnSync(process.execPath, ["--import", "tsx", join(root, "scripts", "ensure-chromium.ts")], { stdio: "inherit", env });
+if (chromium.status !== 0) {
+  failed += 1;
+} else {
+  const pwJson = join(out, "playwright.json");
+  rmSync(pwJson, { force: true });
+  const p = spawnSync(bin("playwright"), ["test"], { stdio: "inherit", env });
+  if (existsSync(pwJson)) {
+    const r = JSON.parse(readFileSync(pwJson, "utf8")) as { stats: { expected: number; unexpected: number; flaky: number } };
+    passed += r.stats.expected + r.stats.flaky;
+    failed += r.stats.unexpected;
+    if (p.status !== 0 && r.stats.unexpected === 0) failed += 1;
+  } else {
+    failed += 1;
+  }
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
