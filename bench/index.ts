@@ -3,6 +3,8 @@
  * Run with --expose-gc (the npm script does) so memory figures are after real collections.
  */
 import { engineBench } from "./engine";
+import { monitoringBench } from "./monitoring";
 
 console.log(`Routilux bench — node ${process.version}, ${new Date().toISOString()}\n`);
 await engineBench();
+await monitoringBench();

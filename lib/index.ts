@@ -1,2 +1,3 @@
-// The public API: `import { Flow, Routine, ... } from "<project>/lib"`.
+// The public API: `import { Flow, Routine, MonitoringRegistry, ... } from "<project>/lib"`.
 export * from "./engine";
+export * from "./monitoring";

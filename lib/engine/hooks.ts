@@ -1,5 +1,5 @@
 import type { ErrorStrategy } from "./error-handler";
-import type { Connection } from "./flow";
+import type { Connection, Route } from "./flow";
 import type { Activation, Job, LogEntry } from "./job";
 import type { JobStatus, Payload } from "./types";
 
@@ -11,7 +11,10 @@ export interface EmitInfo {
   readonly eventName: string;
   /** Mutable until delivery: a hook that holds may change it. */
   payload: Payload;
+  /** The connections the payload will travel (built on first read). */
   readonly connections: readonly Connection[];
+  /** The same, as the flow's resolved routes (no allocation); stable until the flow is edited. */
+  readonly routes: readonly Route[];
   /** Source line of the emit call, when the job captures emit sites (debugging), else null. */
   readonly line: number | null;
 }
@@ -44,13 +47,16 @@ export interface ExecutionHooks {
 /** Decides, per job at start, which hooks (if any) it gets. */
 export type HooksProvider = (job: Job) => ExecutionHooks | null;
 
-let provider: HooksProvider | null = null;
+// Kept on globalThis: a bundler may load a second copy of this module (Next's route handlers),
+// and both copies must see the one provider the server installed.
+const PROVIDER_KEY = Symbol.for("routilux.engine.hooksProvider");
+const slot = globalThis as { [PROVIDER_KEY]?: HooksProvider | null };
 
 /** Installed by monitoring when it is enabled; `null` removes it (zero overhead for new jobs). */
 export function setHooksProvider(next: HooksProvider | null): void {
-  provider = next;
+  slot[PROVIDER_KEY] = next;
 }
 
 export function getHooksProvider(): HooksProvider | null {
-  return provider;
+  return slot[PROVIDER_KEY] ?? null;
 }

@@ -22,6 +22,7 @@ export {
   MAX_CAUSAL_CHAIN,
   MAX_HISTORY,
   MAX_SHARED_LOG,
+  nextStartOrder,
   type RoutineStateSnapshot,
 } from "./job";
 export { RingQueue } from "./queue";

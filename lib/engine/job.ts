@@ -97,6 +97,10 @@ export class Activation implements ActiveActivation {
   merged: Payload | undefined = undefined;
   /** Only allocated when the routine has a timeout. */
   controller: AbortController | null = null;
+  /** For hooks: when the handler started (performance.now()), set by whoever measures. */
+  startedAt = 0;
+  /** True only while the synchronous part of the handler runs (emits then happen "now"). */
+  inSyncPart = false;
 
   constructor(
     readonly job: Job,
@@ -142,6 +146,39 @@ export class Activation implements ActiveActivation {
   }
 }
 
+const NO_ROUTES: readonly Route[] = Object.freeze([]);
+
+/** What `onEmit` hooks get; the connection list is only built if a hook reads it. */
+class EmitRecord implements EmitInfo {
+  private conns: readonly Connection[] | null = null;
+  constructor(
+    readonly job: Job,
+    public source: Activation,
+    public eventName: string,
+    public payload: Payload,
+    public routes: readonly Route[],
+    public line: number | null,
+  ) {}
+  reset(source: Activation, eventName: string, payload: Payload, routes: readonly Route[], line: number | null): void {
+    this.source = source;
+    this.eventName = eventName;
+    this.payload = payload;
+    this.routes = routes;
+    this.line = line;
+    this.conns = null;
+  }
+  get connections(): readonly Connection[] {
+    this.conns ??= this.routes.map((r) => r.connection);
+    return this.conns;
+  }
+}
+
+let startCounter = 0;
+/** A process-wide order of job starts (and of anything else that needs to compare with them). */
+export function nextStartOrder(): number {
+  return ++startCounter;
+}
+
 function nowIso(): string {
   return new Date().toISOString();
 }
@@ -181,9 +218,22 @@ export class Job {
   readonly pausePoints: { timestamp: string; reason: string }[] = [];
   /** Resolves with the job once it is completed, failed or cancelled. Never rejects. */
   readonly done: Promise<Job>;
-  /** Set by a debugger so call-stack frames know the line of each `emit`. Costs a stack trace per emit. */
-  captureEmitSites = false;
+  /**
+   * Set by a debugger: activations then keep their causal parent (for call stacks) and emits
+   * record their source line. Off otherwise, because both cost: a stack trace per emit, and
+   * parents kept alive by queued children.
+   */
+  debugging = false;
   hooks: ExecutionHooks | null;
+  /** Per-job data owned by the attached hooks (monitoring keeps its job record here). */
+  hookState: unknown = undefined;
+  /**
+   * Changes whenever control may have left the job's synchronous run loop (an await, a yield,
+   * concurrent activations): hooks may reuse a clock reading only within one epoch.
+   */
+  epoch = 0;
+  /** Increases with every job started in this process: tells which jobs started after something. */
+  readonly startOrder: number;
 
   private readonly strategy: "sequential" | "concurrent";
   private readonly maxWorkers: number;
@@ -210,6 +260,7 @@ export class Job {
   private sliceStart = 0;
   private sliceCount = 0;
   private pumpScheduled = false;
+  private emitScratch: EmitRecord | null = null;
 
   constructor(flow: Flow, entryRoutineId: string, entry: Routine, slot: SlotDefinition, params: Payload, options: StartOptions) {
     this.flow = flow;
@@ -219,6 +270,7 @@ export class Job {
     this.entrySlot = slot.name;
     this.entryParams = params;
     this.entry = { routine: entry, slot };
+    this.startOrder = nextStartOrder();
     this.strategy = flow.executionStrategy;
     this.maxWorkers = flow.executionStrategy === "sequential" ? 1 : flow.maxWorkers;
     this.timeoutSeconds = options.timeout !== undefined ? options.timeout : flow.timeout;
@@ -338,12 +390,17 @@ export class Job {
       );
     }
     const data = payload ?? {};
-    const line = this.captureEmitSites ? callerLine() : null;
+    const line = this.debugging ? callerLine() : null;
     const hooks = this.hooks;
     if (hooks !== null && hooks.onEmit !== undefined) {
-      const info: EmitInfo = { job: this, source, eventName, payload: data, connections: routes ? routes.map((r) => r.connection) : [], line };
+      // One record per job is reused while hooks only read it; a hook that holds keeps it.
+      let info = this.emitScratch;
+      if (info === null) info = new EmitRecord(this, source, eventName, data, routes ?? NO_ROUTES, line);
+      else info.reset(source, eventName, data, routes ?? NO_ROUTES, line);
+      this.emitScratch = null;
       const hold = hooks.onEmit(info);
-      if (hold !== undefined) {
+      if (hold === undefined) this.emitScratch = info;
+      else {
         this.holds++;
         hold.then(
           () => this.releaseHold(source, eventName, info.payload, line),
@@ -413,6 +470,7 @@ export class Job {
       while (!this.finalized && !this.pauseRequested) {
         if (this.holds > 0) {
           await this.holdsReleased();
+          this.epoch++;
           continue;
         }
         const act = queue.shift();
@@ -422,15 +480,20 @@ export class Job {
           const hold = hooks.beforeActivation(act);
           if (hold !== undefined) {
             await hold;
+            this.epoch++;
             if (this.finalized) break;
           }
         }
         const pending = this.invoke(act);
-        if (pending !== undefined) await pending;
+        if (pending !== undefined) {
+          await pending;
+          this.epoch++;
+        }
         if (--count === 0) {
           count = SLICE_CHECK_EVERY;
           if (performance.now() - sliceStart > SLICE_MS) {
             await yieldToEventLoop();
+            this.epoch++;
             sliceStart = performance.now();
           }
         }
@@ -474,10 +537,12 @@ export class Job {
   };
 
   private async runConcurrent(act: Activation): Promise<void> {
+    this.epoch++;
     const hooks = this.hooks;
     if (hooks !== null && hooks.beforeActivation !== undefined) {
       const hold = hooks.beforeActivation(act);
       if (hold !== undefined) await hold;
+      this.epoch++;
     }
     if (this.finalized) return;
     const pending = this.invoke(act);
@@ -522,7 +587,7 @@ export class Job {
   private deliver(source: Activation, eventName: string, data: Payload, routes: Route[], line: number | null): void {
     const n = routes.length;
     const depth = source.depth + 1;
-    const parent = this.hooks === null || depth % MAX_CAUSAL_CHAIN === 0 ? null : source;
+    const parent = !this.debugging || depth % MAX_CAUSAL_CHAIN === 0 ? null : source;
     for (let i = 0; i < n; i++) {
       const route = routes[i] as Route;
       const mapping = route.connection.paramMapping;
@@ -557,11 +622,14 @@ export class Job {
       started = performance.now();
     }
     let result: unknown;
+    act.inSyncPart = true;
     try {
       result = activationStorage.run(act, slot.handler, input, act);
     } catch (err) {
+      act.inSyncPart = false;
       return this.settle(act, run, err === undefined ? new Error("Handler threw undefined") : err);
     }
+    act.inSyncPart = false;
     if (result !== undefined && result !== null && typeof (result as PromiseLike<unknown>).then === "function") {
       return this.settleAsync(act, run, result as PromiseLike<unknown>, timeoutMs);
     }

@@ -1,0 +1,438 @@
+import type { Job, Route } from "../engine";
+import type { ReplaySource } from "./event-manager";
+import { preview, type TraceEvent, type TraceEventType, TraceRecord } from "./trace";
+
+/** Who gets events as they are recorded (the event manager). */
+export interface EventPublisher {
+  /** Subscribers in all; 0 skips the per-job check (a field read on the hot path). */
+  readonly subscriberTotal: number;
+  /** Does anybody listen to this job or its flow? */
+  hasSubscribers(jobId: string, flowId: string): boolean;
+  publish(rec: TraceRecord): void;
+}
+
+export const DEFAULT_MAX_EVENTS_PER_JOB = 1000;
+/** Error records kept per job (the count of errors is not capped). */
+export const MAX_ERRORS_PER_JOB = 100;
+
+export interface RoutineMetrics {
+  routine_id: string;
+  execution_count: number;
+  error_count: number;
+  /** Total time spent in the routine's handlers (ms). */
+  duration_ms: number;
+  avg_duration_ms: number | null;
+  min_duration_ms: number | null;
+  max_duration_ms: number | null;
+  last_execution: string | null;
+}
+
+export interface ErrorRecord {
+  error_id: string;
+  job_id: string;
+  routine_id: string | null;
+  timestamp: string;
+  error_type: string;
+  error_message: string;
+  strategy: string | null;
+}
+
+export interface JobMetrics {
+  job_id: string;
+  flow_id: string;
+  status: string;
+  start_time: string;
+  end_time: string | null;
+  /** Whole job, start to end (or to now while it runs). */
+  duration_ms: number;
+  total_routines: number;
+  completed_routines: number;
+  failed_routines: number;
+  /** Every event recorded, including those the ring buffer no longer holds. */
+  total_events: number;
+  retained_events: number;
+  dropped_events: number;
+  total_activations: number;
+  total_event_emits: number;
+  total_errors: number;
+  routine_metrics: Record<string, RoutineMetrics>;
+  errors: ErrorRecord[];
+}
+
+function targetsOf(routes: readonly Route[]): { routine_id: string; slot_name: string }[] {
+  return routes.map((r) => ({ routine_id: r.connection.targetRoutineId, slot_name: r.connection.targetSlot }));
+}
+
+/** What a Row's generic fields mean (see Row). */
+const Shape = { Generic: 0, Start: 1, Complete: 2, Emit: 3 } as const;
+type Shape = (typeof Shape)[keyof typeof Shape];
+
+/**
+ * One recorded event, as compact as the hot path allows: the `data` object and the ISO
+ * timestamp are only built when somebody reads the event (most are overwritten unread).
+ * Generic rows keep (type, status, data) in (s1, s2, o1).
+ *
+ * An `event_emit` row first holds the emitted payload itself (`n2 = 1`) and turns it into a
+ * bounded preview when it is first read, and at the latest when the job ends, so a running
+ * job pays one preview per activation (its routine_start) instead of two, and a finished job
+ * keeps only previews.
+ */
+class Row {
+  constructor(
+    readonly shape: Shape,
+    readonly routine: string | null,
+    readonly time: number,
+    readonly duration: number | null,
+    readonly s1: string | null,
+    readonly s2: string | null,
+    readonly n1: number,
+    public n2: number,
+    public o1: unknown,
+    readonly o2: unknown,
+  ) {}
+
+  get type(): TraceEventType {
+    switch (this.shape) {
+      case Shape.Start:
+        return "routine_start";
+      case Shape.Complete:
+        return "routine_complete";
+      case Shape.Emit:
+        return "event_emit";
+      default:
+        return this.s1 as TraceEventType;
+    }
+  }
+
+  get status(): string | null {
+    switch (this.shape) {
+      case Shape.Start:
+        return "running";
+      case Shape.Complete:
+        return "completed";
+      case Shape.Emit:
+        return null;
+      default:
+        return this.s2;
+    }
+  }
+
+  /** Replaces a held payload by its preview (idempotent). */
+  seal(): void {
+    if (this.n2 === 1) {
+      this.o1 = preview(this.o1);
+      this.n2 = 0;
+    }
+  }
+
+  data(): Record<string, unknown> {
+    switch (this.shape) {
+      case Shape.Start:
+        return { slot_name: this.s1, event_name: this.s2, depth: this.n1, attempt: this.n2, payload: this.o1 };
+      case Shape.Complete:
+        return { slot_name: this.s1, depth: this.n1 };
+      case Shape.Emit:
+        this.seal();
+        return { event_name: this.s1, targets: targetsOf(this.o2 as readonly Route[]), payload: this.o1 };
+      default:
+        return this.o1 as Record<string, unknown>;
+    }
+  }
+
+  toRecord(seq: number, jobId: string, flowId: string): TraceRecord {
+    return new TraceRecord(seq, jobId, flowId, this.routine, this.type, this.time, this.data(), this.duration, this.status);
+  }
+}
+
+/** Fixed-capacity ring of a job's most recent events; seqs in it are contiguous. */
+class EventRing {
+  private buf: (Row | undefined)[];
+  private start = 0;
+  count = 0;
+
+  constructor(public capacity: number) {
+    this.buf = new Array(capacity);
+  }
+
+  /** Returns true when an older event was evicted. */
+  push(row: Row): boolean {
+    if (this.count < this.capacity) {
+      this.buf[(this.start + this.count) % this.capacity] = row;
+      this.count++;
+      return false;
+    }
+    this.buf[this.start] = row;
+    this.start = (this.start + 1) % this.capacity;
+    return true;
+  }
+
+  /** Position k, 0 = oldest retained. */
+  at(k: number): Row {
+    return this.buf[(this.start + k) % this.capacity] as Row;
+  }
+
+  /** Keeps the newest `capacity` events; returns how many were evicted. */
+  resize(capacity: number): number {
+    const keep = Math.min(capacity, this.count);
+    const rows: Row[] = [];
+    for (let k = this.count - keep; k < this.count; k++) rows.push(this.at(k));
+    const evicted = this.count - keep;
+    this.capacity = capacity;
+    this.buf = new Array(capacity);
+    this.start = 0;
+    this.count = rows.length;
+    for (let k = 0; k < rows.length; k++) this.buf[k] = rows[k];
+    return evicted;
+  }
+}
+
+class RoutineStats {
+  count = 0;
+  errors = 0;
+  timed = 0;
+  total = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = 0;
+  last = 0;
+}
+
+/** What the collector keeps per job. */
+export class JobRecord {
+  seq = 0;
+  dropped = 0;
+  activations = 0;
+  emits = 0;
+  errorCount = 0;
+  readonly errors: ErrorRecord[] = [];
+  readonly routines = new Map<string, RoutineStats>();
+  readonly startTime: number;
+  endTime: number | null = null;
+  readonly ring: EventRing;
+
+  constructor(
+    readonly job: Job,
+    capacity: number,
+  ) {
+    this.startTime = job.startedAt?.getTime() ?? Date.now();
+    this.ring = new EventRing(capacity);
+  }
+
+  get jobId(): string {
+    return this.job.jobId;
+  }
+  get flowId(): string {
+    return this.job.flowId;
+  }
+}
+
+/**
+ * Collects trace events (a bounded ring per job) and metrics (counters over every event, not only
+ * the retained ones). It is also the replay source of the event manager.
+ */
+export class MonitorCollector implements ReplaySource {
+  private maxEvents = DEFAULT_MAX_EVENTS_PER_JOB;
+  private readonly jobs = new Map<string, JobRecord>();
+  /** Where new events go (the event manager): asked first whether anybody listens, so unread events cost no object. */
+  publisher: EventPublisher | null = null;
+
+  /** Applies to new and existing jobs; existing rings keep their newest `n` events. */
+  setMaxEventsPerJob(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError("max_events must be a whole number greater than 0");
+    this.maxEvents = n;
+    for (const rec of this.jobs.values()) rec.dropped += rec.ring.resize(n);
+  }
+
+  getMaxEventsPerJob(): number {
+    return this.maxEvents;
+  }
+
+  /** @internal Called when a monitored job starts. */
+  startJob(job: Job): JobRecord {
+    const rec = new JobRecord(job, this.maxEvents);
+    this.jobs.set(job.jobId, rec);
+    return rec;
+  }
+
+  /** @internal Records one event with a data object, updates counters, publishes it. */
+  record(
+    job: JobRecord,
+    type: TraceEventType,
+    routineId: string | null,
+    data: Record<string, unknown>,
+    duration: number | null = null,
+    status: string | null = null,
+    /** Epoch ms, when the caller already read the clock. */
+    time: number = Date.now(),
+  ): void {
+    this.put(job, new Row(Shape.Generic, routineId, time, duration, type, status, 0, 0, data, null));
+  }
+
+  /** @internal `routine_start` (hot path: no data object is built unless someone reads it). */
+  recordStart(job: JobRecord, routineId: string, slotName: string, eventName: string | null, depth: number, attempt: number, payload: unknown, time: number): void {
+    this.put(job, new Row(Shape.Start, routineId, time, null, slotName, eventName, depth, attempt, payload, null));
+  }
+
+  /** @internal `routine_complete`. */
+  recordComplete(job: JobRecord, routineId: string, slotName: string, depth: number, duration: number | null, time: number): void {
+    this.put(job, new Row(Shape.Complete, routineId, time, duration, slotName, null, depth, 0, null, null));
+  }
+
+  /**
+   * @internal `event_emit`; `routes` are the flow's (immutable) route list, turned into targets
+   * when read; the payload is previewed when first read (see Row).
+   */
+  recordEmit(job: JobRecord, routineId: string, eventName: string, routes: readonly Route[], payload: unknown, time: number): void {
+    job.emits++;
+    this.put(job, new Row(Shape.Emit, routineId, time, null, eventName, null, 0, 1, payload, routes));
+  }
+
+  private put(job: JobRecord, row: Row): void {
+    const seq = ++job.seq;
+    if (job.ring.push(row)) job.dropped++;
+    // Recorded before it is published, so a subscriber joining meanwhile replays it from the ring.
+    const publisher = this.publisher;
+    if (publisher !== null && publisher.subscriberTotal !== 0 && publisher.hasSubscribers(job.jobId, job.flowId)) {
+      publisher.publish(row.toRecord(seq, job.jobId, job.flowId));
+    }
+  }
+
+  /** @internal An activation finished (ok or not) after `durationMs`. */
+  routineFinished(job: JobRecord, routineId: string, durationMs: number | null, ok: boolean, time: number = Date.now()): void {
+    let s = job.routines.get(routineId);
+    if (s === undefined) {
+      s = new RoutineStats();
+      job.routines.set(routineId, s);
+    }
+    s.count++;
+    job.activations++;
+    if (!ok) s.errors++;
+    if (durationMs !== null) {
+      s.timed++;
+      s.total += durationMs;
+      if (durationMs < s.min) s.min = durationMs;
+      if (durationMs > s.max) s.max = durationMs;
+    }
+    s.last = time;
+  }
+
+  /** @internal */
+  recordError(job: JobRecord, routineId: string | null, errorType: string, message: string, strategy: string | null): void {
+    job.errorCount++;
+    job.errors.push({
+      error_id: `error_${job.errorCount}`,
+      job_id: job.jobId,
+      routine_id: routineId,
+      timestamp: new Date().toISOString(),
+      error_type: errorType,
+      error_message: message,
+      strategy,
+    });
+    if (job.errors.length > MAX_ERRORS_PER_JOB) job.errors.shift();
+  }
+
+  /** @internal */
+  endJob(job: JobRecord): void {
+    job.endTime = job.job.finishedAt?.getTime() ?? Date.now();
+    // A finished job keeps previews only, never the payloads themselves.
+    for (let k = 0; k < job.ring.count; k++) job.ring.at(k).seal();
+  }
+
+  hasJob(jobId: string): boolean {
+    return this.jobs.has(jobId);
+  }
+
+  /** @internal */
+  jobRecord(jobId: string): JobRecord | undefined {
+    return this.jobs.get(jobId);
+  }
+
+  getMetrics(jobId: string): JobMetrics | null {
+    const rec = this.jobs.get(jobId);
+    if (!rec) return null;
+    const job = rec.job;
+    const states = job.routineStates;
+    const stateList = Object.values(states);
+    const routineMetrics: Record<string, RoutineMetrics> = {};
+    for (const id of rec.routines.keys()) routineMetrics[id] = this.routineMetricsOf(rec, id) as RoutineMetrics;
+    const end = rec.endTime;
+    return {
+      job_id: rec.jobId,
+      flow_id: rec.flowId,
+      status: job.status,
+      start_time: new Date(rec.startTime).toISOString(),
+      end_time: end === null ? null : new Date(end).toISOString(),
+      duration_ms: (end ?? Date.now()) - rec.startTime,
+      total_routines: stateList.length,
+      completed_routines: stateList.filter((s) => s.status === "completed").length,
+      failed_routines: stateList.filter((s) => s.status === "failed").length,
+      total_events: rec.seq,
+      retained_events: rec.ring.count,
+      dropped_events: rec.dropped,
+      total_activations: rec.activations,
+      total_event_emits: rec.emits,
+      total_errors: rec.errorCount,
+      routine_metrics: routineMetrics,
+      errors: [...rec.errors],
+    };
+  }
+
+  getRoutineMetrics(jobId: string, routineId: string): RoutineMetrics | null {
+    const rec = this.jobs.get(jobId);
+    return rec ? this.routineMetricsOf(rec, routineId) : null;
+  }
+
+  /** The last `limit` retained events (all when omitted), oldest first, as plain JSON. */
+  getExecutionTrace(jobId: string, limit?: number): TraceEvent[] {
+    const rec = this.jobs.get(jobId);
+    if (!rec) return [];
+    const n = Math.min(rec.ring.count, limit === undefined ? rec.ring.count : Math.max(0, Math.floor(limit)));
+    const out: TraceEvent[] = [];
+    const firstSeq = rec.seq - rec.ring.count + 1;
+    for (let k = rec.ring.count - n; k < rec.ring.count; k++) out.push(rec.ring.at(k).toRecord(firstSeq + k, rec.jobId, rec.flowId).toJSON());
+    return out;
+  }
+
+  /** Retained events with seq > afterSeq (for replay and `?after_seq=`). */
+  eventsAfter(jobId: string, afterSeq: number): { events: TraceRecord[]; lastSeq: number } {
+    const rec = this.jobs.get(jobId);
+    if (!rec) return { events: [], lastSeq: 0 };
+    const oldest = rec.seq - rec.ring.count + 1;
+    const from = Math.max(afterSeq + 1, oldest);
+    const events: TraceRecord[] = [];
+    for (let s = from; s <= rec.seq; s++) events.push(rec.ring.at(s - oldest).toRecord(s, rec.jobId, rec.flowId));
+    return { events, lastSeq: rec.seq };
+  }
+
+  /** Counts for a trace listing: `{total, retained, dropped, last_seq}`. */
+  traceInfo(jobId: string): { total: number; retained: number; dropped: number; last_seq: number } | null {
+    const rec = this.jobs.get(jobId);
+    return rec ? { total: rec.seq, retained: rec.ring.count, dropped: rec.dropped, last_seq: rec.seq } : null;
+  }
+
+  /** Drops everything kept for the job. */
+  clear(jobId: string): void {
+    this.jobs.delete(jobId);
+  }
+
+  private routineMetricsOf(rec: JobRecord, routineId: string): RoutineMetrics | null {
+    const s = rec.routines.get(routineId);
+    if (!s) {
+      if (!rec.job.flow.getRoutine(routineId)) return null;
+      return { routine_id: routineId, execution_count: 0, error_count: 0, duration_ms: 0, avg_duration_ms: null, min_duration_ms: null, max_duration_ms: null, last_execution: null };
+    }
+    return {
+      routine_id: routineId,
+      execution_count: s.count,
+      error_count: s.errors,
+      duration_ms: round(s.total),
+      avg_duration_ms: s.timed ? round(s.total / s.timed) : null,
+      min_duration_ms: s.timed ? round(s.min) : null,
+      max_duration_ms: s.timed ? round(s.max) : null,
+      last_execution: s.last ? new Date(s.last).toISOString() : null,
+    };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,375 @@
+import { randomUUID } from "node:crypto";
+import { type Activation, conditionScope, type EmitInfo, errorMessage, errorType, type Job, MAX_CAUSAL_CHAIN, type Payload } from "../engine";
+import { evaluateExpression } from "../expression";
+import { MonitoringError } from "./errors";
+import { preview } from "./trace";
+
+export type SessionStatus = "running" | "paused" | "stepping";
+export type StepMode = "over" | "into" | "out";
+/** Why a job stopped, in DAP's words. */
+export type StopReason = "breakpoint" | "step" | "pause" | "entry" | "exception";
+
+export interface PausedAt {
+  routine_id: string;
+  slot_name: string;
+  event_name: string | null;
+  reason: StopReason;
+  /** A sentence for people: "Breakpoint bp_1 on process.data_ingested". */
+  description: string;
+  breakpoint_id: string | null;
+  depth: number;
+  /** activation: before the handler runs; emit: before an emitted payload travels; error: after a handler threw. */
+  kind: "activation" | "emit" | "error";
+  activation_id: number;
+  error: { error_type: string; message: string } | null;
+}
+
+export interface SessionSnapshot {
+  session_id: string;
+  job_id: string;
+  status: SessionStatus;
+  paused_at: PausedAt | null;
+  step_mode: StepMode | null;
+}
+
+export interface CallFrame {
+  routine_id: string;
+  slot_name: string;
+  event_name: string | null;
+  depth: number;
+  /** Source line of the `emit` this frame is at (where known), else null. */
+  line: number | null;
+  activation_id: number;
+}
+
+export interface StopRequest {
+  kind: PausedAt["kind"];
+  activation: Activation;
+  emit: EmitInfo | null;
+  error: unknown;
+  reason: StopReason;
+  description: string;
+  breakpointId: string | null;
+}
+
+interface Stop extends StopRequest {
+  resolve: () => void;
+}
+
+/** What a session tells the outside world (trace events, socket updates). */
+export interface SessionObserver {
+  onStop?(session: DebugSession, pausedAt: PausedAt): void;
+  onChange?(session: DebugSession): void;
+}
+
+const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * The debugger's view of one job: where it is stopped, how to step, what the data is.
+ * Only this job stops; the engine holds it in a hook while the others run.
+ */
+export class DebugSession {
+  readonly sessionId = `session_${randomUUID().slice(0, 8)}`;
+  status: SessionStatus = "running";
+  stepMode: StepMode | null = null;
+  private stepDepth = 0;
+  private pauseRequest: StopReason | null = null;
+  private current: Stop | null = null;
+  private readonly waiting: Stop[] = [];
+
+  constructor(
+    readonly job: Job,
+    private readonly observer: SessionObserver = {},
+  ) {}
+
+  get jobId(): string {
+    return this.job.jobId;
+  }
+
+  get pausedAt(): PausedAt | null {
+    return this.current ? describeStop(this.current) : null;
+  }
+
+  /** True when the next activation may have to stop (stepping or a pause was asked for). */
+  get wantsStop(): boolean {
+    return this.pauseRequest !== null || this.status === "stepping";
+  }
+
+  toJSON(): SessionSnapshot {
+    return { session_id: this.sessionId, job_id: this.jobId, status: this.status, paused_at: this.pausedAt, step_mode: this.stepMode };
+  }
+
+  // ------------------------------------------------------------ commands
+
+  /** Continue (alias resume): run until a breakpoint or the end. */
+  continue(): SessionSnapshot {
+    this.requirePaused("continue");
+    this.stepMode = null;
+    this.release("running");
+    return this.toJSON();
+  }
+
+  /** Pause at the very next activation of the job. */
+  stepInto(): SessionSnapshot {
+    return this.step("into");
+  }
+
+  /** Pause at the next activation at the same causal depth or shallower. */
+  stepOver(): SessionSnapshot {
+    return this.step("over");
+  }
+
+  /** Pause at the next activation shallower than this one. */
+  stepOut(): SessionSnapshot {
+    return this.step("out");
+  }
+
+  /** Stop at the next activation (the job's status turns `paused` when it actually stops). */
+  pause(reason: StopReason = "pause"): SessionSnapshot {
+    if (this.job.isFinished) throw new MonitoringError("conflict", "JOB_FINISHED", `Job '${this.jobId}' has already finished (${this.job.status})`);
+    if (this.status !== "paused") {
+      this.pauseRequest = reason;
+      this.observer.onChange?.(this);
+    }
+    return this.toJSON();
+  }
+
+  getVariables(): { variables: { local: Payload; shared: Record<string, unknown> }; routine_id: string; slot_name: string; event_name: string | null } {
+    const stop = this.requirePaused("get_variables");
+    return {
+      variables: { local: localOf(stop), shared: this.job.shared },
+      routine_id: stop.activation.routineId,
+      slot_name: stop.activation.slotName,
+      event_name: stop.emit ? stop.emit.eventName : stop.activation.eventName,
+    };
+  }
+
+  /**
+   * Changes what the handler will receive (`local`) or the job's shared data (`shared`).
+   * `name` may be a dotted path (`items.0.price`). The value is copied (plain JSON).
+   */
+  setVariable(name: string, value: unknown, scope: "local" | "shared" = "local"): { variable: string; value: unknown; scope: "local" | "shared" } {
+    const stop = this.requirePaused("set_variable");
+    if (scope !== "local" && scope !== "shared") {
+      throw new MonitoringError("bad_request", "INVALID_SCOPE", `Unknown scope '${String(scope)}' (local or shared)`);
+    }
+    const path = parsePath(name);
+    const copy = value === undefined ? null : structuredCloneJson(value);
+    if (scope === "shared") {
+      setInPlace(this.job.shared, path, copy);
+    } else if (stop.emit) {
+      stop.emit.payload = setCopy(stop.emit.payload, path, copy);
+    } else {
+      stop.activation.payload = setCopy(stop.activation.payload, path, copy);
+    }
+    this.observer.onChange?.(this);
+    return { variable: name, value: copy, scope };
+  }
+
+  /** The causal chain, current activation first, back to the entry activation. */
+  getCallStack(): { frames: CallFrame[] } {
+    const stop = this.requirePaused("get_call_stack");
+    const frames: CallFrame[] = [];
+    let act: Activation | null = stop.activation;
+    let line: number | null = stop.emit ? stop.emit.line : null;
+    let eventName: string | null = stop.emit ? stop.emit.eventName : stop.activation.eventName;
+    while (act !== null && frames.length < MAX_CAUSAL_CHAIN) {
+      frames.push({ routine_id: act.routineId, slot_name: act.slotName, event_name: eventName, depth: act.depth, line, activation_id: act.id });
+      line = act.emitLine;
+      act = act.parent;
+      eventName = act ? act.eventName : null;
+    }
+    return { frames };
+  }
+
+  /** Evaluates a watch expression against the paused scope. */
+  evaluate(expression: string): { result: unknown } {
+    const stop = this.requirePaused("evaluate");
+    const act = stop.activation;
+    const scope = conditionScope(localOf(stop), {
+      routineId: act.routineId,
+      slotName: act.slotName,
+      eventName: stop.emit ? stop.emit.eventName : act.eventName,
+      jobId: this.jobId,
+      shared: this.job.shared,
+      config: act.routine.getConfigObject(),
+      extra: stop.kind === "error" ? { error: errorInfo(stop.error) } : undefined,
+    });
+    try {
+      return { result: preview(evaluateExpression(expression, scope), 64 * 1024) };
+    } catch (err) {
+      throw new MonitoringError("bad_request", "EVALUATION_FAILED", (err as Error).message, {
+        position: (err as { position?: number | null }).position ?? null,
+      });
+    }
+  }
+
+  // ------------------------------------------------------------ engine side
+
+  /** Why the next activation must stop because of stepping or a pause request (null = it need not). */
+  stopReasonFor(act: Activation): StopReason | null {
+    if (this.pauseRequest !== null) return this.pauseRequest;
+    if (this.status !== "stepping") return null;
+    if (this.stepMode === "into") return "step";
+    if (this.stepMode === "over" && act.depth <= this.stepDepth) return "step";
+    if (this.stepMode === "out" && act.depth < this.stepDepth) return "step";
+    return null;
+  }
+
+  /** Holds the job here until a command releases it. */
+  hold(request: StopRequest): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const stop: Stop = { ...request, resolve };
+      if (this.current !== null) {
+        // Another concurrent activation stopped meanwhile: it waits its turn.
+        this.waiting.push(stop);
+        return;
+      }
+      this.becomeCurrent(stop);
+    });
+  }
+
+  /** The job ended (completed, failed, cancelled): let go of everything. */
+  onJobEnd(): void {
+    const stops = [...(this.current ? [this.current] : []), ...this.waiting];
+    this.current = null;
+    this.waiting.length = 0;
+    this.status = "running";
+    this.stepMode = null;
+    this.pauseRequest = null;
+    for (const s of stops) s.resolve();
+    this.observer.onChange?.(this);
+  }
+
+  private becomeCurrent(stop: Stop): void {
+    this.current = stop;
+    this.status = "paused";
+    this.stepMode = null;
+    this.pauseRequest = null;
+    this.job.debugging = true;
+    const at = describeStop(stop);
+    this.observer.onStop?.(this, at);
+    this.job.pause(at.description);
+    this.observer.onChange?.(this);
+  }
+
+  private step(mode: StepMode): SessionSnapshot {
+    const stop = this.requirePaused(`step_${mode}`);
+    this.stepMode = mode;
+    this.stepDepth = stop.activation.depth;
+    this.release("stepping");
+    return this.toJSON();
+  }
+
+  private release(next: SessionStatus): void {
+    const stop = this.current as Stop;
+    this.current = null;
+    const waiting = this.waiting.shift();
+    if (waiting) {
+      // Stay paused, now at the activation that was waiting.
+      this.becomeCurrent(waiting);
+    } else {
+      this.status = next;
+      this.job.resume(next === "stepping" ? `step ${this.stepMode}` : "continue");
+      this.observer.onChange?.(this);
+    }
+    stop.resolve();
+  }
+
+  private requirePaused(command: string): Stop {
+    if (this.current === null) {
+      throw new MonitoringError("conflict", "JOB_NOT_PAUSED", `Job '${this.jobId}' is not paused (${command} needs a paused job; it is ${this.job.status})`);
+    }
+    return this.current;
+  }
+}
+
+function describeStop(stop: StopRequest): PausedAt {
+  const act = stop.activation;
+  return {
+    routine_id: act.routineId,
+    slot_name: act.slotName,
+    event_name: stop.emit ? stop.emit.eventName : act.eventName,
+    reason: stop.reason,
+    description: stop.description,
+    breakpoint_id: stop.breakpointId,
+    depth: act.depth,
+    kind: stop.kind,
+    activation_id: act.id,
+    error: stop.kind === "error" ? errorInfo(stop.error) : null,
+  };
+}
+
+function localOf(stop: StopRequest): Payload {
+  return stop.emit ? stop.emit.payload : stop.activation.payload;
+}
+
+function errorInfo(err: unknown): { error_type: string; message: string } {
+  return { error_type: errorType(err), message: errorMessage(err) };
+}
+
+function parsePath(name: string): string[] {
+  if (typeof name !== "string" || name === "") throw new MonitoringError("bad_request", "INVALID_VARIABLE", "Variable name must be a non-empty string");
+  const parts = name.split(".");
+  for (const p of parts) {
+    if (p === "") throw new MonitoringError("bad_request", "INVALID_VARIABLE", `Invalid variable path '${name}'`);
+    if (FORBIDDEN.has(p)) throw new MonitoringError("bad_request", "INVALID_VARIABLE", `Variable path segment '${p}' is not allowed`);
+  }
+  return parts;
+}
+
+function structuredCloneJson(value: unknown): unknown {
+  try {
+    return JSON.parse(JSON.stringify(value));
+  } catch {
+    throw new MonitoringError("bad_request", "INVALID_VALUE", "Value must be plain JSON");
+  }
+}
+
+function isContainer(v: unknown): v is Record<string, unknown> | unknown[] {
+  return typeof v === "object" && v !== null;
+}
+
+function setOn(target: Record<string, unknown> | unknown[], key: string, value: unknown): void {
+  if (Array.isArray(target)) {
+    const i = Number(key);
+    if (!Number.isInteger(i) || i < 0 || i > target.length) throw new MonitoringError("bad_request", "INVALID_VARIABLE", `'${key}' is not a valid index`);
+    target[i] = value;
+  } else {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+}
+
+function getOn(target: Record<string, unknown> | unknown[], key: string): unknown {
+  return Object.hasOwn(target, key) ? (target as Record<string, unknown>)[key] : undefined;
+}
+
+/** Copy-on-write update along the path, so objects shared with the emitter are never mutated. */
+function setCopy(root: Payload, path: string[], value: unknown): Payload {
+  const copyOf = (v: unknown): Record<string, unknown> | unknown[] => (Array.isArray(v) ? [...v] : { ...(v as Record<string, unknown>) });
+  const top = copyOf(root) as Payload;
+  let node: Record<string, unknown> | unknown[] = top;
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i] as string;
+    const child = getOn(node, key);
+    const next = isContainer(child) ? copyOf(child) : {};
+    setOn(node, key, next);
+    node = next;
+  }
+  setOn(node, path[path.length - 1] as string, value);
+  return top;
+}
+
+function setInPlace(root: Record<string, unknown>, path: string[], value: unknown): void {
+  let node: Record<string, unknown> | unknown[] = root;
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i] as string;
+    let child = getOn(node, key);
+    if (!isContainer(child)) {
+      child = {};
+      setOn(node, key, child);
+    }
+    node = child as Record<string, unknown> | unknown[];
+  }
+  setOn(node, path[path.length - 1] as string, value);
+}

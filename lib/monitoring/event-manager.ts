@@ -1,0 +1,580 @@
+/**
+ * Live fan-out of trace events to subscribers (WebSocket, socket.io, SSE, in-process consumers).
+ *
+ * Every subscriber has its OWN bounded queue: every subscriber receives every event of its job
+ * (or flow); when its queue is full the oldest item is dropped and that subscriber alone is told
+ * how many it lost. Publishing never waits for anybody, so a slow subscriber cannot slow the
+ * engine or the other subscribers. (The Python original shared one queue per job between all
+ * subscribers, which made them competing consumers; that is deliberately not reproduced.)
+ *
+ * A job subscriber may ask to start after a given `seq`: the events still retained by the
+ * {@link ReplaySource} are replayed first (read lazily at drain time, so a replay is bounded by
+ * the source's retention, not by the queue size), then live events. The live queue only accepts
+ * events newer than what the source had recorded at subscribe time, so nothing is delivered twice
+ * and nothing falls between replay and live.
+ */
+import type { TraceRecord } from "./trace";
+
+/** Default bound of each subscriber's live queue. */
+export const DEFAULT_MAX_QUEUE_SIZE = 100;
+
+/** Where replayed events come from (the MonitorCollector's per-job ring buffer implements it). */
+export interface ReplaySource {
+  /**
+   * Retained events of the job with seq > afterSeq, in seq order, and the newest seq recorded so
+   * far (0 if none). The source must record an event before it is published to the manager.
+   */
+  eventsAfter(jobId: string, afterSeq: number): { events: TraceRecord[]; lastSeq: number };
+}
+
+export type SubscriberItem =
+  | { kind: "event"; event: TraceRecord }
+  | { kind: "dropped"; count: number; job_id: string; next_seq: number | null };
+
+export interface SubscribeOptions {
+  /** Replay retained events with seq > afterSeq first (0 = everything retained). Omitted = live events only. */
+  afterSeq?: number;
+  /** Bound of this subscriber's live queue; default: the manager's (100). */
+  maxQueueSize?: number;
+  /**
+   * Called synchronously whenever new items become available (transports use it to schedule a
+   * flush). Also called once when the subscriber is closed, so a transport can notice the end.
+   * When a replay is pending at subscribe time it is called once from a microtask.
+   * Exceptions thrown by it are caught and logged; they never reach the publisher.
+   */
+  onReadable?: () => void;
+}
+
+export interface JobQueueStatus {
+  job_id: string;
+  subscriber_count: number;
+  queue_size: number;
+  max_size: number;
+  dropped: number;
+}
+
+export interface EventManagerStatus {
+  total_jobs: number;
+  total_subscribers: number;
+  max_size: number;
+  jobs: Record<string, JobQueueStatus>;
+}
+
+/** A fixed-capacity FIFO that overwrites its oldest item when full. Grows lazily up to `capacity`. */
+class RingQueue<T> {
+  private buf: (T | undefined)[];
+  private head = 0;
+  private count = 0;
+
+  constructor(readonly capacity: number) {
+    this.buf = new Array<T | undefined>(Math.min(capacity, 16));
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Appends `item`; when the queue was full, the oldest item is removed and returned. */
+  push(item: T): T | undefined {
+    if (this.count === this.capacity) {
+      // Full: buf.length === capacity here.
+      const oldest = this.buf[this.head];
+      this.buf[this.head] = item;
+      this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
+      return oldest;
+    }
+    if (this.count === this.buf.length) this.grow();
+    let tail = this.head + this.count;
+    if (tail >= this.buf.length) tail -= this.buf.length;
+    this.buf[tail] = item;
+    this.count++;
+    return undefined;
+  }
+
+  peek(): T | undefined {
+    return this.count === 0 ? undefined : this.buf[this.head];
+  }
+
+  shift(): T | undefined {
+    if (this.count === 0) return undefined;
+    const item = this.buf[this.head];
+    this.buf[this.head] = undefined;
+    this.head = this.head + 1 === this.buf.length ? 0 : this.head + 1;
+    this.count--;
+    return item;
+  }
+
+  private grow(): void {
+    const size = Math.min(this.capacity, Math.max(1, this.buf.length * 2));
+    const next = new Array<T | undefined>(size);
+    for (let i = 0; i < this.count; i++) {
+      next[i] = this.buf[(this.head + i) % this.buf.length];
+    }
+    this.buf = next;
+    this.head = 0;
+  }
+}
+
+/** Module-private handles: the manager talks to subscribers through these, nobody else can. */
+const DELIVER = Symbol("deliver");
+const ANNOUNCE_REPLAY = Symbol("announceReplay");
+
+/** @internal Constructor argument of {@link Subscriber}; use {@link JobEventManager.subscribe}. */
+export interface SubscriberInit {
+  id: string;
+  jobId: string | null;
+  flowId: string | null;
+  maxQueueSize: number;
+  onReadable: (() => void) | null;
+  source: ReplaySource | null;
+  /** Replay covers seq in (afterSeq, replayEnd]; live events need seq > liveFloor. */
+  afterSeq: number;
+  replayEnd: number;
+  liveFloor: number;
+  detach: (subscriber: Subscriber) => void;
+}
+
+type Waiter = (item: SubscriberItem | null) => void;
+
+export class Subscriber {
+  readonly id: string;
+  /** null for flow subscribers. */
+  readonly jobId: string | null;
+  /** Set for flow subscribers. */
+  readonly flowId: string | null;
+  readonly maxQueueSize: number;
+  onReadable: (() => void) | null;
+
+  private readonly queue: RingQueue<TraceRecord>;
+  private readonly source: ReplaySource | null;
+  private readonly liveFloor: number;
+  private readonly replayEnd: number;
+  /** Highest seq the replay has accounted for (delivered or reported lost). */
+  private replayCursor: number;
+  private replayBatch: TraceRecord[] | null = null;
+  private replayIndex = 0;
+  /** Items lost (overflow, or replay tail evicted) not yet reported by a `dropped` notice. */
+  private lostPending = 0;
+  private lastLostJobId: string | null = null;
+  private lostTotal = 0;
+  private isClosed = false;
+  private waiters: Waiter[] = [];
+  private detach: ((subscriber: Subscriber) => void) | null;
+
+  /** @internal Created by {@link JobEventManager}. */
+  constructor(init: SubscriberInit) {
+    this.id = init.id;
+    this.jobId = init.jobId;
+    this.flowId = init.flowId;
+    this.maxQueueSize = init.maxQueueSize;
+    this.onReadable = init.onReadable;
+    this.source = init.source;
+    this.replayCursor = init.afterSeq;
+    this.replayEnd = init.replayEnd;
+    this.liveFloor = init.liveFloor;
+    this.detach = init.detach;
+    this.queue = new RingQueue<TraceRecord>(init.maxQueueSize);
+  }
+
+  /** Live items waiting (not counting pending replay). */
+  get queueSize(): number {
+    return this.queue.size;
+  }
+
+  /** Everything this subscriber ever lost (queue overflow and replay events evicted from the source). */
+  get droppedTotal(): number {
+    return this.lostTotal;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** True while retained events remain to be replayed. */
+  get replayPending(): boolean {
+    return this.replayCursor < this.replayEnd;
+  }
+
+  /**
+   * Takes up to `max` items without waiting, in delivery order: pending replay (with a `dropped`
+   * notice where the source had already evicted part of it), then a `dropped` notice if live
+   * items were lost since the last drain, then the live queue. Items still buffered when the
+   * subscriber is closed remain drainable.
+   */
+  drain(max = Number.POSITIVE_INFINITY): SubscriberItem[] {
+    const out: SubscriberItem[] = [];
+    if (!(max >= 1)) return out;
+    while (out.length < max) {
+      const item = this.takeOne();
+      if (item === null) break;
+      out.push(item);
+    }
+    return out;
+  }
+
+  /** Next item, waiting if none; resolves null once closed and empty. */
+  next(): Promise<SubscriberItem | null> {
+    const item = this.takeOne();
+    if (item !== null) return Promise.resolve(item);
+    if (this.isClosed) return Promise.resolve(null);
+    return new Promise<SubscriberItem | null>((resolve) => {
+      this.waiters.push(resolve);
+    });
+  }
+
+  /** Iterates until the subscriber is closed and empty; leaving the loop early closes it. */
+  [Symbol.asyncIterator](): AsyncIterator<SubscriberItem> {
+    return {
+      next: (): Promise<IteratorResult<SubscriberItem>> =>
+        this.next().then(
+          (item): IteratorResult<SubscriberItem> =>
+            item === null ? { done: true, value: undefined } : { done: false, value: item },
+        ),
+      return: (): Promise<IteratorResult<SubscriberItem>> => {
+        this.close();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+  }
+
+  /** Stops receiving events and unsubscribes from the manager; pending next() calls resolve null. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const detach = this.detach;
+    this.detach = null;
+    detach?.(this);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve(this.takeOne());
+    this.notify();
+  }
+
+  /** @internal Called by the manager for every event of the subscribed job or flow. */
+  [DELIVER](event: TraceRecord): void {
+    if (this.isClosed) return;
+    if (event.seq <= this.liveFloor) return;
+    const evicted = this.queue.push(event);
+    if (evicted !== undefined) {
+      this.lostPending++;
+      this.lostTotal++;
+      this.lastLostJobId = evicted.job_id;
+    }
+    if (this.waiters.length > 0) this.feedWaiters();
+    if (this.queue.size > 0) this.notify();
+  }
+
+  /** @internal Announces a replay pending at subscribe time. */
+  [ANNOUNCE_REPLAY](): void {
+    if (!this.isClosed && this.replayPending) this.notify();
+  }
+
+  private feedWaiters(): void {
+    let served = 0;
+    while (served < this.waiters.length) {
+      const item = this.takeOne();
+      if (item === null) break;
+      const resolve = this.waiters[served++];
+      resolve?.(item);
+    }
+    if (served > 0) this.waiters.splice(0, served);
+  }
+
+  private notify(): void {
+    const callback = this.onReadable;
+    if (callback === null) return;
+    try {
+      callback();
+    } catch (error) {
+      console.error(`[event-manager] onReadable of ${this.id} threw:`, error);
+    }
+  }
+
+  private takeOne(): SubscriberItem | null {
+    if (this.replayCursor < this.replayEnd) {
+      const replayed = this.takeReplay();
+      if (replayed !== null) return replayed;
+    }
+    if (this.lostPending > 0) {
+      const head = this.queue.peek();
+      const count = this.lostPending;
+      this.lostPending = 0;
+      return {
+        kind: "dropped",
+        count,
+        job_id: this.jobId ?? head?.job_id ?? this.lastLostJobId ?? "",
+        next_seq: head === undefined ? null : head.seq,
+      };
+    }
+    const event = this.queue.shift();
+    return event === undefined ? null : { kind: "event", event };
+  }
+
+  /** Next replay item, or null once the replay range (afterSeq, replayEnd] is exhausted. */
+  private takeReplay(): SubscriberItem | null {
+    const jobId = this.jobId;
+    const source = this.source;
+    if (jobId === null || source === null) {
+      this.finishReplay(0);
+      return null;
+    }
+    let batch = this.replayBatch;
+    if (batch === null || this.replayIndex >= batch.length) {
+      batch = source.eventsAfter(jobId, this.replayCursor).events;
+      this.replayBatch = batch;
+      this.replayIndex = 0;
+    }
+    while (this.replayIndex < batch.length && (batch[this.replayIndex]?.seq ?? 0) <= this.replayCursor) {
+      this.replayIndex++;
+    }
+    const event = batch[this.replayIndex];
+    if (event === undefined || event.seq > this.replayEnd) {
+      // The rest of the range is gone from the source: report it with the live notice, whose
+      // next_seq is the first live event.
+      this.finishReplay(this.replayEnd - this.replayCursor);
+      return null;
+    }
+    if (event.seq > this.replayCursor + 1) {
+      const count = event.seq - this.replayCursor - 1;
+      this.replayCursor = event.seq - 1;
+      this.lostTotal += count;
+      return { kind: "dropped", count, job_id: jobId, next_seq: event.seq };
+    }
+    this.replayIndex++;
+    this.replayCursor = event.seq;
+    if (this.replayCursor >= this.replayEnd) this.finishReplay(0);
+    return { kind: "event", event };
+  }
+
+  private finishReplay(lost: number): void {
+    if (lost > 0) {
+      this.lostPending += lost;
+      this.lostTotal += lost;
+    }
+    this.replayCursor = this.replayEnd;
+    this.replayBatch = null;
+    this.replayIndex = 0;
+  }
+}
+
+function checkId(value: unknown, what: string): string {
+  if (typeof value !== "string") throw new TypeError(`${what} must be a string, got ${typeof value}`);
+  if (value.trim() === "") throw new Error(`${what} must not be blank`);
+  return value;
+}
+
+function checkQueueSize(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`maxQueueSize must be an integer >= 1, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkAfterSeq(value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`afterSeq must be a finite number >= 0, got ${String(value)}`);
+  }
+  return Math.floor(value);
+}
+
+const NO_SUBSCRIBERS: readonly Subscriber[] = [];
+
+export class JobEventManager {
+  readonly maxQueueSize: number;
+
+  private readonly source: ReplaySource;
+  /** Copy-on-write arrays: publish iterates a snapshot even if a callback (un)subscribes. */
+  private readonly byJob = new Map<string, readonly Subscriber[]>();
+  private readonly byFlow = new Map<string, readonly Subscriber[]>();
+  private readonly byId = new Map<string, Subscriber>();
+  /** How many subscribers exist in all (a field read, for the publisher's hot path). */
+  subscriberTotal = 0;
+  private counter = 0;
+  private readonly detach = (subscriber: Subscriber): void => this.remove(subscriber);
+
+  constructor(source: ReplaySource, options?: { maxQueueSize?: number }) {
+    this.source = source;
+    this.maxQueueSize = checkQueueSize(options?.maxQueueSize ?? DEFAULT_MAX_QUEUE_SIZE);
+  }
+
+  /**
+   * Subscribes to one job. With `afterSeq`, the retained events with seq > afterSeq are replayed
+   * first, then live events; without it, live events only.
+   */
+  subscribe(jobId: string, options?: SubscribeOptions): Subscriber {
+    checkId(jobId, "job id");
+    const maxQueueSize = checkQueueSize(options?.maxQueueSize ?? this.maxQueueSize);
+    let afterSeq = 0;
+    let replayEnd = 0;
+    let liveFloor = Number.NEGATIVE_INFINITY;
+    if (options?.afterSeq !== undefined) {
+      afterSeq = checkAfterSeq(options.afterSeq);
+      // Only the newest seq is wanted here; the events themselves are read at drain time.
+      replayEnd = this.source.eventsAfter(jobId, Number.MAX_SAFE_INTEGER).lastSeq;
+      // Events up to lastSeq come from the replay (or were already seen by the client).
+      liveFloor = Math.max(afterSeq, replayEnd);
+    }
+    const subscriber = this.add(jobId, null, maxQueueSize, options?.onReadable ?? null, {
+      afterSeq,
+      replayEnd,
+      liveFloor,
+    });
+    if (subscriber.replayPending && subscriber.onReadable !== null) {
+      queueMicrotask(() => subscriber[ANNOUNCE_REPLAY]());
+    }
+    return subscriber;
+  }
+
+  /** Every event of every job of the flow from now on (including jobs started later). No replay. */
+  subscribeFlow(flowId: string, options?: Omit<SubscribeOptions, "afterSeq">): Subscriber {
+    checkId(flowId, "flow id");
+    const maxQueueSize = checkQueueSize(options?.maxQueueSize ?? this.maxQueueSize);
+    return this.add(null, flowId, maxQueueSize, options?.onReadable ?? null, {
+      afterSeq: 0,
+      replayEnd: 0,
+      liveFloor: Number.NEGATIVE_INFINITY,
+    });
+  }
+
+  /** Closes and removes the subscriber (object or id); false if it is not subscribed here. */
+  unsubscribe(subscriber: Subscriber | string): boolean {
+    const id = typeof subscriber === "string" ? subscriber : subscriber?.id;
+    if (typeof id !== "string") return false;
+    const found = this.byId.get(id);
+    if (found === undefined || (typeof subscriber !== "string" && found !== subscriber)) return false;
+    found.close();
+    return true;
+  }
+
+  /**
+   * Hot path: called for every trace event of every monitored job. With nobody subscribed to
+   * the job or its flow it costs at most one Map lookup (none when nobody is subscribed at all,
+   * a second one only when some flow has subscribers) and allocates nothing.
+   */
+  publish(event: TraceRecord): void {
+    if (this.byId.size === 0) return;
+    const subscribers = this.byJob.get(event.job_id);
+    if (subscribers !== undefined) {
+      for (let i = 0; i < subscribers.length; i++) subscribers[i]?.[DELIVER](event);
+    }
+    if (this.byFlow.size !== 0) {
+      const flowSubscribers = this.byFlow.get(event.flow_id);
+      if (flowSubscribers !== undefined) {
+        for (let i = 0; i < flowSubscribers.length; i++) flowSubscribers[i]?.[DELIVER](event);
+      }
+    }
+  }
+
+  /** Whether anybody listens to the job (or, when `flowId` is given, to its flow). */
+  hasSubscribers(jobId: string, flowId?: string): boolean {
+    if (this.byId.size === 0) return false;
+    return this.byJob.has(jobId) || (flowId !== undefined && this.byFlow.size !== 0 && this.byFlow.has(flowId));
+  }
+
+  /** Number of subscribers of the job itself (flow subscribers not included). */
+  getSubscriberCount(jobId: string): number {
+    return this.byJob.get(jobId)?.length ?? 0;
+  }
+
+  /**
+   * `{job_id, subscriber_count, queue_size (the largest queue among the job's subscribers),
+   * max_size, dropped (sum of droppedTotal over its subscribers)}`; unknown job → zero counts
+   * (max_size is the manager's default).
+   */
+  getStatus(jobId: string): JobQueueStatus;
+  /** A summary over the jobs with subscribers (flow subscribers are not counted). */
+  getStatus(): EventManagerStatus;
+  getStatus(jobId?: string): JobQueueStatus | EventManagerStatus {
+    if (jobId !== undefined) return this.jobStatus(jobId, this.byJob.get(jobId) ?? NO_SUBSCRIBERS);
+    const jobs: Record<string, JobQueueStatus> = {};
+    let total = 0;
+    for (const [id, subscribers] of this.byJob) {
+      jobs[id] = this.jobStatus(id, subscribers);
+      total += subscribers.length;
+    }
+    return {
+      total_jobs: this.byJob.size,
+      total_subscribers: total,
+      max_size: this.maxQueueSize,
+      jobs,
+    };
+  }
+
+  /** Closes and removes every subscriber of the job (pending next() calls resolve null). */
+  cleanup(jobId: string): void {
+    const subscribers = this.byJob.get(jobId);
+    if (subscribers === undefined) return;
+    for (const subscriber of subscribers) subscriber.close();
+    this.byJob.delete(jobId);
+  }
+
+  /** Closes every subscriber (job and flow). The manager stays usable. */
+  shutdown(): void {
+    for (const subscriber of [...this.byId.values()]) subscriber.close();
+    this.byJob.clear();
+    this.byFlow.clear();
+    this.byId.clear();
+  }
+
+  private jobStatus(jobId: string, subscribers: readonly Subscriber[]): JobQueueStatus {
+    let queueSize = 0;
+    let maxSize = subscribers.length === 0 ? this.maxQueueSize : 0;
+    let dropped = 0;
+    for (const subscriber of subscribers) {
+      queueSize = Math.max(queueSize, subscriber.queueSize);
+      maxSize = Math.max(maxSize, subscriber.maxQueueSize);
+      dropped += subscriber.droppedTotal;
+    }
+    return {
+      job_id: jobId,
+      subscriber_count: subscribers.length,
+      queue_size: queueSize,
+      max_size: maxSize,
+      dropped,
+    };
+  }
+
+  private add(
+    jobId: string | null,
+    flowId: string | null,
+    maxQueueSize: number,
+    onReadable: (() => void) | null,
+    range: { afterSeq: number; replayEnd: number; liveFloor: number },
+  ): Subscriber {
+    this.counter++;
+    const subscriber = new Subscriber({
+      id: `sub_${this.counter}`,
+      jobId,
+      flowId,
+      maxQueueSize,
+      onReadable,
+      source: jobId === null ? null : this.source,
+      afterSeq: range.afterSeq,
+      replayEnd: range.replayEnd,
+      liveFloor: range.liveFloor,
+      detach: this.detach,
+    });
+    this.byId.set(subscriber.id, subscriber);
+    this.subscriberTotal = this.byId.size;
+    if (jobId !== null) {
+      this.byJob.set(jobId, [...(this.byJob.get(jobId) ?? NO_SUBSCRIBERS), subscriber]);
+    } else if (flowId !== null) {
+      this.byFlow.set(flowId, [...(this.byFlow.get(flowId) ?? NO_SUBSCRIBERS), subscriber]);
+    }
+    return subscriber;
+  }
+
+  private remove(subscriber: Subscriber): void {
+    if (this.byId.get(subscriber.id) !== subscriber) return;
+    this.byId.delete(subscriber.id);
+    this.subscriberTotal = this.byId.size;
+    const map = subscriber.jobId !== null ? this.byJob : this.byFlow;
+    const key = subscriber.jobId ?? subscriber.flowId;
+    if (key === null) return;
+    const list = map.get(key);
+    if (list === undefined) return;
+    const rest = list.filter((s) => s !== subscriber);
+    if (rest.length === 0) map.delete(key);
+    else map.set(key, rest);
+  }
+}

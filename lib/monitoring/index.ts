@@ -1,0 +1,33 @@
+import { MonitoringRegistry } from "./registry";
+
+export { type BreakpointLocation, BreakpointManager, type BreakpointResolver, type CheckResult, type JobRef } from "./breakpoints";
+export {
+  DEFAULT_MAX_EVENTS_PER_JOB,
+  type ErrorRecord,
+  type JobMetrics,
+  MAX_ERRORS_PER_JOB,
+  MonitorCollector,
+  type RoutineMetrics,
+} from "./collector";
+export {
+  type CallFrame,
+  DebugSession,
+  type PausedAt,
+  type SessionSnapshot,
+  type SessionStatus,
+  type StepMode,
+  type StopReason,
+} from "./debug-session";
+export { DebugSessionManager } from "./debug-session-manager";
+export { MonitoringError, type MonitoringErrorKind } from "./errors";
+export * from "./event-manager";
+export { type HitCondition, parseHitCondition } from "./hit-condition";
+export { type JobListQuery, JobStore } from "./job-store";
+export { LogTemplate } from "./log-message";
+export { JobMonitorState, MonitoringHooks } from "./monitor-hooks";
+export { getEventManager, MonitoringRegistry } from "./registry";
+export * from "./schemas";
+export { PREVIEW_BUDGET, preview, TRACE_EVENT_TYPES, type TraceEvent, type TraceEventType, TraceRecord } from "./trace";
+
+/** The document's module-level `job_store`. */
+export const jobStore = MonitoringRegistry.getInstance().jobStore;

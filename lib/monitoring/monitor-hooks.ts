@@ -1,0 +1,230 @@
+import { type Activation, conditionScope, type EmitInfo, type ErrorStrategy, errorMessage, errorType, type ExecutionHooks, type Job, type JobStatus, type LogEntry } from "../engine";
+import type { BreakpointLocation, BreakpointManager, JobRef } from "./breakpoints";
+import type { JobRecord, MonitorCollector } from "./collector";
+import type { DebugSession, StopReason, StopRequest } from "./debug-session";
+import type { JobStore } from "./job-store";
+import type { Breakpoint } from "./schemas";
+import { preview } from "./trace";
+
+/** What monitoring keeps on each job it watches (`job.hookState`). */
+export class JobMonitorState {
+  readonly ref: JobRef;
+  bpVersion = -1;
+  hasBreakpoints = false;
+  /**
+   * The last clock reading (performance.now()), the job epoch it was taken in, and how many
+   * emits reused it. Clock reads are dear (50-100 ns here), so within one epoch of the job's
+   * synchronous loop the end of one activation serves as the start of the next.
+   */
+  clock = 0;
+  clockEpoch = -1;
+  clockUses = 0;
+  session: DebugSession | null = null;
+
+  constructor(
+    readonly job: Job,
+    readonly record: JobRecord,
+  ) {
+    this.ref = { job_id: job.jobId, flow_id: job.flowId, start_order: job.startOrder };
+  }
+}
+
+export interface MonitoringServices {
+  collector: MonitorCollector;
+  breakpoints: BreakpointManager;
+  jobStore: JobStore;
+  /** The job's debug session, created on demand. */
+  sessionFor(job: Job): DebugSession;
+}
+
+const stateOf = (job: Job): JobMonitorState => job.hookState as JobMonitorState;
+
+/** performance.now() → epoch ms: one clock read serves both the duration and the timestamp. */
+const ORIGIN = performance.timeOrigin;
+
+/**
+ * The engine hooks monitoring attaches to each job: trace events and metrics, breakpoint
+ * checks, and the holds that stop one job for the debugger. One shared object for all jobs.
+ */
+export class MonitoringHooks implements ExecutionHooks {
+  constructor(private readonly s: MonitoringServices) {}
+
+  onJobStart(job: Job): void {
+    this.s.jobStore.add(job);
+    const state = new JobMonitorState(job, this.s.collector.startJob(job));
+    job.hookState = state;
+    this.refresh(state);
+    this.s.collector.record(state.record, "job_started", job.entryRoutineId, {
+      entry_routine_id: job.entryRoutineId,
+      entry_slot: job.entrySlot,
+      params: preview(job.entryParams),
+    }, null, "running");
+  }
+
+  onJobEnd(job: Job): void {
+    const state = stateOf(job);
+    const { collector } = this.s;
+    collector.endJob(state.record);
+    const type = job.status === "completed" ? "job_completed" : job.status === "cancelled" ? "job_cancelled" : "job_failed";
+    const duration = job.finishedAt && job.startedAt ? job.finishedAt.getTime() - job.startedAt.getTime() : null;
+    collector.record(state.record, type, null, { status: job.status, error: job.error, cancel_reason: job.cancelReason, duration_ms: duration }, duration, job.status);
+    state.session?.onJobEnd();
+  }
+
+  onJobStatusChange(job: Job, status: JobStatus, reason: string | null): void {
+    const state = stateOf(job);
+    if (status === "paused") {
+      this.s.collector.record(state.record, "job_paused", null, { reason, paused_at: state.session?.pausedAt ?? null }, null, "paused");
+    } else if (status === "running") {
+      this.s.collector.record(state.record, "job_resumed", null, { reason }, null, "running");
+    }
+  }
+
+  beforeActivation(act: Activation): Promise<void> | undefined {
+    const state = stateOf(act.job);
+    if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
+    if (state.hasBreakpoints || state.session?.wantsStop) {
+      const location: BreakpointLocation = { kind: "activation", routine_id: act.routineId, slot_name: act.slotName, connection_id: act.connection?.id ?? null };
+      const hit = this.checkBreakpoints(state, act, location, act.payload);
+      let reason: StopReason | null = hit ? "breakpoint" : null;
+      if (reason === null && state.session !== null) reason = state.session.stopReasonFor(act);
+      if (reason !== null) {
+        const description = hit
+          ? `Breakpoint ${hit.breakpoint_id} on ${describeLocation(location)}`
+          : `${reason === "step" ? "Step" : reason === "entry" ? "Paused on start" : "Paused"} before ${act.routineId}.${act.slotName}`;
+        return this.stop(state, { kind: "activation", activation: act, emit: null, error: undefined, reason, description, breakpointId: hit?.breakpoint_id ?? null }, hit).then(() => this.recordStart(state, act));
+      }
+    }
+    this.recordStart(state, act);
+    return undefined;
+  }
+
+  afterActivation(act: Activation, error: unknown): void {
+    const state = stateOf(act.job);
+    const now = performance.now();
+    state.clock = now;
+    state.clockEpoch = act.job.epoch;
+    const duration = act.startedAt > 0 ? now - act.startedAt : null;
+    const time = ORIGIN + now;
+    this.s.collector.routineFinished(state.record, act.routineId, duration, error === undefined, time);
+    if (error === undefined) this.s.collector.recordComplete(state.record, act.routineId, act.slot.name, act.depth, duration, time);
+  }
+
+  onActivationError(act: Activation, error: unknown, strategy: ErrorStrategy): Promise<void> | undefined {
+    const state = stateOf(act.job);
+    const type = errorType(error);
+    const message = errorMessage(error);
+    const duration = act.startedAt > 0 ? performance.now() - act.startedAt : null;
+    this.s.collector.recordError(state.record, act.routineId, type, message, strategy);
+    this.s.collector.record(state.record, "routine_error", act.routineId, {
+      slot_name: act.slot.name,
+      error_type: type,
+      message,
+      strategy,
+      attempt: act.attempt,
+      depth: act.depth,
+    }, duration, "failed");
+    if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
+    if (!state.hasBreakpoints) return undefined;
+    const location: BreakpointLocation = { kind: "error", routine_id: act.routineId, slot_name: act.slotName };
+    const hit = this.checkBreakpoints(state, act, location, act.payload, { error: { error_type: type, message } });
+    if (!hit) return undefined;
+    return this.stop(state, { kind: "error", activation: act, emit: null, error, reason: "exception", description: `${type} in ${act.routineId}.${act.slotName}: ${message}`, breakpointId: hit.breakpoint_id }, hit);
+  }
+
+  onEmit(info: EmitInfo): Promise<void> | undefined {
+    const state = stateOf(info.job);
+    const source = info.source;
+    // An emit from the synchronous part of a handler reuses the reading taken when the handler
+    // started (refreshed every 64 emits); a later emit (after an await) reads the clock.
+    let now = state.clock;
+    if (!source.inSyncPart || state.clockEpoch !== info.job.epoch || ++state.clockUses > 64) {
+      now = performance.now();
+      state.clock = now;
+      state.clockEpoch = info.job.epoch;
+      state.clockUses = 0;
+    }
+    this.s.collector.recordEmit(state.record, source.routineId, info.eventName, info.routes, info.payload, ORIGIN + now);
+    if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
+    if (!state.hasBreakpoints) return undefined;
+    const location: BreakpointLocation = { kind: "emit", routine_id: source.routineId, event_name: info.eventName };
+    const hit = this.checkBreakpoints(state, source, location, info.payload, undefined, info.eventName);
+    if (!hit) return undefined;
+    return this.stop(state, { kind: "emit", activation: source, emit: info, error: undefined, reason: "breakpoint", description: `Breakpoint ${hit.breakpoint_id} on ${describeLocation(location)}`, breakpointId: hit.breakpoint_id }, hit);
+  }
+
+  onLog(job: Job, entry: LogEntry): void {
+    const state = stateOf(job);
+    this.s.collector.record(state.record, "log", entry.routine_id, { message: entry.message, data: preview(entry.data), source: "ctx.log" });
+  }
+
+  /** Recomputes whether any breakpoint applies to this job (after a breakpoint change). */
+  refresh(state: JobMonitorState): void {
+    state.bpVersion = this.s.breakpoints.version;
+    state.hasBreakpoints = this.s.breakpoints.hasBreakpointsFor(state.ref);
+    // Causal parents and emit lines cost: only kept while someone is debugging this job.
+    if (state.hasBreakpoints) state.job.debugging = true;
+  }
+
+  private recordStart(state: JobMonitorState, act: Activation): void {
+    const epoch = act.job.epoch;
+    let now = state.clock;
+    if (state.clockEpoch !== epoch) {
+      now = performance.now();
+      state.clockEpoch = epoch;
+    }
+    state.clock = now;
+    state.clockUses = 0;
+    act.startedAt = now;
+    this.s.collector.recordStart(state.record, act.routineId, act.slot.name, act.eventName, act.depth, act.attempt, preview(act.payload), ORIGIN + now);
+  }
+
+  /** Checks breakpoints at a location, records logpoint output; returns the breakpoint that stops, if any. */
+  private checkBreakpoints(state: JobMonitorState, act: Activation, location: BreakpointLocation, payload: Record<string, unknown>, extra?: Record<string, unknown>, eventName?: string): Breakpoint | null {
+    if (!state.hasBreakpoints) return null;
+    const job = act.job;
+    const result = this.s.breakpoints.check(state.ref, location, () =>
+      conditionScope(payload, {
+        routineId: act.routineId,
+        slotName: act.slotName,
+        eventName: eventName ?? act.eventName,
+        jobId: job.jobId,
+        shared: job.shared,
+        config: act.routine.getConfigObject(),
+        extra,
+      }),
+    );
+    for (const log of result.logs) {
+      this.s.collector.record(state.record, "log", act.routineId, { message: log.message, breakpoint_id: log.breakpoint.breakpoint_id, source: "logpoint" });
+    }
+    return result.stop;
+  }
+
+  private stop(state: JobMonitorState, request: StopRequest, hit: Breakpoint | null): Promise<void> {
+    const session = state.session ?? this.s.sessionFor(state.job);
+    if (hit) {
+      this.s.collector.record(state.record, "breakpoint_hit", request.activation.routineId, {
+        breakpoint_id: hit.breakpoint_id,
+        type: hit.type,
+        slot_name: hit.slot_name ?? request.activation.slotName,
+        event_name: hit.event_name,
+        connection: hit.connection,
+        condition: hit.condition,
+        hit_count: hit.hit_count,
+        reason: request.description,
+      });
+    }
+    return session.hold(request);
+  }
+}
+
+function describeLocation(loc: BreakpointLocation): string {
+  switch (loc.kind) {
+    case "activation":
+      return loc.connection_id ? `${loc.connection_id}` : `${loc.routine_id}.${loc.slot_name}`;
+    case "emit":
+      return `${loc.routine_id} emitting '${loc.event_name}'`;
+    case "error":
+      return `an error in ${loc.routine_id}.${loc.slot_name}`;
+  }
+}

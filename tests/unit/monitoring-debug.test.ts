@@ -1,0 +1,260 @@
+import { describe, expect, it } from "vitest";
+import { type ActivationContext, Flow, MonitoringError, type Payload, Routine } from "../../lib";
+import { Fn, sleep } from "../helpers/flows";
+import { nextStop, pausedSession, registry } from "../helpers/monitoring";
+
+/**
+ * src(0) fans out to a(1) and b(1); a starts a chain a → a2(2) → a3(3).
+ * Sequential breadth-first order: src, a, b, a2, a3.
+ */
+function fanOutAndChain(id: string, ran: string[] = []): Flow {
+  const flow = new Flow(id);
+  const step = (name: string, next?: string) =>
+    new Fn((p, ctx) => {
+      ran.push(name);
+      if (next) ctx.emit(next, { from: name, n: ((p.n as number) ?? 0) + 1 });
+    });
+  flow.addRoutine(new Fn((_p, ctx) => { ran.push("src"); ctx.emit("left", { n: 0 }); ctx.emit("right", { n: 0 }); }), "src");
+  flow.addRoutine(step("a", "next"), "a");
+  flow.addRoutine(step("b"), "b");
+  flow.addRoutine(step("a2", "next"), "a2");
+  flow.addRoutine(step("a3"), "a3");
+  flow.connect("src", "left", "a", "input");
+  flow.connect("src", "right", "b", "input");
+  flow.connect("a", "next", "a2", "input");
+  flow.connect("a2", "next", "a3", "input");
+  return flow;
+}
+
+function breakAt(flowId: string, routineId: string) {
+  return registry().breakpointManager.setBreakpoint({ flow_id: flowId, routine_id: routineId });
+}
+
+describe("stepping (sequential, breadth-first)", () => {
+  it("step_into stops at the very next activation, whatever its depth", async () => {
+    const flow = fanOutAndChain("step-into");
+    breakAt(flow.flowId, "a");
+    const job = flow.start("src");
+    const s = await pausedSession(job);
+    expect(s.pausedAt).toMatchObject({ routine_id: "a", depth: 1 });
+    const path: (string | null)[] = [];
+    for (let i = 0; i < 4; i++) {
+      s.stepInto();
+      path.push(await nextStop(job));
+    }
+    expect(path).toEqual(["b", "a2", "a3", null]);
+    expect(job.status).toBe("completed");
+  });
+
+  it("step_over stops at the next activation at the same depth or shallower", async () => {
+    const ran: string[] = [];
+    const flow = fanOutAndChain("step-over", ran);
+    breakAt(flow.flowId, "a");
+    const job = flow.start("src");
+    const s = await pausedSession(job);
+    s.stepOver();
+    expect(await nextStop(job)).toBe("b");
+    expect(s.pausedAt?.depth).toBe(1);
+    s.stepOver(); // nothing else at depth ≤ 1: a2 and a3 run, the job finishes
+    expect(await nextStop(job)).toBeNull();
+    expect(job.status).toBe("completed");
+    expect(ran).toEqual(["src", "a", "b", "a2", "a3"]);
+  });
+
+  it("step_over from deep in the chain does not stop deeper; step_out finishes when nothing shallower comes", async () => {
+    const flow = fanOutAndChain("step-deep");
+    breakAt(flow.flowId, "a2");
+    const over = flow.start("src");
+    (await pausedSession(over)).stepOver();
+    expect(await nextStop(over)).toBeNull(); // a3 is deeper (3 > 2)
+    const out = flow.start("src");
+    (await pausedSession(out)).stepOut();
+    expect(await nextStop(out)).toBeNull();
+    expect(out.routineStates.a3?.activations).toBe(1);
+  });
+
+  it("breakpoints hit on the way still stop a step", async () => {
+    const flow = fanOutAndChain("step-bp");
+    breakAt(flow.flowId, "a");
+    const bp = breakAt(flow.flowId, "a3");
+    const job = flow.start("src");
+    const s = await pausedSession(job);
+    s.stepOut(); // nothing shallower than 1 comes, but the breakpoint on a3 does
+    expect(await nextStop(job)).toBe("a3");
+    expect(s.pausedAt).toMatchObject({ reason: "breakpoint", breakpoint_id: bp.breakpoint_id });
+    s.continue();
+    await job.done;
+  });
+});
+
+describe("stepping where depths interleave (concurrent)", () => {
+  /** src emits to a at once and to b 60 ms later: a(1) and a2(2) run before b(1). */
+  function streaming(id: string): Flow {
+    const flow = new Flow(id, { executionStrategy: "concurrent", maxWorkers: 2 });
+    flow.addRoutine(new Fn(async (_p, ctx) => { ctx.emit("left", {}); await sleep(60); ctx.emit("right", {}); }), "src");
+    flow.addRoutine(new Fn((_p, ctx) => ctx.emit("next", {})), "a");
+    flow.addRoutine(new Fn(() => {}), "a2");
+    flow.addRoutine(new Fn(() => {}), "b");
+    flow.connect("src", "left", "a", "input");
+    flow.connect("src", "right", "b", "input");
+    flow.connect("a", "next", "a2", "input");
+    return flow;
+  }
+
+  it("step_into from a lands on its child a2; step_out from a2 lands on b (depth 1 < 2)", async () => {
+    const flow = streaming("conc-into-out");
+    breakAt(flow.flowId, "a");
+    const job = flow.start("src");
+    const s = await pausedSession(job);
+    s.stepInto();
+    expect(await nextStop(job)).toBe("a2");
+    expect(s.pausedAt?.depth).toBe(2);
+    s.stepOut();
+    expect(await nextStop(job)).toBe("b");
+    expect(s.pausedAt?.depth).toBe(1);
+    s.continue();
+    await job.done;
+    expect(job.status).toBe("completed");
+  });
+
+  it("step_over from a skips its child a2 and lands on b", async () => {
+    const flow = streaming("conc-over");
+    breakAt(flow.flowId, "a");
+    const job = flow.start("src");
+    (await pausedSession(job)).stepOver();
+    expect(await nextStop(job)).toBe("b");
+    expect(job.routineStates.a2?.activations).toBe(1);
+    registry().debugSessionManager.getSession(job.jobId).continue();
+    await job.done;
+  });
+});
+
+describe("variables, call stack and evaluate while paused", () => {
+  class Emitter extends Routine {
+    constructor() {
+      super();
+      this.defineSlot("trigger", this.run);
+    }
+    run(_p: Payload, ctx: ActivationContext): void {
+      ctx.shared.counter = 5;
+      this.emit("out", { items: [{ price: 1 }, { price: 2 }], tag: "orig" });
+    }
+  }
+
+  it("setting a local variable changes what the handler receives; shared changes the job's data", async () => {
+    const received: Payload[] = [];
+    const flow = new Flow("vars");
+    flow.addRoutine(new Emitter(), "src");
+    flow.addRoutine(new Fn((p, ctx) => { received.push(structuredClone(p)); ctx.emit("next", {}); }), "mid");
+    flow.addRoutine(new Fn(() => {}), "leaf");
+    flow.connect("src", "out", "mid", "input");
+    flow.connect("mid", "next", "leaf", "input");
+    breakAt(flow.flowId, "mid");
+    const job = flow.start("src");
+    const s = await pausedSession(job);
+    expect(job.status).toBe("paused");
+    const vars = s.getVariables();
+    expect(vars).toMatchObject({ routine_id: "mid", slot_name: "input", variables: { local: { tag: "orig" }, shared: { counter: 5 } } });
+    expect(s.setVariable("items.0.price", 10)).toEqual({ variable: "items.0.price", value: 10, scope: "local" });
+    s.setVariable("tag", "edited");
+    s.setVariable("counter", 10, "shared");
+    s.setVariable("nested.deep", true, "shared");
+    expect(() => s.setVariable("__proto__.polluted", 1)).toThrow(/not allowed/);
+    expect(s.evaluate("items[0]['price'] + len(items)").result).toBe(12);
+    expect(s.evaluate("shared['counter'] * 2").result).toBe(20);
+    expect(() => s.evaluate("items[")).toThrow(MonitoringError);
+    s.stepInto();
+    expect(await nextStop(job)).toBe("leaf");
+    const stack = s.getCallStack().frames;
+    expect(stack.map((f) => [f.routine_id, f.depth, f.event_name])).toEqual([
+      ["leaf", 2, "next"],
+      ["mid", 1, "out"],
+      ["src", 0, null],
+    ]);
+    // Lines of the emit calls, where they were captured (the debugger was active by then).
+    expect(stack[1]?.line).toEqual(expect.any(Number));
+    s.continue();
+    await job.done;
+    expect(received).toEqual([{ items: [{ price: 10 }, { price: 2 }], tag: "edited" }]);
+    expect(job.shared).toEqual({ counter: 10, nested: { deep: true } });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("commands on a job that is not paused fail clearly", async () => {
+    const flow = new Flow("not-paused");
+    flow.addRoutine(new Fn(() => {}), "r");
+    const job = await flow.execute("r");
+    const s = registry().debugSessionManager.getSession(job.jobId);
+    for (const cmd of [() => s.continue(), () => s.stepOver(), () => s.getVariables(), () => s.getCallStack(), () => s.setVariable("x", 1), () => s.evaluate("1")]) {
+      expect(cmd).toThrow(/is not paused/);
+    }
+    expect(() => registry().debugSessionManager.getSession("job_nope")).toThrow(/not found/);
+    expect(() => s.pause()).toThrow(/already finished/);
+  });
+
+  it("pause stops the job at the next activation, with its payload readable", async () => {
+    const flow = new Flow("user-pause");
+    flow.addRoutine(new Fn(async (_p, ctx) => { await sleep(20); ctx.emit("out", { k: 1 }); }), "slow");
+    flow.addRoutine(new Fn(() => {}), "next");
+    flow.connect("slow", "out", "next", "input");
+    const job = flow.start("slow");
+    const s = registry().debugSessionManager.getSession(job.jobId);
+    s.pause();
+    expect(await nextStop(job)).toBe("slow");
+    expect(s.pausedAt?.reason).toBe("pause");
+    s.stepInto();
+    expect(await nextStop(job)).toBe("next");
+    expect(s.getVariables().variables.local).toEqual({ k: 1 });
+    s.continue();
+    await job.done;
+    expect(job.status).toBe("completed");
+  });
+});
+
+describe("isolation", () => {
+  it("with a breakpoint holding job A, job B of the same flow completes; A then completes with exactly the expected activations", async () => {
+    const ran: Record<string, string[]> = {};
+    const flow = new Flow("isolation");
+    flow.addRoutine(new Fn((p, ctx) => { for (let i = 0; i < 3; i++) ctx.emit("out", { i, who: p.who }); }), "src");
+    flow.addRoutine(new Fn((p, ctx) => { ran[ctx.jobId] = [...(ran[ctx.jobId] ?? []), `${p.who}${p.i}`]; }), "work");
+    flow.connect("src", "out", "work", "input");
+    const a = flow.start("src", { who: "A" });
+    registry().breakpointManager.setBreakpoint({ job_id: a.jobId, routine_id: "work", condition: "i == 1" });
+    const b = flow.start("src", { who: "B" });
+    const s = await pausedSession(a);
+    await b.done;
+    expect(b.status).toBe("completed");
+    expect(ran[b.jobId]).toEqual(["B0", "B1", "B2"]);
+    expect(a.status).toBe("paused");
+    expect(ran[a.jobId]).toEqual(["A0"]);
+    const trace = registry().monitorCollector.getExecutionTrace(a.jobId).map((e) => e.event_type);
+    expect(trace).toContain("breakpoint_hit");
+    expect(trace.at(-1)).toBe("job_paused");
+    s.continue();
+    await a.done;
+    expect(a.status).toBe("completed");
+    expect(ran[a.jobId]).toEqual(["A0", "A1", "A2"]);
+    expect(registry().monitorCollector.getMetrics(a.jobId)?.routine_metrics.work?.execution_count).toBe(3);
+    const after = registry().monitorCollector.getExecutionTrace(a.jobId).map((e) => e.event_type);
+    expect(after.filter((t) => t === "job_resumed")).toHaveLength(1);
+    expect(after.at(-1)).toBe("job_completed");
+  });
+
+  it("cancelling a paused job releases it and nothing else runs", async () => {
+    const ran: string[] = [];
+    const flow = new Flow("cancel-paused");
+    flow.addRoutine(new Fn((_p, ctx) => { ctx.emit("out", {}); ctx.emit("out", {}); }), "src");
+    flow.addRoutine(new Fn(() => { ran.push("work"); }), "work");
+    flow.connect("src", "out", "work", "input");
+    breakAt(flow.flowId, "work");
+    const job = flow.start("src");
+    const s = await pausedSession(job);
+    job.cancel("stop debugging");
+    await job.done;
+    await sleep(10);
+    expect(job.status).toBe("cancelled");
+    expect(ran).toEqual([]);
+    expect(s.status).toBe("running");
+    expect(s.pausedAt).toBeNull();
+  });
+});
