@@ -7,33 +7,37 @@ import type { Mode } from "./monitoring-mode";
 const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
 const worker = fileURLToPath(new URL("./monitoring-mode.ts", import.meta.url));
 
-function measure(mode: Mode, n: number): { ns: number; delivered: number } {
-  const out = execFileSync(process.execPath, ["--import", "tsx", worker, mode, String(n), "5"], { encoding: "utf8" });
-  return JSON.parse(out.trim().split("\n").at(-1) as string) as { ns: number; delivered: number };
+interface Sample {
+  min: number;
+  median: number;
+  delivered: number;
+}
+
+function measure(mode: Mode, n: number, runs: number): Sample {
+  const out = execFileSync(process.execPath, ["--import", "tsx", worker, mode, String(n), String(runs)], { encoding: "utf8" });
+  return JSON.parse(out.trim().split("\n").at(-1) as string) as Sample;
 }
 
 export async function monitoringBench(): Promise<void> {
   const n = 200_000;
-  const rounds = 3;
-  console.log(`\n## Monitoring overhead: the chain workload (N = ${fmt(n)}), each mode in its own process, ${rounds} interleaved rounds × median of 5 runs`);
+  const rounds = 5;
+  const runs = 7;
+  console.log(`\n## Monitoring overhead: the chain workload (N = ${fmt(n)}); each mode in its own process (as a server runs either way), ${rounds} interleaved rounds of ${runs} runs`);
   const modes: Mode[] = ["no hooks", "disabled", "enabled", "enabled + subscriber"];
-  const samples = new Map<Mode, number[]>(modes.map((m) => [m, []]));
-  let delivered = 0;
+  const samples = new Map<Mode, Sample[]>(modes.map((m) => [m, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const m of modes) {
-      const r = measure(m, n);
-      samples.get(m)?.push(r.ns);
-      if (m === "enabled + subscriber") delivered = r.delivered;
-    }
+    for (const m of modes) samples.get(m)?.push(measure(m, n, runs));
   }
-  const med = (m: Mode): number => median(samples.get(m) ?? []);
-  for (const m of modes) console.log(`${m.padEnd(22)} ${med(m).toFixed(0).padStart(5)} ns/activation  (${fmt(1e9 / med(m))} activations/s)  runs: ${(samples.get(m) ?? []).map((x) => x.toFixed(0)).join(", ")}`);
-  const disabledRatio = med("disabled") / med("no hooks");
-  const enabledRatio = med("enabled") / med("disabled");
-  const subRatio = med("enabled + subscriber") / med("disabled");
-  console.log(`disabled / no hooks:             ${disabledRatio.toFixed(3)} (target ≤ 1.05) ${disabledRatio <= 1.05 ? "OK" : "MISSED"}`);
-  console.log(`enabled / disabled:              ${enabledRatio.toFixed(2)} (target ≤ 2.00) ${enabledRatio <= 2 ? "OK" : "MISSED"}`);
-  console.log(`enabled + subscriber / disabled: ${subRatio.toFixed(2)} (the subscriber drained ${fmt(delivered)} events in its last run)`);
+  const best = (m: Mode): number => Math.min(...(samples.get(m) ?? []).map((s) => s.min));
+  const med = (m: Mode): number => median((samples.get(m) ?? []).map((s) => s.median));
+  console.log("mode                   best ns/act  median ns/act  (activations/s at best)");
+  for (const m of modes) console.log(`${m.padEnd(22)} ${best(m).toFixed(0).padStart(11)}  ${med(m).toFixed(0).padStart(13)}  (${fmt(1e9 / best(m))})`);
+  const ratio = (a: Mode, b: Mode): string => `${(best(a) / best(b)).toFixed(2)} best, ${(med(a) / med(b)).toFixed(2)} median`;
+  const ok = (a: Mode, b: Mode, target: number): string => (best(a) / best(b) <= target && med(a) / med(b) <= target ? "OK" : "MISSED");
+  console.log(`disabled / no hooks:             ${ratio("disabled", "no hooks")} (target ≤ 1.05) ${ok("disabled", "no hooks", 1.05)}`);
+  console.log(`enabled / disabled:              ${ratio("enabled", "disabled")} (target ≤ 2.00) ${ok("enabled", "disabled", 2)}`);
+  const delivered = samples.get("enabled + subscriber")?.at(-1)?.delivered ?? 0;
+  console.log(`enabled + subscriber / disabled: ${ratio("enabled + subscriber", "disabled")} (the subscriber drained ${fmt(delivered)} events per run)`);
 
   console.log("\n## Monitoring memory: 1,000,000 activations with monitoring on");
   MonitoringRegistry.enable();

@@ -1,4 +1,4 @@
-import type { Job, Route } from "../engine";
+import type { Activation, Job, Route } from "../engine";
 import type { ReplaySource } from "./event-manager";
 import { preview, type TraceEvent, type TraceEventType, TraceRecord } from "./trace";
 
@@ -144,45 +144,119 @@ class Row {
   }
 }
 
-/** Fixed-capacity ring of a job's most recent events; seqs in it are contiguous. */
+/** What a ring entry holds: a Row, or an Activation standing for its own start or completion. */
+const Kind = { Row: 0, Start: 1, Complete: 2, Emit: 3 } as const;
+type Kind = (typeof Kind)[keyof typeof Kind];
+
+/**
+ * Fixed-capacity ring of a job's most recent events; seqs in it are contiguous.
+ *
+ * routine_start and routine_complete, two of the three events every activation produces, are
+ * stored as the Activation itself plus two numbers (time; attempt or duration) in typed columns:
+ * no object is allocated for them. Their data and payload preview are built when somebody reads
+ * them, and `seal()` (at the end of the job) turns what is left into Rows so a finished job keeps
+ * previews only. A live subscriber reads each event as it is recorded, so it sees payloads exactly
+ * as they were; a later read of a running job shows them as they are then.
+ */
 class EventRing {
-  private buf: (Row | undefined)[];
+  private kind: Uint8Array;
+  private ref: unknown[];
+  /** Emit entries: the emitted payload (ref holds the route list). */
+  private ref2: unknown[];
+  private time: Float64Array;
+  private num: Float64Array;
   private start = 0;
   count = 0;
 
   constructor(public capacity: number) {
-    this.buf = new Array(capacity);
+    this.kind = new Uint8Array(capacity);
+    this.ref = new Array(capacity).fill(null);
+    this.ref2 = new Array(capacity).fill(null);
+    this.time = new Float64Array(capacity);
+    this.num = new Float64Array(capacity);
   }
 
-  /** Returns true when an older event was evicted. */
-  push(row: Row): boolean {
+  /** Writes an entry; returns its slot index, or -1 - index when the oldest event was evicted. */
+  push(kind: Kind, ref: unknown, time: number, num: number, ref2: unknown): number {
+    let i: number;
+    let evicted = false;
     if (this.count < this.capacity) {
-      this.buf[(this.start + this.count) % this.capacity] = row;
+      i = this.start + this.count;
+      if (i >= this.capacity) i -= this.capacity;
       this.count++;
-      return false;
+    } else {
+      i = this.start;
+      this.start = i + 1 === this.capacity ? 0 : i + 1;
+      evicted = true;
     }
-    this.buf[this.start] = row;
-    this.start = (this.start + 1) % this.capacity;
-    return true;
+    this.kind[i] = kind;
+    this.ref[i] = ref;
+    this.ref2[i] = ref2;
+    this.time[i] = time;
+    this.num[i] = num;
+    return evicted ? -1 - i : i;
   }
 
-  /** Position k, 0 = oldest retained. */
-  at(k: number): Row {
-    return this.buf[(this.start + k) % this.capacity] as Row;
+  /** The event at slot i as a record. */
+  recordAt(i: number, seq: number, jobId: string, flowId: string): TraceRecord {
+    const kind = this.kind[i];
+    if (kind === Kind.Row) return (this.ref[i] as Row).toRecord(seq, jobId, flowId);
+    return this.rowAt(i).toRecord(seq, jobId, flowId);
+  }
+
+  /** Slot of position k (0 = oldest retained). */
+  slotOf(k: number): number {
+    return (this.start + k) % this.capacity;
+  }
+
+  /** Replaces activation entries by Rows (with their previews), so nothing else stays referenced. */
+  seal(): void {
+    for (let k = 0; k < this.count; k++) {
+      const i = this.slotOf(k);
+      if (this.kind[i] === Kind.Row) (this.ref[i] as Row).seal();
+      else {
+        this.ref[i] = this.rowAt(i);
+        this.ref2[i] = null;
+        this.kind[i] = Kind.Row;
+      }
+    }
   }
 
   /** Keeps the newest `capacity` events; returns how many were evicted. */
   resize(capacity: number): number {
     const keep = Math.min(capacity, this.count);
-    const rows: Row[] = [];
-    for (let k = this.count - keep; k < this.count; k++) rows.push(this.at(k));
+    const entries: [Kind, unknown, number, number, unknown][] = [];
+    for (let k = this.count - keep; k < this.count; k++) {
+      const i = this.slotOf(k);
+      entries.push([this.kind[i] as Kind, this.ref[i], this.time[i] as number, this.num[i] as number, this.ref2[i]]);
+    }
     const evicted = this.count - keep;
     this.capacity = capacity;
-    this.buf = new Array(capacity);
+    this.kind = new Uint8Array(capacity);
+    this.ref = new Array(capacity).fill(null);
+    this.ref2 = new Array(capacity).fill(null);
+    this.time = new Float64Array(capacity);
+    this.num = new Float64Array(capacity);
     this.start = 0;
-    this.count = rows.length;
-    for (let k = 0; k < rows.length; k++) this.buf[k] = rows[k];
+    this.count = 0;
+    for (const [kind, ref, time, num, ref2] of entries) this.push(kind, ref, time, num, ref2);
     return evicted;
+  }
+
+  private rowAt(i: number): Row {
+    const kind = this.kind[i];
+    if (kind === Kind.Row) return this.ref[i] as Row;
+    const time = this.time[i] as number;
+    if (kind === Kind.Emit) {
+      // The route list is the flow's for (source, event) and never empty here: it names both.
+      const routes = this.ref[i] as readonly Route[];
+      const c = (routes[0] as Route).connection;
+      return new Row(Shape.Emit, c.sourceRoutineId, time, null, c.sourceEvent, null, 0, 0, preview(this.ref2[i]), routes);
+    }
+    const act = this.ref[i] as Activation;
+    const num = this.num[i] as number;
+    if (kind === Kind.Start) return new Row(Shape.Start, act.routineId, time, null, act.slotName, act.eventName, act.depth, num, preview(act.payload), null);
+    return new Row(Shape.Complete, act.routineId, time, num, act.slotName, null, act.depth, 0, null, null);
   }
 }
 
@@ -205,6 +279,8 @@ export class JobRecord {
   errorCount = 0;
   readonly errors: ErrorRecord[] = [];
   readonly routines = new Map<string, RoutineStats>();
+  lastStatsId: string | null = null;
+  lastStats: RoutineStats | null = null;
   readonly startTime: number;
   endTime: number | null = null;
   readonly ring: EventRing;
@@ -267,14 +343,14 @@ export class MonitorCollector implements ReplaySource {
     this.put(job, new Row(Shape.Generic, routineId, time, duration, type, status, 0, 0, data, null));
   }
 
-  /** @internal `routine_start` (hot path: no data object is built unless someone reads it). */
-  recordStart(job: JobRecord, routineId: string, slotName: string, eventName: string | null, depth: number, attempt: number, payload: unknown, time: number): void {
-    this.put(job, new Row(Shape.Start, routineId, time, null, slotName, eventName, depth, attempt, payload, null));
+  /** @internal `routine_start` of an activation (hot path: nothing is allocated). */
+  recordStart(job: JobRecord, act: Activation, time: number): void {
+    this.putEntry(job, Kind.Start, act, time, act.attempt, null);
   }
 
-  /** @internal `routine_complete`. */
-  recordComplete(job: JobRecord, routineId: string, slotName: string, depth: number, duration: number | null, time: number): void {
-    this.put(job, new Row(Shape.Complete, routineId, time, duration, slotName, null, depth, 0, null, null));
+  /** @internal `routine_complete` of an activation (hot path: nothing is allocated). */
+  recordComplete(job: JobRecord, act: Activation, duration: number, time: number): void {
+    this.putEntry(job, Kind.Complete, act, time, duration, null);
   }
 
   /**
@@ -283,26 +359,39 @@ export class MonitorCollector implements ReplaySource {
    */
   recordEmit(job: JobRecord, routineId: string, eventName: string, routes: readonly Route[], payload: unknown, time: number): void {
     job.emits++;
-    this.put(job, new Row(Shape.Emit, routineId, time, null, eventName, null, 0, 1, payload, routes));
+    if (routes.length > 0) this.putEntry(job, Kind.Emit, routes, time, 0, payload);
+    else this.put(job, new Row(Shape.Emit, routineId, time, null, eventName, null, 0, 1, payload, routes));
   }
 
   private put(job: JobRecord, row: Row): void {
+    this.putEntry(job, Kind.Row, row, row.time, 0, null);
+  }
+
+  private putEntry(job: JobRecord, kind: Kind, ref: unknown, time: number, num: number, ref2: unknown): void {
     const seq = ++job.seq;
-    if (job.ring.push(row)) job.dropped++;
+    const ring = job.ring;
+    let i = ring.push(kind, ref, time, num, ref2);
+    if (i < 0) {
+      i = -1 - i;
+      job.dropped++;
+    }
     // Recorded before it is published, so a subscriber joining meanwhile replays it from the ring.
     const publisher = this.publisher;
     if (publisher !== null && publisher.subscriberTotal !== 0 && publisher.hasSubscribers(job.jobId, job.flowId)) {
-      publisher.publish(row.toRecord(seq, job.jobId, job.flowId));
+      publisher.publish(ring.recordAt(i, seq, job.jobId, job.flowId));
     }
   }
 
   /** @internal An activation finished (ok or not) after `durationMs`. */
-  routineFinished(job: JobRecord, routineId: string, durationMs: number | null, ok: boolean, time: number = Date.now()): void {
-    let s = job.routines.get(routineId);
-    if (s === undefined) {
+  routineFinished(job: JobRecord, routineId: string, durationMs: number | null, ok: boolean, time: number): void {
+    // Runs of one routine are common (breadth-first order): a one-entry cache skips the Map.
+    let s = job.lastStatsId === routineId ? job.lastStats : job.routines.get(routineId);
+    if (s === undefined || s === null) {
       s = new RoutineStats();
       job.routines.set(routineId, s);
     }
+    job.lastStatsId = routineId;
+    job.lastStats = s;
     s.count++;
     job.activations++;
     if (!ok) s.errors++;
@@ -333,8 +422,8 @@ export class MonitorCollector implements ReplaySource {
   /** @internal */
   endJob(job: JobRecord): void {
     job.endTime = job.job.finishedAt?.getTime() ?? Date.now();
-    // A finished job keeps previews only, never the payloads themselves.
-    for (let k = 0; k < job.ring.count; k++) job.ring.at(k).seal();
+    // A finished job keeps previews only, never the payloads or activations themselves.
+    job.ring.seal();
   }
 
   hasJob(jobId: string): boolean {
@@ -388,7 +477,7 @@ export class MonitorCollector implements ReplaySource {
     const n = Math.min(rec.ring.count, limit === undefined ? rec.ring.count : Math.max(0, Math.floor(limit)));
     const out: TraceEvent[] = [];
     const firstSeq = rec.seq - rec.ring.count + 1;
-    for (let k = rec.ring.count - n; k < rec.ring.count; k++) out.push(rec.ring.at(k).toRecord(firstSeq + k, rec.jobId, rec.flowId).toJSON());
+    for (let k = rec.ring.count - n; k < rec.ring.count; k++) out.push(rec.ring.recordAt(rec.ring.slotOf(k), firstSeq + k, rec.jobId, rec.flowId).toJSON());
     return out;
   }
 
@@ -399,7 +488,7 @@ export class MonitorCollector implements ReplaySource {
     const oldest = rec.seq - rec.ring.count + 1;
     const from = Math.max(afterSeq + 1, oldest);
     const events: TraceRecord[] = [];
-    for (let s = from; s <= rec.seq; s++) events.push(rec.ring.at(s - oldest).toRecord(s, rec.jobId, rec.flowId));
+    for (let s = from; s <= rec.seq; s++) events.push(rec.ring.recordAt(rec.ring.slotOf(s - oldest), s, rec.jobId, rec.flowId));
     return { events, lastSeq: rec.seq };
   }
 

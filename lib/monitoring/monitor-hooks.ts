@@ -47,7 +47,14 @@ const ORIGIN = performance.timeOrigin;
  * checks, and the holds that stop one job for the debugger. One shared object for all jobs.
  */
 export class MonitoringHooks implements ExecutionHooks {
-  constructor(private readonly s: MonitoringServices) {}
+  // Direct fields: the hot path reads them several times per activation.
+  private readonly collector: MonitorCollector;
+  private readonly breakpoints: BreakpointManager;
+
+  constructor(private readonly s: MonitoringServices) {
+    this.collector = s.collector;
+    this.breakpoints = s.breakpoints;
+  }
 
   onJobStart(job: Job): void {
     this.s.jobStore.add(job);
@@ -82,7 +89,7 @@ export class MonitoringHooks implements ExecutionHooks {
 
   beforeActivation(act: Activation): Promise<void> | undefined {
     const state = stateOf(act.job);
-    if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
+    if (state.bpVersion !== this.breakpoints.version) this.refresh(state);
     if (state.hasBreakpoints || state.session?.wantsStop) {
       const location: BreakpointLocation = { kind: "activation", routine_id: act.routineId, slot_name: act.slotName, connection_id: act.connection?.id ?? null };
       const hit = this.checkBreakpoints(state, act, location, act.payload);
@@ -106,8 +113,8 @@ export class MonitoringHooks implements ExecutionHooks {
     state.clockEpoch = act.job.epoch;
     const duration = act.startedAt > 0 ? now - act.startedAt : null;
     const time = ORIGIN + now;
-    this.s.collector.routineFinished(state.record, act.routineId, duration, error === undefined, time);
-    if (error === undefined) this.s.collector.recordComplete(state.record, act.routineId, act.slot.name, act.depth, duration, time);
+    this.collector.routineFinished(state.record, act.routineId, duration, error === undefined, time);
+    if (error === undefined) this.collector.recordComplete(state.record, act, duration ?? 0, time);
   }
 
   onActivationError(act: Activation, error: unknown, strategy: ErrorStrategy): Promise<void> | undefined {
@@ -144,7 +151,7 @@ export class MonitoringHooks implements ExecutionHooks {
       state.clockEpoch = info.job.epoch;
       state.clockUses = 0;
     }
-    this.s.collector.recordEmit(state.record, source.routineId, info.eventName, info.routes, info.payload, ORIGIN + now);
+    this.collector.recordEmit(state.record, source.routineId, info.eventName, info.routes, info.payload, ORIGIN + now);
     if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
     if (!state.hasBreakpoints) return undefined;
     const location: BreakpointLocation = { kind: "emit", routine_id: source.routineId, event_name: info.eventName };
@@ -176,7 +183,7 @@ export class MonitoringHooks implements ExecutionHooks {
     state.clock = now;
     state.clockUses = 0;
     act.startedAt = now;
-    this.s.collector.recordStart(state.record, act.routineId, act.slot.name, act.eventName, act.depth, act.attempt, preview(act.payload), ORIGIN + now);
+    this.collector.recordStart(state.record, act, ORIGIN + now);
   }
 
   /** Checks breakpoints at a location, records logpoint output; returns the breakpoint that stops, if any. */

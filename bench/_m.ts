@@ -1,0 +1,2 @@
+import { monitoringBench } from "./monitoring";
+await monitoringBench();
