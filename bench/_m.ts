@@ -1,2 +1,0 @@
-import { monitoringBench } from "./monitoring";
-await monitoringBench();
