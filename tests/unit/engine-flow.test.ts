@@ -1,60 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { type ActivationContext, Flow, FlowDefinitionError, type Payload, Routine } from "../../lib";
+import { dataProcessingFlow } from "../../examples/data-processing";
+import { Flow, FlowDefinitionError, type Payload, Routine } from "../../lib";
 import { diamond, Fn, sleep } from "../helpers/flows";
 
 describe("the document's three-routine example (ingest → process → validate)", () => {
-  class Ingest extends Routine {
-    constructor() {
-      super();
-      this.addSlot("trigger", { handler: this.process });
-    }
-    process({ data }: Payload): { data: unknown } {
-      const list = data as number[];
-      // The document emits only `count`; process also needs `data`, so it is passed on too.
-      this.emit("data_ingested", { count: list.length, data: list });
-      return { data };
-    }
-  }
-  class Process extends Routine {
-    constructor() {
-      super();
-      this.addSlot("data_ingested", { handler: this.process });
-    }
-    process({ data }: Payload): { result: number[] } {
-      const result = (data as number[]).map((x) => x * 2);
-      this.emit("data_processed", { result });
-      return { result };
-    }
-  }
-  class Validate extends Routine {
-    constructor() {
-      super();
-      this.addSlot("data_processed", { handler: this.validate });
-    }
-    validate({ result }: Payload, ctx: ActivationContext): { valid: boolean } {
-      const valid = (result as number[]).every((x) => x > 0);
-      ctx.shared.valid = valid;
-      ctx.shared.result = result;
-      return { valid };
-    }
-  }
-
-  function build(): Flow {
-    const flow = new Flow("data_processing");
-    flow.addRoutine(new Ingest(), "ingest");
-    flow.addRoutine(new Process(), "process");
-    flow.addRoutine(new Validate(), "validate");
-    flow.connect("ingest", "data_ingested", "process", "data_ingested");
-    flow.connect("process", "data_processed", "validate", "data_processed");
-    return flow;
-  }
+  // The flow as the document writes it, in TypeScript (examples/data-processing.ts, `npm run example`).
+  const build = dataProcessingFlow;
 
   it("validates with no issues and runs to completion with the right result", async () => {
     const flow = build();
     expect(flow.validate()).toEqual([]);
     const job = await flow.execute("ingest", { data: [1, 2, 3, 4, 5] });
     expect(job.status).toBe("completed");
-    expect(job.shared).toEqual({ valid: true, result: [2, 4, 6, 8, 10] });
+    expect(job.shared).toEqual({ valid: true });
+    expect(job.sharedLog).toEqual([expect.objectContaining({ routine_id: "validate", message: "validated", data: { result: [2, 4, 6, 8, 10] } })]);
     expect(Object.fromEntries(Object.entries(job.routineStates).map(([id, s]) => [id, [s.status, s.activations]]))).toEqual({
       ingest: ["completed", 1],
       process: ["completed", 1],
