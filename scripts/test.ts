@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { buildIfNeeded } from "./build-if-needed";
 
 const root = process.cwd();
 const out = join(root, "test-results");
@@ -14,6 +15,15 @@ const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
 
 let passed = 0;
 let failed = 0;
+
+// --- the integration tests and e2e run the real server on the production build
+try {
+  buildIfNeeded(root);
+} catch (err) {
+  console.error((err as Error).message);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
 
 // --- vitest
 const vitestJson = join(out, "vitest.json");

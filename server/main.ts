@@ -1,33 +1,91 @@
 /**
- * The one process: a custom Next.js server. It serves the UI now; the HTTP API, WebSockets and
- * socket.io join it here (see ../shared/spec/api.md) without a second process.
+ * The one process: a custom Next.js server. It creates the engine + monitoring runtime once
+ * (before Next prepares, so route handlers find it through `getRuntime()`), serves the UI and the
+ * `/api/*` route handlers, and owns WebSocket upgrades (see ../shared/spec/api.md "Upgrade routing").
  */
-import { createServer } from "node:http";
+import { EventEmitter } from "node:events";
+import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
+import type { Duplex } from "node:stream";
 import next from "next";
+import { type Flow, Runtime, setRuntime } from "../lib";
+import { demoFlows } from "./demo-flows";
+import { attachRawWebSockets } from "./ws/raw-websocket";
+import { attachSocketIo } from "./ws/socket-io";
 
-const port = Number(process.env.PORT ?? 8765);
-const hostname = process.env.HOST ?? "127.0.0.1";
-const dev = process.env.NODE_ENV === "development";
-
-const app = next({ dev, hostname, port, dir: process.cwd() });
-await app.prepare();
-const handle = app.getRequestHandler();
-
-const server = createServer((req, res) => {
-  handle(req, res).catch((err: unknown) => {
-    console.error("request failed", err);
-    if (!res.headersSent) res.statusCode = 500;
-    res.end();
-  });
-});
-
-server.listen(port, hostname, () => {
-  console.log(`Routilux listening on http://${hostname === "127.0.0.1" ? "localhost" : hostname}:${port}`);
-});
-
-function shutdown(): void {
-  server.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
+export interface ServerOptions {
+  port?: number;
+  hostname?: string;
+  /** Flows to serve besides (or instead of) the demos. */
+  flows?: Flow[];
+  /** Register the demo flows (default: unless ROUTILUX_DEMO=0). */
+  demos?: boolean;
+  dev?: boolean;
 }
-process.on("SIGTERM", shutdown);
-process.on("SIGINT", shutdown);
+
+export interface RunningServer {
+  server: Server;
+  runtime: Runtime;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the server; resolves once it listens. */
+export async function createServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const port = options.port ?? Number(process.env.PORT ?? 8765);
+  const hostname = options.hostname ?? process.env.HOST ?? "127.0.0.1";
+  const demos = options.demos ?? process.env.ROUTILUX_DEMO !== "0";
+  const runtime = setRuntime(new Runtime({ flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])] }));
+
+  const httpServer = createHttpServer();
+  // Next's own upgrade handling closes sockets on app-route paths: it gets a private emitter and
+  // only the upgrades that are not ours (HMR in dev).
+  const nextUpgrades = new EventEmitter();
+  const app = next({ dev: options.dev ?? process.env.NODE_ENV === "development", hostname, port, dir: process.cwd(), httpServer: nextUpgrades as unknown as Server });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const raw = attachRawWebSockets(runtime);
+
+  httpServer.on("request", (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      console.error("request failed", err);
+      if (!res.headersSent) res.statusCode = 500;
+      res.end();
+    });
+  });
+  // socket.io (engine.io) claims /socket.io/ requests and upgrades itself; attached after the
+  // request listener above, which it wraps.
+  const sio = attachSocketIo(httpServer, runtime);
+  httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path.startsWith("/socket.io/")) return; // engine.io's own upgrade listener has it
+    if (path.startsWith("/api/ws/")) raw.handleUpgrade(req, socket, head);
+    else nextUpgrades.emit("upgrade", req, socket, head);
+  });
+
+  await new Promise<void>((resolve) => httpServer.listen(port, hostname, resolve));
+  const address = httpServer.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
+  const url = `http://${hostname === "127.0.0.1" ? "localhost" : hostname}:${actualPort}`;
+  return {
+    server: httpServer,
+    runtime,
+    url,
+    close: async () => {
+      raw.close();
+      httpServer.closeAllConnections();
+      await sio.close(); // also closes the HTTP server
+    },
+  };
+}
+
+// Run directly: `node --import tsx server/main.ts`.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const running = await createServer();
+  console.log(`Routilux listening on ${running.url}`);
+  const shutdown = (): void => {
+    running.close().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}

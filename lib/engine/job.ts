@@ -599,7 +599,19 @@ export class Job {
       if (line === null) this.queue.pushRoute(route, payload, parent, depth);
       else this.queue.pushActivation(new Activation(this, this.nextActivationId++, route.routine, route.connection.targetRoutineId, route.slot, payload, parent, depth, eventName, route.connection, line));
     }
+    // An in-flight async activation may emit at any time: free workers must pick its payloads up
+    // now, not when some activation settles. On a microtask, so handlers never nest.
+    if (this.strategy === "concurrent" && !this.pumpKickPending) {
+      this.pumpKickPending = true;
+      queueMicrotask(this.kickFromEmit);
+    }
   }
+
+  private pumpKickPending = false;
+  private readonly kickFromEmit = (): void => {
+    this.pumpKickPending = false;
+    this.kick();
+  };
 
   // ---------------------------------------------------------------- running one activation
 

@@ -265,3 +265,26 @@ describe("config", () => {
     expect(r.getConfigObject()).toEqual({ k: 2 });
   });
 });
+
+describe("concurrent jobs with a streaming source", () => {
+  it("deliver what an in-flight async handler emits while it is still running", async () => {
+    const seen: number[] = [];
+    let sourceDone = false;
+    const flow = new Flow("stream", { executionStrategy: "concurrent", maxWorkers: 2 });
+    flow.addRoutine(
+      new Fn(async (_p, ctx) => {
+        for (let n = 1; n <= 3; n++) {
+          ctx.emit("tick", { n });
+          await sleep(20);
+        }
+        sourceDone = true;
+      }),
+      "source",
+    );
+    flow.addRoutine(new Fn((p) => { if (!sourceDone) seen.push(p.n as number); }), "sink");
+    flow.connect("source", "tick", "sink", "input");
+    await flow.execute("source");
+    // Every tick was handled while the source was still streaming.
+    expect(seen).toEqual([1, 2, 3]);
+  });
+});

@@ -1,0 +1,1 @@
+export { getRuntime, Runtime, type RuntimeOptions, type StartJobRequest, setRuntime } from "./runtime";

@@ -1,0 +1,64 @@
+/** The demo flows `npm start` serves (unless ROUTILUX_DEMO=0). */
+import { dataProcessingFlow } from "../examples/data-processing";
+import { type ActivationContext, Flow, type Payload, Routine, routineRegistry } from "../lib";
+
+/** Emits `count` items (default 50), `interval_ms` apart (default 100): a stream to watch live. */
+export class Ticker extends Routine {
+  constructor() {
+    super();
+    this.defineSlot("trigger", this.run);
+    this.defineEvent("tick", ["n", "value"]);
+  }
+  async run(payload: Payload, ctx: ActivationContext): Promise<void> {
+    const count = typeof payload.count === "number" ? payload.count : 50;
+    const interval = typeof payload.interval_ms === "number" ? payload.interval_ms : 100;
+    for (let n = 1; n <= count; n++) {
+      if (ctx.signal.aborted) return;
+      ctx.emit("tick", { n, value: Math.round(Math.sin(n / 5) * 100) });
+      await new Promise((r) => setTimeout(r, interval));
+    }
+  }
+}
+
+export function demoFlows(): Flow[] {
+  const fanOut = Flow.fromDSL({
+    flow_id: "fan_out",
+    routines: {
+      split: { class: "splitter" },
+      route: { class: "router", config: { routes: [{ event: "small", condition: "item < 10" }, { event: "large", condition: "item >= 10" }] } },
+      small_worker: { class: "mapper", config: { set: { size: "small" } } },
+      large_worker: { class: "mapper", config: { set: { size: "large" } } },
+      collect: { class: "aggregator", config: { count: 4 } },
+    },
+    connections: [
+      { from: "split.item", to: "route.input" },
+      { from: "route.small", to: "small_worker.input" },
+      { from: "route.large", to: "large_worker.input" },
+      { from: "small_worker.output", to: "collect.input" },
+      { from: "large_worker.output", to: "collect.input" },
+    ],
+  });
+
+  const flaky = Flow.fromDSL({
+    flow_id: "flaky_retry",
+    routines: {
+      flaky: { class: "fail", config: { fail_times: 2, message: "flaky: try again" }, error_handler: { strategy: "retry", max_retries: 3, retry_delay: 0.2, retry_backoff: 2 } },
+      thrower: { class: "fail", config: { message: "boom" }, error_handler: { strategy: "continue" } },
+      done: { class: "passthrough" },
+    },
+    connections: [
+      { from: "flaky.output", to: "thrower.input" },
+      { from: "flaky.output", to: "done.input" },
+    ],
+  });
+
+  // Concurrent, so downstream routines run while the source is still streaming.
+  const stream = new Flow("slow_stream", { executionStrategy: "concurrent", maxWorkers: 4 });
+  stream.addRoutine(new Ticker(), "source");
+  stream.addRoutine(routineRegistry.create("mapper", { rename: { value: "reading" } }), "scale");
+  stream.addRoutine(routineRegistry.create("passthrough"), "sink");
+  stream.connect("source", "tick", "scale", "input");
+  stream.connect("scale", "output", "sink", "input");
+
+  return [dataProcessingFlow(), fanOut, flaky, stream];
+}

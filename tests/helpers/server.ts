@@ -1,0 +1,64 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer as createNetServer } from "node:net";
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const srv = createNetServer();
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const address = srv.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+export interface TestServer {
+  url: string;
+  wsUrl: string;
+  port: number;
+  process: ChildProcess;
+  /** Everything the server printed. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real server (`node --import tsx server/main.ts`, the production Next build) on a free
+ * port and waits until it listens. Needs `next build` to have run (npm test and CI do it).
+ */
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+    cwd: process.cwd(),
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d) => { out += String(d); });
+  child.stderr?.on("data", (d) => { out += String(d); });
+  const started = Date.now();
+  while (!out.includes("Routilux listening on")) {
+    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${out}`);
+    if (Date.now() - started > 60_000) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not start in time:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    port,
+    process: child,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      const exited = once(child, "exit");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
