@@ -1,5 +1,7 @@
 import type { Metadata } from "next";
+import Link from "next/link";
 import type { ReactNode } from "react";
+import { Providers } from "./providers";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -10,7 +12,19 @@ export const metadata: Metadata = {
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body>{children}</body>
+      <body>
+        <header className="topbar">
+          <Link href="/" className="brand">
+            ◆ Routilux
+          </Link>
+          <nav>
+            <Link href="/">Flows</Link>
+            <Link href="/jobs">Jobs</Link>
+            <a href="/api/openapi.json">API</a>
+          </nav>
+        </header>
+        <Providers>{children}</Providers>
+      </body>
     </html>
   );
 }

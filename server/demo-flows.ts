@@ -20,6 +20,13 @@ export class Ticker extends Routine {
   }
 }
 
+/** Makes `ticker` available to flows created over HTTP (the live-update demos and the UI's performance test use it). */
+export function registerDemoTypes(): void {
+  if (!routineRegistry.has("ticker")) {
+    routineRegistry.register("ticker", Ticker, { description: "Emits `count` ticks (payload param, default 50) on 'tick', `interval_ms` apart (default 100)." });
+  }
+}
+
 export function demoFlows(): Flow[] {
   const fanOut = Flow.fromDSL({
     flow_id: "fan_out",

@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import type { Duplex } from "node:stream";
 import next from "next";
 import { type Flow, Runtime, setRuntime } from "../lib";
-import { demoFlows } from "./demo-flows";
+import { demoFlows, registerDemoTypes } from "./demo-flows";
 import { attachRawWebSockets } from "./ws/raw-websocket";
 import { attachSocketIo } from "./ws/socket-io";
 
@@ -34,6 +34,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const port = options.port ?? Number(process.env.PORT ?? 8765);
   const hostname = options.hostname ?? process.env.HOST ?? "127.0.0.1";
   const demos = options.demos ?? process.env.ROUTILUX_DEMO !== "0";
+  registerDemoTypes();
   const runtime = setRuntime(new Runtime({ flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])] }));
 
   const httpServer = createHttpServer();

@@ -1,0 +1,33 @@
+"use client";
+/** The causal chain of the paused activation; clicking a frame selects and centres its node. */
+import { useQuery } from "@tanstack/react-query";
+import { api } from "@/lib/client/api";
+import type { PausedAt } from "@/lib/client/types";
+import { pauseKey } from "./variables-panel";
+
+export function CallStackPanel({ jobId, pausedAt, onFrame }: { jobId: string; pausedAt: PausedAt | null; onFrame(routineId: string): void }) {
+  const stack = useQuery({ queryKey: ["call-stack", jobId, pauseKey(pausedAt)], queryFn: () => api.callStack(jobId), enabled: pausedAt !== null, retry: false });
+  return (
+    <section className="panel" data-testid="call-stack-panel">
+      <h3>Call stack</h3>
+      {!pausedAt && <p className="muted small">The chain of activations that led here shows while paused.</p>}
+      {pausedAt && stack.error && <div className="field-error">{(stack.error as Error).message}</div>}
+      <ol className="frames">
+        {pausedAt &&
+          stack.data?.frames.map((f, i) => (
+            <li key={f.activation_id}>
+              <button type="button" className={`frame${i === 0 ? " current" : ""}`} data-testid={`call-stack-frame-${i}`} data-routine-id={f.routine_id} onClick={() => onFrame(f.routine_id)}>
+                <span className="mono">
+                  {f.routine_id}.{f.slot_name}
+                </span>
+                <span className="muted small">
+                  {f.event_name ? `via ${f.event_name}` : "entry"} · depth {f.depth}
+                  {f.line !== null ? ` · line ${f.line}` : ""}
+                </span>
+              </button>
+            </li>
+          ))}
+      </ol>
+    </section>
+  );
+}

@@ -1,0 +1,131 @@
+"use client";
+/** The job's trace, virtualised (tens of thousands of rows stay cheap); filter by type and routine; click selects the node. */
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { useStore } from "zustand";
+import type { JobLiveStore } from "@/lib/client/live-store";
+import type { TraceEvent } from "@/lib/client/types";
+
+const TYPES = ["job_started", "routine_start", "event_emit", "routine_complete", "routine_error", "breakpoint_hit", "log", "job_paused", "job_resumed", "job_completed", "job_failed", "job_cancelled"];
+
+function summarize(e: TraceEvent): string {
+  const d = e.data;
+  const json = (v: unknown) => {
+    const s = JSON.stringify(v);
+    return s && s.length > 160 ? `${s.slice(0, 160)}…` : (s ?? "");
+  };
+  switch (e.event_type) {
+    case "routine_start":
+      return `${String(d.slot_name ?? "")} ← ${json(d.payload)}`;
+    case "event_emit":
+      return `${String(d.event_name ?? "")} → ${json(d.payload)}`;
+    case "routine_complete":
+      return e.duration !== null ? `${e.duration.toFixed(2)} ms` : "";
+    case "routine_error":
+      return `${String(d.error_type ?? "")}: ${String(d.message ?? "")} (${String(d.strategy ?? "")})`;
+    case "log":
+      return `${String(d.message ?? "")} ${d.data !== undefined ? json(d.data) : ""}`;
+    case "breakpoint_hit":
+    case "job_paused":
+      return String(d.reason ?? "");
+    case "job_failed":
+      return String(d.error ?? "");
+    default:
+      return json(d);
+  }
+}
+
+export function EventLog({ store }: { store: JobLiveStore }) {
+  const count = useStore(store, (s) => s.eventCount);
+  const log = store.getState().log;
+  const [type, setType] = useState("");
+  const [routine, setRoutine] = useState("");
+  const [follow, setFollow] = useState(true);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `count` is the log's version (the array is appended in place)
+  const rows = useMemo(() => (type || routine ? log.filter((e) => (!type || e.event_type === type) && (!routine || e.routine_id === routine)) : log.slice()), [count, type, routine, log]);
+  // Routines seen so far, collected incrementally (the log only grows at its end).
+  const seen = useRef({ upTo: 0, ids: new Set<string>(), list: [] as string[] });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `count` is the log's version
+  const routines = useMemo(() => {
+    const s = seen.current;
+    if (s.upTo > log.length) s.upTo = 0; // trimmed: start again
+    let added = false;
+    for (let i = s.upTo; i < log.length; i++) {
+      const r = log[i]?.routine_id;
+      if (r && !s.ids.has(r)) {
+        s.ids.add(r);
+        added = true;
+      }
+    }
+    s.upTo = log.length;
+    if (added) s.list = [...s.ids].sort();
+    return s.list;
+  }, [count, log]);
+  const parent = useRef<HTMLDivElement>(null);
+  const v = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => 24, overscan: 12 });
+  useEffect(() => {
+    if (follow && rows.length) v.scrollToIndex(rows.length - 1, { align: "end" });
+  }, [rows.length, follow, v]);
+  return (
+    <div className="event-log" data-testid="event-log">
+      <div className="log-filters">
+        <select value={type} onChange={(e) => setType(e.target.value)} data-testid="event-log-filter-type" aria-label="Filter by type">
+          <option value="">all types</option>
+          {TYPES.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <select value={routine} onChange={(e) => setRoutine(e.target.value)} data-testid="event-log-filter-routine" aria-label="Filter by routine">
+          <option value="">all routines</option>
+          {routines.map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
+        </select>
+        <label className="check small">
+          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow
+        </label>
+        <span className="muted small" data-testid="event-log-count">
+          {rows.length} events
+        </span>
+      </div>
+      <div
+        ref={parent}
+        className="log-scroll"
+        onWheel={() => {
+          const el = parent.current;
+          if (el && follow && el.scrollTop + el.clientHeight < el.scrollHeight - 48) setFollow(false);
+        }}
+      >
+        <div style={{ height: v.getTotalSize(), position: "relative" }}>
+          {v.getVirtualItems().map((item) => {
+            const e = rows[item.index];
+            if (!e) return null;
+            return (
+              <button
+                type="button"
+                key={e.seq}
+                className={`log-row t-${e.event_type}`}
+                data-testid="event-log-row"
+                data-event-type={e.event_type}
+                data-seq={e.seq}
+                data-routine-id={e.routine_id ?? ""}
+                style={{ transform: `translateY(${item.start}px)` }}
+                onClick={() => e.routine_id && store.getState().select(e.routine_id)}
+              >
+                <span className="seq">{e.seq}</span>
+                <span className="time">{e.timestamp.slice(11, 23)}</span>
+                <span className="etype">{e.event_type}</span>
+                <span className="rid">{e.routine_id ?? ""}</span>
+                <span className="desc">{summarize(e)}</span>
+              </button>
+            );
+          })}
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,115 @@
+"use client";
+/**
+ * The flow drawn with React Flow. Nodes and edges are built once per flow (dagre layout) and keep
+ * their identity; live state reaches each node through its own store subscription.
+ */
+import { Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow } from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import { useEffect, useMemo, useRef } from "react";
+import { layoutFlow, NODE_WIDTH } from "@/lib/client/layout";
+import type { Breakpoint, FlowDetail } from "@/lib/client/types";
+import { CountEdge, type CountEdgeType } from "./count-edge";
+import { GraphContext, type GraphContextValue } from "./graph-context";
+import { RoutineNode, type RoutineNodeType } from "./routine-node";
+
+const nodeTypes = { routine: RoutineNode };
+const edgeTypes = { count: CountEdge };
+
+export interface FlowGraphProps extends Omit<GraphContextValue, "routineBreakpoints" | "connectionBreakpoints"> {
+  flow: FlowDetail;
+  breakpoints: Breakpoint[];
+  /** Centre the view on the selected node when this changes (e.g. a call-stack click). */
+  focusKey?: number;
+}
+
+function byKey(bps: Breakpoint[], key: (b: Breakpoint) => string | null): Map<string, Breakpoint[]> {
+  const m = new Map<string, Breakpoint[]>();
+  for (const b of bps) {
+    const k = key(b);
+    if (k) m.set(k, [...(m.get(k) ?? []), b]);
+  }
+  return m;
+}
+
+function FocusOnSelect({ selected, focusKey, positions }: { selected: string | null; focusKey?: number; positions: Map<string, { x: number; y: number; height: number }> }) {
+  const rf = useReactFlow();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: focusKey is the trigger
+  useEffect(() => {
+    if (!selected || focusKey === undefined || focusKey === 0) return;
+    const p = positions.get(selected);
+    if (p) void rf.setCenter(p.x + NODE_WIDTH / 2, p.y + p.height / 2, { zoom: Math.max(rf.getZoom(), 1), duration: 300 });
+  }, [focusKey]);
+  return null;
+}
+
+export function FlowGraph(props: FlowGraphProps) {
+  const { flow, breakpoints, focusKey, ...handlers } = props;
+  const positions = useMemo(() => layoutFlow(flow), [flow]);
+  const nodes = useMemo<RoutineNodeType[]>(
+    () =>
+      Object.values(flow.routines).map((r) => {
+        const p = positions.get(r.routine_id);
+        return { id: r.routine_id, type: "routine", position: { x: p?.x ?? 0, y: p?.y ?? 0 }, data: { routine: r }, width: NODE_WIDTH, height: p?.height };
+      }),
+    [flow, positions],
+  );
+  const edges = useMemo<CountEdgeType[]>(
+    () =>
+      flow.connections.map((c) => ({
+        id: c.id,
+        type: "count",
+        source: c.source_routine,
+        sourceHandle: c.source_event,
+        target: c.target_routine,
+        targetHandle: c.target_slot,
+        data: { connection: c },
+        markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
+      })),
+    [flow],
+  );
+  // Parents re-create their handlers on every render; the context calls the latest through a ref
+  // so that it changes only when breakpoints or the selection do (each change re-renders nodes).
+  const latest = useRef(handlers);
+  latest.current = handlers;
+  const { selected, live } = handlers;
+  const ctx = useMemo<GraphContextValue>(
+    () => ({
+      live,
+      selected,
+      onSelect: (id) => latest.current.onSelect(id),
+      onToggleBreakpoint: (id) => latest.current.onToggleBreakpoint(id),
+      onEditBreakpoint: (id) => latest.current.onEditBreakpoint(id),
+      onToggleConnectionBreakpoint: (id) => latest.current.onToggleConnectionBreakpoint(id),
+      routineBreakpoints: byKey(breakpoints, (b) => (b.type === "routine" || b.type === "slot" ? b.routine_id : null)),
+      connectionBreakpoints: byKey(breakpoints, (b) => (b.type === "connection" ? b.connection : null)),
+    }),
+    [breakpoints, selected, live],
+  );
+  return (
+    <GraphContext.Provider value={ctx}>
+      <ReactFlowProvider>
+        <div className="graph" data-testid="flow-graph">
+          <ReactFlow
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            edgeTypes={edgeTypes}
+            fitView
+            fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+            minZoom={0.05}
+            nodesDraggable={false}
+            nodesConnectable={false}
+            elementsSelectable={false}
+            onNodeClick={(_, n) => latest.current.onSelect(n.id)}
+            proOptions={{ hideAttribution: true }}
+          >
+            <Background gap={20} size={1} color="#e3e7ee" />
+            <Controls showInteractive={false} />
+            {nodes.length > 20 && <MiniMap pannable zoomable />}
+            <FocusOnSelect selected={selected} focusKey={focusKey} positions={positions} />
+          </ReactFlow>
+        </div>
+      </ReactFlowProvider>
+    </GraphContext.Provider>
+  );
+}

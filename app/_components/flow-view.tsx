@@ -1,0 +1,84 @@
+"use client";
+/** `/flows/[flowId]`: the graph with breakpoint dots, the breakpoint editor and the Run panel. */
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useState } from "react";
+import { api } from "@/lib/client/api";
+import { BreakpointEditor } from "./breakpoint-editor";
+import { BreakpointsPanel } from "./breakpoints-panel";
+import { FlowGraph } from "./flow-graph";
+import { RunPanel } from "./run-panel";
+import { useBreakpoints } from "./use-breakpoints";
+
+export function FlowView({ flowId }: { flowId: string }) {
+  const flow = useQuery({ queryKey: ["flow", flowId], queryFn: () => api.flow(flowId) });
+  const breakpoints = useBreakpoints({ flowId });
+  const [editing, setEditing] = useState<string | null>(null);
+  const [running, setRunning] = useState(false);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const act = (p: Promise<unknown>) => p.then(() => setActionError(null), (e: Error) => setActionError(e.message));
+
+  if (flow.error) return <main className="page"><div className="error-box" data-testid="flow-error">{(flow.error as Error).message}</div><Link href="/">← Flows</Link></main>;
+  if (!flow.data) return <main className="page muted">Loading {flowId}…</main>;
+  const f = flow.data;
+  return (
+    <div className="workspace">
+      <div className="toolbar">
+        <Link href="/" className="muted">
+          Flows /
+        </Link>
+        <strong className="mono">{f.flow_id}</strong>
+        <span className="muted">
+          {Object.keys(f.routines).length} routines · {f.connections.length} connections · {f.execution_strategy}
+        </span>
+        <span className="spacer" />
+        <Link href={`/jobs?flow_id=${encodeURIComponent(flowId)}`} className="muted">
+          Jobs
+        </Link>
+        <button type="button" className="primary" data-testid="run-flow" onClick={() => setRunning(true)}>
+          ▶ Run
+        </button>
+      </div>
+      {actionError && <div className="error-box slim" role="alert">{actionError}</div>}
+      <div className="split">
+        <div className="graph-area">
+          <FlowGraph
+            flow={f}
+            breakpoints={breakpoints.list}
+            live={null}
+            selected={selected}
+            onSelect={setSelected}
+            onToggleBreakpoint={(id) => act(breakpoints.toggleRoutine(id))}
+            onEditBreakpoint={setEditing}
+            onToggleConnectionBreakpoint={(id) => act(breakpoints.toggleConnection(id))}
+          />
+          {editing && <BreakpointEditor key={editing} routineId={editing} breakpoints={breakpoints} onClose={() => setEditing(null)} />}
+          {running && <RunPanel flow={f} onClose={() => setRunning(false)} />}
+        </div>
+        <aside className="side">
+          <BreakpointsPanel breakpoints={breakpoints} onSelect={setSelected} onEdit={setEditing} />
+          <section className="panel">
+            <h3>Routine</h3>
+            {selected && f.routines[selected] ? (
+              <div className="kv">
+                <div>id</div>
+                <div className="mono">{selected}</div>
+                <div>type</div>
+                <div className="mono">{f.routines[selected]?.type}</div>
+                <div>slots</div>
+                <div className="mono">{f.routines[selected]?.slots.join(", ") || "—"}</div>
+                <div>events</div>
+                <div className="mono">{f.routines[selected]?.events.join(", ") || "—"}</div>
+                <div>config</div>
+                <pre className="mono small">{JSON.stringify(f.routines[selected]?.config ?? {}, null, 2)}</pre>
+              </div>
+            ) : (
+              <p className="muted small">Click a node to see it. Click its dot for a breakpoint; right click (or ⋯) for a condition.</p>
+            )}
+          </section>
+        </aside>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,38 @@
+"use client";
+/**
+ * What graph nodes and edges need besides their own data: the live store of the job (if any),
+ * breakpoints by location, the selection, and the breakpoint actions. Changes here are rare user
+ * actions; live run state does not go through this context (nodes subscribe to the store).
+ */
+import { createContext, useContext } from "react";
+import type { StoreApi } from "zustand";
+import { useStore } from "zustand";
+import type { JobLiveState } from "@/lib/client/live-store";
+import type { Breakpoint } from "@/lib/client/types";
+
+export interface GraphContextValue {
+  live: StoreApi<JobLiveState> | null;
+  routineBreakpoints: Map<string, Breakpoint[]>;
+  connectionBreakpoints: Map<string, Breakpoint[]>;
+  selected: string | null;
+  onSelect(routineId: string): void;
+  onToggleBreakpoint(routineId: string): void;
+  onEditBreakpoint(routineId: string): void;
+  onToggleConnectionBreakpoint(connectionId: string): void;
+}
+
+export const GraphContext = createContext<GraphContextValue | null>(null);
+
+export function useGraph(): GraphContextValue {
+  const v = useContext(GraphContext);
+  if (!v) throw new Error("graph components need a GraphContext");
+  return v;
+}
+
+const noStore = { getState: () => null, subscribe: () => () => {} } as unknown as StoreApi<JobLiveState | null>;
+
+/** A slice of the live store, or `fallback` on the flow page (no job). */
+export function useLive<T>(select: (s: JobLiveState) => T, fallback: T): T {
+  const { live } = useGraph();
+  return useStore((live ?? noStore) as StoreApi<JobLiveState | null>, (s) => (s ? select(s) : fallback));
+}

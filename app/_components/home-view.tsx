@@ -1,0 +1,94 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { api } from "@/lib/client/api";
+import { StatusBadge, timeAgo } from "./status-badge";
+
+export function HomeView() {
+  const flows = useQuery({ queryKey: ["flows"], queryFn: api.flows, refetchInterval: 3000 });
+  const jobs = useQuery({ queryKey: ["jobs", "recent"], queryFn: () => api.jobs({ limit: 10 }), refetchInterval: 3000 });
+  return (
+    <main className="page">
+      <h1>Flows</h1>
+      {flows.error && <div className="error-box">{(flows.error as Error).message}</div>}
+      <table className="table" data-testid="flow-list">
+        <thead>
+          <tr>
+            <th>Flow</th>
+            <th>Routines</th>
+            <th>Strategy</th>
+            <th>Jobs</th>
+            <th>Last status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {flows.data?.flows.map((f) => (
+            <tr key={f.flow_id} data-testid={`flow-row-${f.flow_id}`}>
+              <td>
+                <Link href={`/flows/${encodeURIComponent(f.flow_id)}`} className="mono">
+                  {f.flow_id}
+                </Link>
+              </td>
+              <td>{f.routine_count}</td>
+              <td>{f.execution_strategy}</td>
+              <td>{f.job_count}</td>
+              <td>{f.last_job_status ? <Link href={`/jobs/${encodeURIComponent(f.last_job_id ?? "")}`}><StatusBadge status={f.last_job_status} /></Link> : <span className="muted">never run</span>}</td>
+            </tr>
+          ))}
+          {flows.data && flows.data.flows.length === 0 && (
+            <tr>
+              <td colSpan={5} className="muted">
+                No flows yet. Create one with <code>POST /api/flows</code> or start the server with your own (see the README).
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <h2>Recent jobs</h2>
+      <JobTable jobs={jobs.data?.jobs ?? []} />
+      <p>
+        <Link href="/jobs">All jobs →</Link>
+      </p>
+    </main>
+  );
+}
+
+export function JobTable({ jobs }: { jobs: { job_id: string; flow_id: string; status: string; created_at: string; duration_ms?: number | null }[] }) {
+  return (
+    <table className="table" data-testid="job-list">
+      <thead>
+        <tr>
+          <th>Job</th>
+          <th>Flow</th>
+          <th>Status</th>
+          <th>Started</th>
+          <th>Duration</th>
+        </tr>
+      </thead>
+      <tbody>
+        {jobs.map((j) => (
+          <tr key={j.job_id} data-testid={`job-row-${j.job_id}`}>
+            <td>
+              <Link href={`/jobs/${encodeURIComponent(j.job_id)}`} className="mono">
+                {j.job_id}
+              </Link>
+            </td>
+            <td className="mono">{j.flow_id}</td>
+            <td>
+              <StatusBadge status={j.status} />
+            </td>
+            <td>{timeAgo(j.created_at)}</td>
+            <td>{j.duration_ms != null ? `${j.duration_ms} ms` : "—"}</td>
+          </tr>
+        ))}
+        {jobs.length === 0 && (
+          <tr>
+            <td colSpan={5} className="muted">
+              No jobs.
+            </td>
+          </tr>
+        )}
+      </tbody>
+    </table>
+  );
+}

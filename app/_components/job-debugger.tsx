@@ -1,0 +1,176 @@
+"use client";
+/**
+ * `/jobs/[jobId]`: the debugger. The graph shows live state from the job's store (fed by
+ * socket.io, once per animation frame); panels read the paused activation over HTTP.
+ */
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useEffect, useMemo, useState } from "react";
+import { useStore } from "zustand";
+import { api } from "@/lib/client/api";
+import { connectJob } from "@/lib/client/live-connection";
+import { createJobLiveStore } from "@/lib/client/live-store";
+import { isFinal } from "@/lib/client/run-state";
+import { BreakpointEditor } from "./breakpoint-editor";
+import { BreakpointsPanel } from "./breakpoints-panel";
+import { CallStackPanel } from "./call-stack-panel";
+import { DebugToolbar, type ToolbarAction } from "./debug-toolbar";
+import { EventLog } from "./event-log";
+import { FlowGraph } from "./flow-graph";
+import { MetricsPanel } from "./metrics-panel";
+import { StatusBadge, formatMs } from "./status-badge";
+import { useBreakpoints } from "./use-breakpoints";
+import { VariablesPanel } from "./variables-panel";
+import { WatchPanel } from "./watch-panel";
+
+export function JobDebugger({ jobId }: { jobId: string }) {
+  const qc = useQueryClient();
+  const store = useMemo(() => createJobLiveStore(jobId), [jobId]);
+  useEffect(() => connectJob(store), [store]);
+
+  const job = useQuery({ queryKey: ["job", jobId], queryFn: () => api.job(jobId), retry: false });
+  const flowId = job.data?.flow_id;
+  const flow = useQuery({ queryKey: ["flow", flowId], queryFn: () => api.flow(flowId as string), enabled: Boolean(flowId) });
+  const status = useStore(store, (s) => s.run.status) ?? job.data?.status ?? null;
+  const pausedAt = useStore(store, (s) => s.run.pausedAt);
+  const connection = useStore(store, (s) => s.connection);
+  const selected = useStore(store, (s) => s.selectedRoutine);
+  const runError = useStore(store, (s) => s.run.error);
+  const missing = useStore(store, (s) => s.run.missing);
+  const final = isFinal(status);
+  const metrics = useQuery({ queryKey: ["metrics", jobId], queryFn: () => api.metrics(jobId), refetchInterval: final ? false : 1000 });
+  const breakpoints = useBreakpoints({ flowId: flowId ?? "", jobId }, !final);
+
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [focusKey, setFocusKey] = useState(0);
+  const [bottomTab, setBottomTab] = useState<"log" | "metrics">("log");
+
+  // On every stop and at the end the snapshot is the authority on counts and states.
+  useEffect(() => {
+    if (status === "paused" || final) {
+      void api.job(jobId).then((snap) => store.getState().reconcile(snap), () => {});
+      void qc.invalidateQueries({ queryKey: ["metrics", jobId] });
+      void qc.invalidateQueries({ queryKey: ["breakpoints"] });
+    }
+  }, [status, final, jobId, store, qc]);
+  // Select the node where the job stopped.
+  useEffect(() => {
+    if (pausedAt) {
+      store.getState().select(pausedAt.routine_id);
+      setFocusKey((k) => k + 1);
+    }
+  }, [pausedAt, store]);
+
+  const onAction = async (a: ToolbarAction) => {
+    setBusy(true);
+    setActionError(null);
+    try {
+      if (a === "pause") await api.pause(jobId);
+      else if (a === "cancel") await api.cancel(jobId);
+      else {
+        const r = await api.debug(jobId, a);
+        if (r.session) store.getState().setSession(r.session);
+      }
+    } catch (e) {
+      setActionError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (job.error) {
+    return (
+      <main className="page">
+        <div className="error-box" data-testid="job-error">
+          {(job.error as Error).message}
+        </div>
+        <Link href="/jobs">← Jobs</Link>
+      </main>
+    );
+  }
+  return (
+    <div className="workspace">
+      <div className="toolbar">
+        <Link href="/jobs" className="muted">
+          Jobs /
+        </Link>
+        <strong className="mono">{jobId}</strong>
+        {flowId && (
+          <Link href={`/flows/${encodeURIComponent(flowId)}`} className="mono muted">
+            {flowId}
+          </Link>
+        )}
+        <StatusBadge status={status} testId="job-status" />
+        {metrics.data && <span className="muted small">{formatMs(metrics.data.duration_ms)} · {metrics.data.total_events} events</span>}
+        <span className="spacer" />
+        <DebugToolbar status={status} busy={busy} onAction={(a) => void onAction(a)} />
+        <span className={`live live-${connection}`} data-testid="live-status" data-state={connection} title="Live updates">
+          ● {connection}
+        </span>
+      </div>
+      {pausedAt && (
+        <div className="paused-banner" data-testid="paused-at" data-routine-id={pausedAt.routine_id} role="status">
+          <strong>❚❚ Paused</strong> at <span className="mono">{pausedAt.routine_id}.{pausedAt.slot_name}</span>
+          {pausedAt.kind === "emit" && <> while emitting <span className="mono">{pausedAt.event_name}</span></>}
+          {pausedAt.kind === "error" && <> after an error</>} — {pausedAt.description}
+          {pausedAt.error && <span className="err"> · {pausedAt.error.error_type}: {pausedAt.error.message}</span>}
+        </div>
+      )}
+      {actionError && (
+        <div className="error-box slim" role="alert" data-testid="action-error">
+          {actionError}
+        </div>
+      )}
+      {runError && status === "failed" && <div className="error-box slim">Job failed: {runError}</div>}
+      {missing > 0 && <div className="warn-box slim">{missing} events were dropped before they could be shown (the server's trace ring no longer holds them); counts come from the job snapshot.</div>}
+      <div className="split">
+        <div className="main-col">
+          <div className="graph-area">
+            {flow.data ? (
+              <FlowGraph
+                flow={flow.data}
+                breakpoints={breakpoints.list}
+                live={store}
+                selected={selected}
+                focusKey={focusKey}
+                onSelect={(id) => store.getState().select(id)}
+                onToggleBreakpoint={(id) => void breakpoints.toggleRoutine(id).catch((e: Error) => setActionError(e.message))}
+                onEditBreakpoint={setEditing}
+                onToggleConnectionBreakpoint={(id) => void breakpoints.toggleConnection(id).catch((e: Error) => setActionError(e.message))}
+              />
+            ) : (
+              <div className="muted page">Loading the flow…</div>
+            )}
+            {editing && <BreakpointEditor key={editing} routineId={editing} breakpoints={breakpoints} onClose={() => setEditing(null)} />}
+          </div>
+          <div className="bottom">
+            <div className="tabs" role="tablist">
+              <button type="button" role="tab" aria-selected={bottomTab === "log"} className={bottomTab === "log" ? "on" : ""} onClick={() => setBottomTab("log")}>
+                Event log
+              </button>
+              <button type="button" role="tab" aria-selected={bottomTab === "metrics"} className={bottomTab === "metrics" ? "on" : ""} data-testid="tab-metrics" onClick={() => setBottomTab("metrics")}>
+                Metrics
+              </button>
+            </div>
+            {bottomTab === "log" ? <EventLog store={store} /> : <MetricsPanel metrics={metrics.data} />}
+          </div>
+        </div>
+        <aside className="side">
+          <CallStackPanel
+            jobId={jobId}
+            pausedAt={pausedAt}
+            onFrame={(id) => {
+              store.getState().select(id);
+              setFocusKey((k) => k + 1);
+            }}
+          />
+          <VariablesPanel jobId={jobId} pausedAt={pausedAt} />
+          <WatchPanel jobId={jobId} pausedAt={pausedAt} />
+          <BreakpointsPanel breakpoints={breakpoints} onSelect={(id) => store.getState().select(id)} onEdit={setEditing} />
+        </aside>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,107 @@
+"use client";
+/** A routine on the graph: id and type, slots as input handles (left), events as outputs (right), breakpoint dot, live state. */
+import { Handle, type Node, type NodeProps, Position } from "@xyflow/react";
+import { memo } from "react";
+import { averageMs } from "@/lib/client/run-state";
+import type { RoutineInfo } from "@/lib/client/types";
+import { useGraph, useLive } from "./graph-context";
+
+export type RoutineNodeData = { routine: RoutineInfo };
+export type RoutineNodeType = Node<RoutineNodeData, "routine">;
+
+function RoutineNodeView({ data }: NodeProps<RoutineNodeType>) {
+  const { routine } = data;
+  const id = routine.routine_id;
+  const g = useGraph();
+  const live = useLive((s) => s.run.routines[id], undefined);
+  const paused = useLive((s) => (s.run.pausedAt?.routine_id === id ? s.run.pausedAt : null), null);
+  const hasJob = g.live !== null;
+  const bps = g.routineBreakpoints.get(id) ?? [];
+  const active = bps.some((b) => b.enabled);
+  const conditional = bps.some((b) => b.condition || b.hit_condition || b.log_message);
+  const status = paused ? "paused" : (live?.status ?? "pending");
+  const avg = live ? averageMs(live) : null;
+  const rows = Math.max(routine.slots.length, routine.events.length, 1);
+  return (
+    <div
+      className={`rnode status-${hasJob ? status : "idle"}${g.selected === id ? " selected" : ""}`}
+      data-routine-id={id}
+      title={paused ? paused.description : undefined}
+    >
+      <div className="rnode-head">
+        <button
+          type="button"
+          className={`bp-dot nodrag${active ? " on" : bps.length ? " disabled" : ""}${conditional ? " conditional" : ""}`}
+          data-testid={`breakpoint-toggle-${id}`}
+          data-active={active ? "true" : "false"}
+          aria-label={active ? `Remove breakpoint on ${id}` : `Add breakpoint on ${id}`}
+          title={active ? "Breakpoint (click: remove, right click: edit)" : "Add breakpoint (right click: with a condition)"}
+          onClick={(e) => {
+            e.stopPropagation();
+            g.onToggleBreakpoint(id);
+          }}
+          onContextMenu={(e) => {
+            e.preventDefault();
+            e.stopPropagation();
+            g.onEditBreakpoint(id);
+          }}
+        />
+        <div className="rnode-title">
+          <div className="rnode-id">{id}</div>
+          <div className="rnode-type">{routine.type}</div>
+        </div>
+        <button
+          type="button"
+          className="bp-edit nodrag"
+          data-testid={`breakpoint-edit-${id}`}
+          aria-label={`Edit breakpoint on ${id}`}
+          title="Breakpoint condition, hit condition, log message"
+          onClick={(e) => {
+            e.stopPropagation();
+            g.onEditBreakpoint(id);
+          }}
+        >
+          ⋯
+        </button>
+      </div>
+      <div className="rnode-ports" style={{ height: rows * 18 }}>
+        {routine.slots.map((s, i) => (
+          <div key={`in-${s}`} className="port in" style={{ top: i * 18 }}>
+            <Handle type="target" position={Position.Left} id={s} style={{ top: 9 }} />
+            <span>{s}</span>
+          </div>
+        ))}
+        {routine.events.map((e, i) => (
+          <div key={`out-${e}`} className="port out" style={{ top: i * 18 }}>
+            <span>{e}</span>
+            <Handle type="source" position={Position.Right} id={e} style={{ top: 9 }} />
+          </div>
+        ))}
+      </div>
+      {hasJob && (
+        <div className="rnode-foot">
+          <span className={`badge badge-${status}`} data-testid={`node-status-${id}`} data-status={status}>
+            {status.replace("_", " ")}
+          </span>
+          <span className="stat" title="activations" data-testid={`node-activations-${id}`}>
+            ▶ {live?.activations ?? 0}
+          </span>
+          {(live?.errors ?? 0) > 0 && (
+            <span className="stat err" title={live?.lastError ?? "errors"}>
+              ✕ {live?.errors}
+            </span>
+          )}
+          {avg !== null && <span className="stat" title="average duration">{avg < 10 ? avg.toFixed(2) : avg.toFixed(0)} ms</span>}
+        </div>
+      )}
+      {paused && (
+        <div className="rnode-paused" data-testid={`node-paused-${id}`}>
+          ❚❚ {paused.reason === "breakpoint" ? "breakpoint" : paused.reason === "exception" ? "exception" : paused.reason}
+          {paused.kind === "emit" ? ` · emit ${paused.event_name ?? ""}` : ""}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export const RoutineNode = memo(RoutineNodeView);

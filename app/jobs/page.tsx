@@ -1,0 +1,5 @@
+import { JobsView } from "../_components/jobs-view";
+
+export default function JobsPage() {
+  return <JobsView />;
+}

@@ -1,0 +1,136 @@
+import { expect, test } from "@playwright/test";
+import { clearFlowBreakpoints, expectPausedAt, openFlow, runFromUi } from "./helpers";
+
+test.beforeEach(async ({ request }) => clearFlowBreakpoints(request));
+test.afterEach(async ({ request }) => clearFlowBreakpoints(request));
+
+test("home lists the demo flows and opens one as a graph", async ({ page }) => {
+  await page.goto("/");
+  for (const f of ["data_processing", "fan_out", "flaky_retry", "slow_stream"]) await expect(page.getByTestId(`flow-row-${f}`)).toBeVisible();
+  await page.getByRole("link", { name: "fan_out" }).click();
+  await expect(page).toHaveURL(/\/flows\/fan_out$/);
+  for (const id of ["split", "route", "small_worker", "large_worker", "collect"]) await expect(page.locator(`.react-flow__node[data-id="${id}"]`)).toBeVisible();
+  // Edges are labelled event→slot.
+  await expect(page.getByTestId("edge-route.small:small_worker.input")).toContainText("small→input");
+});
+
+test("the demo: breakpoint on process, run, edit data while paused, step over to the end; the handler got the edit", async ({ page, request }, testInfo) => {
+  await openFlow(page, "data_processing");
+  const dot = page.getByTestId("breakpoint-toggle-process");
+  await expect(dot).toHaveAttribute("data-active", "false");
+  await dot.click();
+  await expect(dot).toHaveAttribute("data-active", "true");
+  await page.screenshot({ path: testInfo.outputPath("flow-view.png") });
+
+  const jobId = await runFromUi(page, { data: [1, 2, 3, 4, 5] });
+  await expectPausedAt(page, "process");
+  const panel = page.getByTestId("variables-panel");
+  await expect(panel.getByTestId("variable-local-data")).toBeVisible();
+  await expect(panel.getByTestId("variable-local-data")).toContainText("Array(5)");
+
+  await page.getByTestId("variable-edit-local-data").click();
+  await page.getByTestId("variable-editor").fill("[10, 20]");
+  await page.getByTestId("variable-save").click();
+  await expect(panel.getByTestId("variable-local-data")).toContainText("Array(2)");
+  await expect(page.getByTestId("call-stack-frame-0")).toHaveAttribute("data-routine-id", "process");
+  await expect(page.getByTestId("call-stack-frame-1")).toHaveAttribute("data-routine-id", "ingest");
+  await page.screenshot({ path: testInfo.outputPath("paused-debugger.png") });
+
+  // Step over from process (depth 1) stops at the next activation of depth <= 1; validate is
+  // process' child (depth 2), so nothing qualifies and the job runs to its end: Continue is then
+  // disabled, as it has nothing left to continue.
+  await page.getByTestId("debug-step-over").click();
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
+  await expect(page.getByTestId("debug-continue")).toBeDisabled();
+  await expect(page.getByTestId("paused-at")).toHaveCount(0);
+  for (const id of ["ingest", "process", "validate"]) await expect(page.getByTestId(`node-status-${id}`)).toHaveAttribute("data-status", "completed");
+
+  // The trace shows what the handler received, and what validate logged from its result.
+  const log = page.getByTestId("event-log");
+  await page.getByTestId("event-log-filter-routine").selectOption("process");
+  await expect(log.locator('[data-testid="event-log-row"][data-event-type="routine_start"]')).toContainText('"data":[10,20]');
+  await page.getByTestId("event-log-filter-routine").selectOption("");
+  await page.getByTestId("event-log-filter-type").selectOption("log");
+  await expect(log.locator('[data-testid="event-log-row"][data-event-type="log"]')).toContainText('"result":[20,40]');
+  await page.getByTestId("event-log-filter-type").selectOption("");
+  await page.screenshot({ path: testInfo.outputPath("finished-job.png") });
+
+  const logs = (await (await request.get(`/api/jobs/${jobId}/logs`)).json()) as { logs: { data: { result: number[] } }[] };
+  expect(logs.logs[0]?.data.result).toEqual([20, 40]);
+});
+
+test("a conditional breakpoint set from the UI stops only on the matching payload; a bad condition shows its error and saves nothing", async ({ page, request }) => {
+  await openFlow(page, "fan_out");
+  // Bad condition: the parse error appears under the field, nothing is saved.
+  await page.getByTestId("breakpoint-toggle-route").click({ button: "right" });
+  await page.getByTestId("breakpoint-condition").fill("item >=");
+  await page.getByTestId("breakpoint-save").click();
+  await expect(page.getByTestId("breakpoint-error-condition")).toContainText(/position \d+/);
+  await expect(page.getByTestId("breakpoint-editor")).toBeVisible();
+  expect(((await (await request.get("/api/flows/fan_out/breakpoints")).json()) as { total: number }).total).toBe(0);
+  await expect(page.getByTestId("breakpoint-toggle-route")).toHaveAttribute("data-active", "false");
+
+  // A good one is saved and drawn.
+  await page.getByTestId("breakpoint-condition").fill("item >= 10");
+  await page.getByTestId("breakpoint-save").click();
+  await expect(page.getByTestId("breakpoint-editor")).toHaveCount(0);
+  await expect(page.getByTestId("breakpoint-toggle-route")).toHaveAttribute("data-active", "true");
+
+  await runFromUi(page, { items: [1, 20, 3, 4] });
+  await expectPausedAt(page, "route");
+  await expect(page.getByTestId("variable-local-item")).toContainText("20");
+  await page.getByTestId("debug-continue").click();
+  // 1, 3 and 4 never stop: the job completes with route run four times.
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
+  await expect(page.getByTestId("node-activations-route")).toContainText("4");
+});
+
+test("step into / over / out on the fan-out demo land where the spec says; a call-stack frame selects its node", async ({ page }) => {
+  await openFlow(page, "fan_out");
+  await page.getByTestId("breakpoint-toggle-route").click();
+  await expect(page.getByTestId("breakpoint-toggle-route")).toHaveAttribute("data-active", "true");
+  await runFromUi(page, { items: [1, 20] });
+  // route(1) at depth 1; route(20) is queued next (breadth-first), then the workers at depth 2.
+  await expectPausedAt(page, "route");
+  await expect(page.getByTestId("variable-local-item")).toContainText("1");
+  // Breakpoint off, from the job view: from here on only steps stop.
+  await page.getByTestId("breakpoint-toggle-route").click();
+  await expect(page.getByTestId("breakpoint-toggle-route")).toHaveAttribute("data-active", "false");
+
+  // Step into: the very next activation of the job, route(20).
+  await page.getByTestId("debug-step-into").click();
+  await expectPausedAt(page, "route");
+  await expect(page.getByTestId("variable-local-item")).toContainText("20");
+  // Step into again: small_worker(1), caused by route(1), depth 2.
+  await page.getByTestId("debug-step-into").click();
+  await expectPausedAt(page, "small_worker");
+  await expect(page.getByTestId("call-stack-frame-0")).toHaveAttribute("data-routine-id", "small_worker");
+  await expect(page.getByTestId("call-stack-frame-1")).toHaveAttribute("data-routine-id", "route");
+  await expect(page.getByTestId("call-stack-frame-2")).toHaveAttribute("data-routine-id", "split");
+  await page.getByTestId("call-stack-frame-1").click();
+  await expect(page.locator('.react-flow__node[data-id="route"] .rnode')).toHaveClass(/selected/);
+
+  // Step over at depth 2: the next activation of depth <= 2, large_worker(20).
+  await page.getByTestId("debug-step-over").click();
+  await expectPausedAt(page, "large_worker");
+  await expect(page.getByTestId("variable-local-item")).toContainText("20");
+  // Step out of depth 2: nothing of depth < 2 is left, so the job finishes without stopping.
+  await page.getByTestId("debug-step-out").click();
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
+  await expect(page.getByTestId("node-activations-collect")).toContainText("2");
+});
+
+test("keyboard: F10 / F11 / Shift+F11 / F5 drive the debugger as in VS Code", async ({ page }) => {
+  await openFlow(page, "fan_out");
+  await runFromUi(page, { items: [1, 20] }, { pauseOnStart: true });
+  await expectPausedAt(page, "split");
+  await page.keyboard.press("F11");
+  await expectPausedAt(page, "route");
+  await page.keyboard.press("F10");
+  await expectPausedAt(page, "route");
+  await expect(page.getByTestId("variable-local-item")).toContainText("20");
+  await page.keyboard.press("F5");
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
+  await expect(page.getByTestId("debug-continue")).toBeDisabled();
+  await expect(page.getByTestId("debug-cancel")).toBeDisabled();
+});
