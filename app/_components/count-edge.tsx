@@ -1,9 +1,9 @@
 "use client";
 /** A connection: labelled event→slot, with the number of payloads that crossed it and a breakpoint dot. */
-import { BaseEdge, type Edge, EdgeLabelRenderer, type EdgeProps, getBezierPath } from "@xyflow/react";
+import { BaseEdge, type Edge, EdgeLabelRenderer, type EdgeProps, getBezierPath, useStore as useFlowStore } from "@xyflow/react";
 import { memo } from "react";
 import type { ConnectionInfo } from "@/lib/client/types";
-import { useGraph, useLive } from "./graph-context";
+import { LOW_DETAIL_ZOOM, useGraph, useLive } from "./graph-context";
 
 export type CountEdgeData = { connection: ConnectionInfo };
 export type CountEdgeType = Edge<CountEdgeData, "count">;
@@ -12,6 +12,7 @@ function CountEdgeView({ id, sourceX, sourceY, targetX, targetY, sourcePosition,
   const g = useGraph();
   const live = useLive((s) => s.run.edges[id], undefined);
   const running = useLive((s) => s.run.status === "running", false);
+  const lowDetail = useFlowStore((s) => s.transform[2] < LOW_DETAIL_ZOOM);
   const [path, labelX, labelY] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
   const c = data?.connection;
   const bps = g.connectionBreakpoints.get(id) ?? [];
@@ -20,8 +21,7 @@ function CountEdgeView({ id, sourceX, sourceY, targetX, targetY, sourcePosition,
   return (
     <>
       <BaseEdge id={id} path={path} markerEnd={markerEnd} className={count > 0 ? "edge-used" : undefined} />
-      {/* Re-keyed on every crossing: the pulse animation restarts while data flows. */}
-      {running && count > 0 && <path key={count} d={path} className="edge-pulse" fill="none" />}
+      {!lowDetail && (
       <EdgeLabelRenderer>
         <div className="edge-label nodrag nopan" style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }} data-testid={`edge-${id}`}>
           <button
@@ -40,12 +40,15 @@ function CountEdgeView({ id, sourceX, sourceY, targetX, targetY, sourcePosition,
             {c?.source_event}→{c?.target_slot}
           </span>
           {g.live && (
-            <span className="edge-count" data-testid={`edge-count-${id}`} data-count={count}>
+            // Re-keyed on every crossing while the job runs: the count flashes as data flows. Only
+            // this small label repaints (an animated path would repaint the whole edge layer).
+            <span key={running ? count : "idle"} className={`edge-count${running && count > 0 ? " flowing" : ""}`} data-testid={`edge-count-${id}`} data-count={count}>
               {count}
             </span>
           )}
         </div>
       </EdgeLabelRenderer>
+      )}
     </>
   );
 }

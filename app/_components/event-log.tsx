@@ -1,7 +1,7 @@
 "use client";
 /** The job's trace, virtualised (tens of thousands of rows stay cheap); filter by type and routine; click selects the node. */
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useStore } from "zustand";
 import type { JobLiveStore } from "@/lib/client/live-store";
 import type { TraceEvent } from "@/lib/client/types";
@@ -37,18 +37,36 @@ function summarize(e: TraceEvent): string {
 
 export function EventLog({ store }: { store: JobLiveStore }) {
   const count = useStore(store, (s) => s.eventCount);
-  const log = store.getState().log;
+  const lastSeq = useStore(store, (s) => s.run.lastSeq);
+  const missing = useStore(store, (s) => s.run.missing);
+  const log = useStore(store, (s) => s.log);
   const [type, setType] = useState("");
   const [routine, setRoutine] = useState("");
   const [follow, setFollow] = useState(true);
+  // Filtered rows grow incrementally: only events appended since the last frame are tested.
+  // Unfiltered, the log itself is the list (no copy per frame).
+  const filtered = useRef({ log, type: "", routine: "", upTo: 0, list: [] as TraceEvent[] });
   // biome-ignore lint/correctness/useExhaustiveDependencies: `count` is the log's version (the array is appended in place)
-  const rows = useMemo(() => (type || routine ? log.filter((e) => (!type || e.event_type === type) && (!routine || e.routine_id === routine)) : log.slice()), [count, type, routine, log]);
+  const rows = useMemo(() => {
+    if (!type && !routine) return log;
+    const f = filtered.current;
+    if (f.log !== log || f.type !== type || f.routine !== routine) {
+      filtered.current = { log, type, routine, upTo: 0, list: [] };
+    }
+    const cur = filtered.current;
+    for (let i = cur.upTo; i < log.length; i++) {
+      const e = log[i] as TraceEvent;
+      if ((!type || e.event_type === type) && (!routine || e.routine_id === routine)) cur.list.push(e);
+    }
+    cur.upTo = log.length;
+    return cur.list;
+  }, [count, type, routine, log]);
   // Routines seen so far, collected incrementally (the log only grows at its end).
-  const seen = useRef({ upTo: 0, ids: new Set<string>(), list: [] as string[] });
+  const seen = useRef({ log, upTo: 0, ids: new Set<string>(), list: [] as string[] });
   // biome-ignore lint/correctness/useExhaustiveDependencies: `count` is the log's version
   const routines = useMemo(() => {
+    if (seen.current.log !== log) seen.current = { log, upTo: 0, ids: new Set(seen.current.ids), list: seen.current.list };
     const s = seen.current;
-    if (s.upTo > log.length) s.upTo = 0; // trimmed: start again
     let added = false;
     for (let i = s.upTo; i < log.length; i++) {
       const r = log[i]?.routine_id;
@@ -63,11 +81,14 @@ export function EventLog({ store }: { store: JobLiveStore }) {
   }, [count, log]);
   const parent = useRef<HTMLDivElement>(null);
   const v = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => 24, overscan: 12 });
-  useEffect(() => {
-    if (follow && rows.length) v.scrollToIndex(rows.length - 1, { align: "end" });
+  // Follow the tail by writing scrollTop from the virtualizer's own size: scrollToIndex reads the
+  // element's scroll height, a forced layout of the page on every frame while events stream.
+  useLayoutEffect(() => {
+    const el = parent.current;
+    if (follow && el && rows.length) el.scrollTop = v.getTotalSize();
   }, [rows.length, follow, v]);
   return (
-    <div className="event-log" data-testid="event-log">
+    <div className="event-log" data-testid="event-log" data-size={log.length} data-last-seq={lastSeq} data-missing={missing}>
       <div className="log-filters">
         <select value={type} onChange={(e) => setType(e.target.value)} data-testid="event-log-filter-type" aria-label="Filter by type">
           <option value="">all types</option>

@@ -5,7 +5,7 @@
  */
 import { Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { useEffect, useMemo, useRef } from "react";
+import { useCallback, useEffect, useMemo, useRef } from "react";
 import { layoutFlow, NODE_WIDTH } from "@/lib/client/layout";
 import type { Breakpoint, FlowDetail } from "@/lib/client/types";
 import { CountEdge, type CountEdgeType } from "./count-edge";
@@ -14,6 +14,9 @@ import { RoutineNode, type RoutineNodeType } from "./routine-node";
 
 const nodeTypes = { routine: RoutineNode };
 const edgeTypes = { count: CountEdge };
+// Constants, not inline objects: a new object on every parent render would make React Flow re-render.
+const fitViewOptions = { padding: 0.15, maxZoom: 1.2 };
+const proOptions = { hideAttribution: true };
 
 export interface FlowGraphProps extends Omit<GraphContextValue, "routineBreakpoints" | "connectionBreakpoints"> {
   flow: FlowDetail;
@@ -72,6 +75,7 @@ export function FlowGraph(props: FlowGraphProps) {
   const latest = useRef(handlers);
   latest.current = handlers;
   const { selected, live } = handlers;
+  const onNodeClick = useCallback((_: unknown, n: { id: string }) => latest.current.onSelect(n.id), []);
   const ctx = useMemo<GraphContextValue>(
     () => ({
       live,
@@ -95,13 +99,13 @@ export function FlowGraph(props: FlowGraphProps) {
             nodeTypes={nodeTypes}
             edgeTypes={edgeTypes}
             fitView
-            fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+            fitViewOptions={fitViewOptions}
             minZoom={0.05}
             nodesDraggable={false}
             nodesConnectable={false}
             elementsSelectable={false}
-            onNodeClick={(_, n) => latest.current.onSelect(n.id)}
-            proOptions={{ hideAttribution: true }}
+            onNodeClick={onNodeClick}
+            proOptions={proOptions}
           >
             <Background gap={20} size={1} color="#e3e7ee" />
             <Controls showInteractive={false} />

@@ -36,3 +36,10 @@ export function useLive<T>(select: (s: JobLiveState) => T, fallback: T): T {
   const { live } = useGraph();
   return useStore((live ?? noStore) as StoreApi<JobLiveState | null>, (s) => (s ? select(s) : fallback));
 }
+
+/**
+ * Level of detail: below this zoom labels are unreadable anyway, so nodes drop their port names
+ * and stats and edges their labels. On a 300-routine flow this removes most of the style and
+ * layout work each live update costs.
+ */
+export const LOW_DETAIL_ZOOM = 0.5;

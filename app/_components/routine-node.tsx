@@ -1,10 +1,10 @@
 "use client";
 /** A routine on the graph: id and type, slots as input handles (left), events as outputs (right), breakpoint dot, live state. */
-import { Handle, type Node, type NodeProps, Position } from "@xyflow/react";
+import { Handle, type Node, type NodeProps, Position, useStore as useFlowStore } from "@xyflow/react";
 import { memo } from "react";
 import { averageMs } from "@/lib/client/run-state";
 import type { RoutineInfo } from "@/lib/client/types";
-import { useGraph, useLive } from "./graph-context";
+import { LOW_DETAIL_ZOOM, useGraph, useLive } from "./graph-context";
 
 export type RoutineNodeData = { routine: RoutineInfo };
 export type RoutineNodeType = Node<RoutineNodeData, "routine">;
@@ -16,6 +16,7 @@ function RoutineNodeView({ data }: NodeProps<RoutineNodeType>) {
   const live = useLive((s) => s.run.routines[id], undefined);
   const paused = useLive((s) => (s.run.pausedAt?.routine_id === id ? s.run.pausedAt : null), null);
   const hasJob = g.live !== null;
+  const lowDetail = useFlowStore((s) => s.transform[2] < LOW_DETAIL_ZOOM);
   const bps = g.routineBreakpoints.get(id) ?? [];
   const active = bps.some((b) => b.enabled);
   const conditional = bps.some((b) => b.condition || b.hit_condition || b.log_message);
@@ -68,12 +69,12 @@ function RoutineNodeView({ data }: NodeProps<RoutineNodeType>) {
         {routine.slots.map((s, i) => (
           <div key={`in-${s}`} className="port in" style={{ top: i * 18 }}>
             <Handle type="target" position={Position.Left} id={s} style={{ top: 9 }} />
-            <span>{s}</span>
+            {!lowDetail && <span>{s}</span>}
           </div>
         ))}
         {routine.events.map((e, i) => (
           <div key={`out-${e}`} className="port out" style={{ top: i * 18 }}>
-            <span>{e}</span>
+            {!lowDetail && <span>{e}</span>}
             <Handle type="source" position={Position.Right} id={e} style={{ top: 9 }} />
           </div>
         ))}
@@ -86,12 +87,12 @@ function RoutineNodeView({ data }: NodeProps<RoutineNodeType>) {
           <span className="stat" title="activations" data-testid={`node-activations-${id}`}>
             ▶ {live?.activations ?? 0}
           </span>
-          {(live?.errors ?? 0) > 0 && (
+          {!lowDetail && (live?.errors ?? 0) > 0 && (
             <span className="stat err" title={live?.lastError ?? "errors"}>
               ✕ {live?.errors}
             </span>
           )}
-          {avg !== null && <span className="stat" title="average duration">{avg < 10 ? avg.toFixed(2) : avg.toFixed(0)} ms</span>}
+          {!lowDetail && avg !== null && <span className="stat" title="average duration">{avg < 10 ? avg.toFixed(2) : avg.toFixed(0)} ms</span>}
         </div>
       )}
       {paused && (

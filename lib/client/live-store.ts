@@ -17,7 +17,7 @@ export interface JobLiveState {
   run: RunState;
   session: SessionSnapshot | null;
   connection: ConnectionState;
-  /** Reactive length of `log` (plus what was trimmed), bumped on every applied batch. */
+  /** The log's version, bumped on every applied batch (the array grows in place; trimming replaces it). */
   eventCount: number;
   log: TraceEvent[];
   selectedRoutine: string | null;
@@ -40,16 +40,20 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
     log: [],
     selectedRoutine: null,
     applyEvents(events) {
-      const { run, log } = get();
+      const { run } = get();
+      let log = get().log;
       const next = applyEvents(run, events);
       if (next === run) return;
       for (const ev of events) if (ev.seq > run.lastSeq) log.push(ev);
-      if (log.length > EVENT_LOG_LIMIT) log.splice(0, log.length - EVENT_LOG_LIMIT);
+      // Trimmed into a new array (10% slack, so not on every batch): views that index the log
+      // incrementally see a new identity and start over.
+      if (log.length > EVENT_LOG_LIMIT * 1.1) log = log.slice(-EVENT_LOG_LIMIT);
       // A job_paused/resumed event carries the stop; the session message may come later.
       const session = get().session;
       const pausedChanged = next.pausedAt !== run.pausedAt;
       set({
         run: next,
+        log,
         eventCount: get().eventCount + 1,
         ...(pausedChanged && session ? { session: { ...session, status: next.pausedAt ? "paused" : "running", paused_at: next.pausedAt } } : {}),
       });

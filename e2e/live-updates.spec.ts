@@ -1,0 +1,51 @@
+import { expect, test } from "@playwright/test";
+import { clearFlowBreakpoints, runFromUi } from "./helpers";
+import { TcpProxy } from "./tcp-proxy";
+
+test.beforeEach(async ({ request }) => clearFlowBreakpoints(request));
+
+const num = async (text: Promise<string | null>) => Number((await text)?.replace(/[^0-9]/g, "") ?? "0");
+
+test("slow stream: node and edge counts rise and the log fills while it runs; after the connection is cut and restored the log continues with no seq gap", async ({ page, request, baseURL }, testInfo) => {
+  const proxy = new TcpProxy(Number(new URL(baseURL ?? "http://localhost:8799").port));
+  await proxy.start();
+  try {
+    const via = `http://localhost:${proxy.port}`;
+    await page.goto(`${via}/flows/slow_stream`);
+    await expect(page.locator(".react-flow__node")).toHaveCount(3);
+    const jobId = await runFromUi(page, { count: 60, interval_ms: 100 });
+    await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "running");
+
+    const sink = page.getByTestId("node-activations-sink");
+    const edge = page.getByTestId("edge-count-scale.output:sink.input");
+    const logCount = page.getByTestId("event-log-count");
+    await expect.poll(() => num(sink.textContent())).toBeGreaterThan(2);
+    const first = { sink: await num(sink.textContent()), edge: Number(await edge.getAttribute("data-count")), log: await num(logCount.textContent()) };
+    await expect.poll(() => num(sink.textContent())).toBeGreaterThan(first.sink + 3);
+    expect(Number(await edge.getAttribute("data-count"))).toBeGreaterThan(first.edge);
+    expect(await num(logCount.textContent())).toBeGreaterThan(first.log);
+    await expect(page.getByTestId(`node-status-source`)).toHaveAttribute("data-status", "running");
+    await page.screenshot({ path: testInfo.outputPath("live-stream.png") });
+
+    // The server goes away mid-run...
+    await proxy.stop();
+    await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "reconnecting");
+    const before = Number(await page.getByTestId("event-log").getAttribute("data-last-seq"));
+    await page.waitForTimeout(1500); // the job keeps running on the server meanwhile
+    await proxy.start();
+    await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "connected", { timeout: 15_000 });
+    await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed", { timeout: 30_000 });
+
+    // ...and the log holds every event exactly once: count = last seq = the server's total.
+    const metrics = (await (await request.get(`/api/jobs/${jobId}/metrics`)).json()) as { total_events: number };
+    const log = page.getByTestId("event-log");
+    await expect(log).toHaveAttribute("data-last-seq", String(metrics.total_events));
+    await expect(log).toHaveAttribute("data-size", String(metrics.total_events));
+    await expect(log).toHaveAttribute("data-missing", "0");
+    expect(metrics.total_events).toBeGreaterThan(before);
+    await expect(sink).toContainText("60");
+    await expect(edge).toHaveAttribute("data-count", "60");
+  } finally {
+    await proxy.stop();
+  }
+});
