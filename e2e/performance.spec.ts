@@ -9,6 +9,9 @@ import { writeFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
 
 const FLOW_ID = "perf_300";
+
+// Playwright's trace recorder snapshots the DOM on the page's main thread: it would be measured too.
+test.use({ trace: "off" });
 const BRANCHES = 10;
 
 /** ticker → router → 10 chains of passthroughs: 300 routines; each tick runs one chain (~94 events). */

@@ -1,7 +1,7 @@
 "use client";
 /** The job's trace, virtualised (tens of thousands of rows stay cheap); filter by type and routine; click selects the node. */
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useStore } from "zustand";
 import type { JobLiveStore } from "@/lib/client/live-store";
 import type { TraceEvent } from "@/lib/client/types";
@@ -35,10 +35,36 @@ function summarize(e: TraceEvent): string {
   }
 }
 
+/** How often the log redraws while events stream: rows changing 60 times a second cannot be read, and each redraw costs the whole page a layout. */
+const LOG_REFRESH_MS = 250;
+
+/** The store's event version, re-rendering at most every `ms` (always including the last change). */
+function useThrottledEventCount(store: JobLiveStore, ms: number): number {
+  const [count, setCount] = useState(() => store.getState().eventCount);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let last = 0;
+    const unsubscribe = store.subscribe((s, prev) => {
+      if (s.eventCount === prev.eventCount || timer) return;
+      timer = setTimeout(() => {
+        timer = null;
+        last = Date.now();
+        setCount(store.getState().eventCount);
+      }, Math.max(0, last + ms - Date.now()));
+    });
+    setCount(store.getState().eventCount);
+    return () => {
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+    };
+  }, [store, ms]);
+  return count;
+}
+
 export function EventLog({ store }: { store: JobLiveStore }) {
-  const count = useStore(store, (s) => s.eventCount);
-  const lastSeq = useStore(store, (s) => s.run.lastSeq);
-  const missing = useStore(store, (s) => s.run.missing);
+  const count = useThrottledEventCount(store, LOG_REFRESH_MS);
+  // Read at (throttled) render time, not subscribed: a subscription would redraw every frame.
+  const { lastSeq, missing } = store.getState().run;
   const log = useStore(store, (s) => s.log);
   const [type, setType] = useState("");
   const [routine, setRoutine] = useState("");

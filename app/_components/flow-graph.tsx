@@ -17,6 +17,8 @@ const edgeTypes = { count: CountEdge };
 // Constants, not inline objects: a new object on every parent render would make React Flow re-render.
 const fitViewOptions = { padding: 0.15, maxZoom: 1.2 };
 const proOptions = { hideAttribution: true };
+const smallViewport = { x: 0, y: 0, zoom: 0.2 };
+const normalViewport = { x: 0, y: 0, zoom: 1 };
 
 export interface FlowGraphProps extends Omit<GraphContextValue, "routineBreakpoints" | "connectionBreakpoints"> {
   flow: FlowDetail;
@@ -99,6 +101,9 @@ export function FlowGraph(props: FlowGraphProps) {
             nodeTypes={nodeTypes}
             edgeTypes={edgeTypes}
             fitView
+            // Big graphs start zoomed out (low detail) so the first render is already the cheap
+            // one; fitView then settles the exact viewport.
+            defaultViewport={nodes.length > 40 ? smallViewport : normalViewport}
             fitViewOptions={fitViewOptions}
             minZoom={0.05}
             nodesDraggable={false}

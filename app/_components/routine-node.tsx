@@ -2,6 +2,7 @@
 /** A routine on the graph: id and type, slots as input handles (left), events as outputs (right), breakpoint dot, live state. */
 import { Handle, type Node, type NodeProps, Position, useStore as useFlowStore } from "@xyflow/react";
 import { memo } from "react";
+import { nodeHeight } from "@/lib/client/layout";
 import { averageMs } from "@/lib/client/run-state";
 import type { RoutineInfo } from "@/lib/client/types";
 import { LOW_DETAIL_ZOOM, useGraph, useLive } from "./graph-context";
@@ -27,6 +28,7 @@ function RoutineNodeView({ data }: NodeProps<RoutineNodeType>) {
     <div
       className={`rnode status-${hasJob ? status : "idle"}${g.selected === id ? " selected" : ""}`}
       data-routine-id={id}
+      style={{ height: nodeHeight(rows) }}
       title={paused ? paused.description : undefined}
     >
       <div className="rnode-head">

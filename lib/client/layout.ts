@@ -6,7 +6,9 @@ import dagre from "@dagrejs/dagre";
 import type { FlowDetail } from "./types";
 
 export const NODE_WIDTH = 200;
-export const nodeHeight = (ports: number): number => 64 + Math.max(1, ports) * 18;
+/** The node's fixed height (head, one 18 px row per port, status row): fixed so that live text
+ * changes inside a node never lay out anything outside it (CSS size containment). */
+export const nodeHeight = (ports: number): number => 86 + Math.max(1, ports) * 18;
 
 export interface Placed {
   id: string;
