@@ -120,17 +120,43 @@ test("step into / over / out on the fan-out demo land where the spec says; a cal
   await expect(page.getByTestId("node-activations-collect")).toContainText("2");
 });
 
-test("keyboard: F10 / F11 / Shift+F11 / F5 drive the debugger as in VS Code", async ({ page }) => {
+test("keyboard: F11 / F10 / F5 / Shift+F11 drive the debugger as in VS Code", async ({ page }) => {
   await openFlow(page, "fan_out");
   await runFromUi(page, { items: [1, 20] }, { pauseOnStart: true });
   await expectPausedAt(page, "split");
-  await page.keyboard.press("F11");
+  await page.keyboard.press("F11"); // into: route(1)
   await expectPausedAt(page, "route");
-  await page.keyboard.press("F10");
+  await expect(page.getByTestId("variable-local-item")).toContainText("1");
+  await page.keyboard.press("F10"); // over at depth 1: route(20)
   await expectPausedAt(page, "route");
+  await expect(page.getByTestId("variable-local-item")).toContainText("20");
+  // A breakpoint on collect, for this job, from the job view.
+  await page.getByTestId("breakpoint-toggle-collect").click();
+  await expect(page.getByTestId("breakpoint-toggle-collect")).toHaveAttribute("data-active", "true");
+  await page.keyboard.press("F5"); // continue: stops at the breakpoint, collect(1) at depth 3
+  await expectPausedAt(page, "collect");
+  await expect(page.getByTestId("variable-local-item")).toContainText("1");
+  await page.keyboard.press("Shift+F11"); // out of depth 3: nothing shallower, but collect(20) hits the breakpoint on the way
+  await expectPausedAt(page, "collect");
   await expect(page.getByTestId("variable-local-item")).toContainText("20");
   await page.keyboard.press("F5");
   await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
   await expect(page.getByTestId("debug-continue")).toBeDisabled();
   await expect(page.getByTestId("debug-cancel")).toBeDisabled();
+});
+
+test("F6 pauses a running job where it is, F5 resumes it; Cancel ends it", async ({ page }) => {
+  await openFlow(page, "slow_stream");
+  await runFromUi(page, { count: 40, interval_ms: 100 });
+  await expect(page.getByTestId("debug-pause")).toBeEnabled();
+  await expect.poll(async () => Number((await page.getByTestId("node-activations-sink").textContent())?.replace(/\D/g, "") ?? 0)).toBeGreaterThan(1);
+  await page.keyboard.press("F6");
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "paused");
+  await expect(page.getByTestId("paused-at")).toContainText("Paused");
+  await expect(page.getByTestId("debug-continue")).toBeEnabled();
+  await page.keyboard.press("F5");
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "running");
+  await page.getByTestId("debug-cancel").click();
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "cancelled");
+  await expect(page.getByTestId("debug-pause")).toBeDisabled();
 });

@@ -29,6 +29,8 @@ export async function expectPausedAt(page: Page, routineId: string): Promise<voi
   await expect(page.getByTestId("paused-at")).toHaveAttribute("data-routine-id", routineId);
   await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "paused");
   await expect(page.getByTestId(`node-status-${routineId}`)).toHaveAttribute("data-status", "paused");
+  // The toolbar is usable again once the command that led here has answered.
+  await expect(page.getByTestId("debug-continue")).toBeEnabled();
 }
 
 export async function openFlow(page: Page, flowId: string): Promise<void> {

@@ -69,10 +69,9 @@ export function JobDebugger({ jobId }: { jobId: string }) {
     try {
       if (a === "pause") await api.pause(jobId);
       else if (a === "cancel") await api.cancel(jobId);
-      else {
-        const r = await api.debug(jobId, a);
-        if (r.session) store.getState().setSession(r.session);
-      }
+      // The answer's session is not applied: the socket's ordered session and trace updates are
+      // the source of truth (an HTTP answer can arrive after a newer stop was already shown).
+      else await api.debug(jobId, a);
     } catch (e) {
       setActionError((e as Error).message);
     } finally {
@@ -145,7 +144,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
             )}
             {editing && <BreakpointEditor key={editing} routineId={editing} breakpoints={breakpoints} onClose={() => setEditing(null)} />}
           </div>
-          <div className="bottom">
+          <div className="bottom-dock">
             <div className="tabs" role="tablist">
               <button type="button" role="tab" aria-selected={bottomTab === "log"} className={bottomTab === "log" ? "on" : ""} onClick={() => setBottomTab("log")}>
                 Event log

@@ -10,6 +10,13 @@ import { LOW_DETAIL_ZOOM, useGraph, useLive } from "./graph-context";
 export type RoutineNodeData = { routine: RoutineInfo };
 export type RoutineNodeType = Node<RoutineNodeData, "routine">;
 
+/** One line about the routine's config for the flow view (`count: 4`, `2 routes`), or nothing. */
+function configSummary(config: Record<string, unknown>): string {
+  const parts = Object.entries(config).map(([k, v]) => (Array.isArray(v) ? `${v.length} ${k}` : v && typeof v === "object" ? `${k}: {…}` : `${k}: ${JSON.stringify(v)}`));
+  const text = parts.join(" · ");
+  return text.length > 34 ? `${text.slice(0, 33)}…` : text;
+}
+
 function RoutineNodeView({ data }: NodeProps<RoutineNodeType>) {
   const { routine } = data;
   const id = routine.routine_id;
@@ -81,6 +88,11 @@ function RoutineNodeView({ data }: NodeProps<RoutineNodeType>) {
           </div>
         ))}
       </div>
+      {!hasJob && !lowDetail && (
+        <div className="rnode-foot config" title={JSON.stringify(routine.config)}>
+          {configSummary(routine.config)}
+        </div>
+      )}
       {hasJob && (
         <div className="rnode-foot">
           <span className={`badge badge-${status}`} data-testid={`node-status-${id}`} data-status={status}>

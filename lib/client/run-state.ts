@@ -154,13 +154,15 @@ export function reconcileWithSnapshot(state: RunState, snap: Pick<JobSnapshot, "
     routines ??= { ...state.routines };
     routines[id] = { ...cur, activations: rs.activations, errors: rs.errors, status, running, lastError: rs.last_error ?? cur.lastError };
   }
-  const statusChanged = snap.status !== state.status && !(state.status && isFinal(state.status) && !isFinal(snap.status));
+  // Only a final status is taken from the snapshot: running/paused moves are owned by the ordered
+  // event stream and session updates (a snapshot fetched a moment ago may already be stale).
+  const statusChanged = snap.status !== state.status && isFinal(snap.status);
   if (!routines && !statusChanged) return state;
   return {
     ...state,
     routines: routines ?? state.routines,
     status: statusChanged ? snap.status : state.status,
-    pausedAt: statusChanged && snap.status !== "paused" ? null : state.pausedAt,
+    pausedAt: statusChanged ? null : state.pausedAt,
     error: snap.error ?? state.error,
   };
 }

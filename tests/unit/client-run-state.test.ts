@@ -83,9 +83,12 @@ describe("run state from trace events", () => {
     expect(r.routines.a?.activations).toBe(5);
     expect(r.routines.b).toBe(s.routines.b);
     expect(r.status).toBe("completed");
-    // A stale snapshot never takes a finished job back to running.
+    // A stale snapshot never takes a finished job back to running, nor moves a live one between
+    // running and paused (the event stream and the session own that).
     const finished = applyEvents(s, [ev("job_completed", null, {})]);
     expect(reconcileWithSnapshot(finished, { status: "running", error: null, routine_states: {} }).status).toBe("completed");
+    const live = applyEvents(emptyRunState(), [ev("job_started", null)]);
+    expect(reconcileWithSnapshot(live, { status: "paused", error: null, routine_states: {} }).status).toBe("running");
   });
 });
 
