@@ -160,3 +160,22 @@ test("F6 pauses a running job where it is, F5 resumes it; Cancel ends it", async
   await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "cancelled");
   await expect(page.getByTestId("debug-pause")).toBeDisabled();
 });
+
+test("break on exception: an error breakpoint from the editor stops after the handler throws, with the error shown", async ({ page }) => {
+  await openFlow(page, "flaky_retry");
+  await page.getByTestId("breakpoint-edit-thrower").click();
+  await page.getByTestId("breakpoint-kind").selectOption("error");
+  await page.getByTestId("breakpoint-save").click();
+  await expect(page.getByTestId("breakpoint-toggle-thrower")).toHaveAttribute("data-active", "true");
+  await runFromUi(page, { value: 1 });
+  await expectPausedAt(page, "thrower");
+  await expect(page.getByTestId("paused-at")).toContainText("boom");
+  await page.getByTestId("debug-continue").click();
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
+  // Its strategy is "continue": the routine ends error_continued; the flaky one was retried twice.
+  await expect(page.getByTestId("node-status-thrower")).toHaveAttribute("data-status", "error_continued");
+  await expect(page.getByTestId("node-status-flaky")).toHaveAttribute("data-status", "completed");
+  await page.locator('.react-flow__node[data-id="flaky"]').click();
+  await expect(page.getByTestId("routine-panel")).toContainText("flaky: try again");
+  await expect(page.getByTestId("node-status-done")).toHaveAttribute("data-status", "completed");
+});

@@ -16,8 +16,20 @@ const FIELD_OF_CODE: Record<string, Field> = {
   INVALID_LOG_MESSAGE: "log_message",
 };
 
-export function BreakpointEditor({ routineId, breakpoints, onClose }: { routineId: string; breakpoints: BreakpointsApi; onClose(): void }) {
-  const existing: Breakpoint | undefined = breakpoints.list.find((b) => (b.type === "routine" || b.type === "slot") && b.routine_id === routineId);
+/** What a node's breakpoint stops on: before each activation, after an error, or before an emitted event travels. */
+type Kind = "routine" | "error" | `event:${string}`;
+
+const kindOf = (b: Breakpoint): Kind => (b.type === "error" ? "error" : b.type === "event" ? `event:${b.event_name ?? ""}` : "routine");
+
+function inputFor(kind: Kind, routineId: string): { type: "routine" | "error" | "event"; routine_id: string; event_name?: string } {
+  if (kind === "error") return { type: "error", routine_id: routineId };
+  if (kind.startsWith("event:")) return { type: "event", routine_id: routineId, event_name: kind.slice(6) };
+  return { type: "routine", routine_id: routineId };
+}
+
+export function BreakpointEditor({ routineId, events, breakpoints, onClose }: { routineId: string; events: string[]; breakpoints: BreakpointsApi; onClose(): void }) {
+  const existing: Breakpoint | undefined = breakpoints.list.find((b) => b.type !== "connection" && b.routine_id === routineId);
+  const [kind, setKind] = useState<Kind>(existing ? kindOf(existing) : "routine");
   const [condition, setCondition] = useState(existing?.condition ?? "");
   const [hitCondition, setHitCondition] = useState(existing?.hit_condition ?? "");
   const [logMessage, setLogMessage] = useState(existing?.log_message ?? "");
@@ -31,8 +43,14 @@ export function BreakpointEditor({ routineId, breakpoints, onClose }: { routineI
     setError(null);
     const fields = { condition: condition.trim() || null, hit_condition: hitCondition.trim() || null, log_message: logMessage.trim() || null };
     try {
-      if (existing) await breakpoints.patch.mutateAsync({ bp: existing, change: fields });
-      else await breakpoints.add.mutateAsync({ routine_id: routineId, ...fields });
+      if (existing && kindOf(existing) === kind) {
+        await breakpoints.patch.mutateAsync({ bp: existing, change: fields });
+      } else {
+        // A breakpoint's kind cannot change: the new one is created first (the server checks it),
+        // then the old one goes.
+        await breakpoints.add.mutateAsync({ ...inputFor(kind, routineId), ...fields });
+        if (existing) await breakpoints.remove.mutateAsync(existing);
+      }
       onClose();
     } catch (err) {
       const e = err as ApiError;
@@ -62,6 +80,18 @@ export function BreakpointEditor({ routineId, breakpoints, onClose }: { routineI
           void save();
         }}
       >
+        <label>
+          Break
+          <select data-testid="breakpoint-kind" value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
+            <option value="routine">before each activation</option>
+            <option value="error">when the handler throws</option>
+            {events.map((ev) => (
+              <option key={ev} value={`event:${ev}`}>
+                when it emits “{ev}”
+              </option>
+            ))}
+          </select>
+        </label>
         <label>
           Condition <span className="hint">stop only when true, e.g. <code>data.get('value', 0) &gt; 100</code></span>
           <input data-testid="breakpoint-condition" value={condition} onChange={(e) => setCondition(e.target.value)} placeholder="always" spellCheck={false} ref={first} />

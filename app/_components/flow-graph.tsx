@@ -86,7 +86,7 @@ export function FlowGraph(props: FlowGraphProps) {
       onToggleBreakpoint: (id) => latest.current.onToggleBreakpoint(id),
       onEditBreakpoint: (id) => latest.current.onEditBreakpoint(id),
       onToggleConnectionBreakpoint: (id) => latest.current.onToggleConnectionBreakpoint(id),
-      routineBreakpoints: byKey(breakpoints, (b) => (b.type === "routine" || b.type === "slot" ? b.routine_id : null)),
+      routineBreakpoints: byKey(breakpoints, (b) => (b.type !== "connection" ? b.routine_id : null)),
       connectionBreakpoints: byKey(breakpoints, (b) => (b.type === "connection" ? b.connection : null)),
     }),
     [breakpoints, selected, live],

@@ -53,7 +53,7 @@ export function FlowView({ flowId }: { flowId: string }) {
             onEditBreakpoint={setEditing}
             onToggleConnectionBreakpoint={(id) => act(breakpoints.toggleConnection(id))}
           />
-          {editing && <BreakpointEditor key={editing} routineId={editing} breakpoints={breakpoints} onClose={() => setEditing(null)} />}
+          {editing && <BreakpointEditor key={editing} routineId={editing} events={f.routines[editing]?.events ?? []} breakpoints={breakpoints} onClose={() => setEditing(null)} />}
           {running && <RunPanel flow={f} onClose={() => setRunning(false)} />}
         </div>
         <aside className="side">

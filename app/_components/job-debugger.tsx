@@ -18,6 +18,7 @@ import { DebugToolbar, type ToolbarAction } from "./debug-toolbar";
 import { EventLog } from "./event-log";
 import { FlowGraph } from "./flow-graph";
 import { MetricsPanel } from "./metrics-panel";
+import { RoutinePanel } from "./routine-panel";
 import { StatusBadge, formatMs } from "./status-badge";
 import { useBreakpoints } from "./use-breakpoints";
 import { VariablesPanel } from "./variables-panel";
@@ -142,7 +143,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
             ) : (
               <div className="muted page">Loading the flow…</div>
             )}
-            {editing && <BreakpointEditor key={editing} routineId={editing} breakpoints={breakpoints} onClose={() => setEditing(null)} />}
+            {editing && <BreakpointEditor key={editing} routineId={editing} events={flow.data?.routines[editing]?.events ?? []} breakpoints={breakpoints} onClose={() => setEditing(null)} />}
           </div>
           <div className="bottom-dock">
             <div className="tabs" role="tablist">
@@ -166,6 +167,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
             }}
           />
           <VariablesPanel jobId={jobId} pausedAt={pausedAt} />
+          <RoutinePanel store={store} flow={flow.data} metrics={metrics.data} />
           <WatchPanel jobId={jobId} pausedAt={pausedAt} />
           <BreakpointsPanel breakpoints={breakpoints} onSelect={(id) => store.getState().select(id)} onEdit={setEditing} />
         </aside>

@@ -1,5 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
+import { useSearchParams } from "next/navigation";
 import { useState } from "react";
 import { api } from "@/lib/client/api";
 import type { JobStatus } from "@/lib/client/types";
@@ -9,7 +10,9 @@ const STATUSES: JobStatus[] = ["running", "paused", "completed", "failed", "canc
 const PAGE = 50;
 
 export function JobsView() {
-  const [flowId, setFlowId] = useState("");
+  // `/jobs?flow_id=…` (the flow page links here) starts filtered.
+  const params = useSearchParams();
+  const [flowId, setFlowId] = useState(params.get("flow_id") ?? "");
   const [status, setStatus] = useState<JobStatus | "">("");
   const [offset, setOffset] = useState(0);
   const flows = useQuery({ queryKey: ["flows"], queryFn: api.flows });

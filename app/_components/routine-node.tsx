@@ -27,7 +27,7 @@ function RoutineNodeView({ data }: NodeProps<RoutineNodeType>) {
   const lowDetail = useFlowStore((s) => s.transform[2] < LOW_DETAIL_ZOOM);
   const bps = g.routineBreakpoints.get(id) ?? [];
   const active = bps.some((b) => b.enabled);
-  const conditional = bps.some((b) => b.condition || b.hit_condition || b.log_message);
+  const conditional = bps.some((b) => b.condition || b.hit_condition || b.log_message || b.type === "error" || b.type === "event");
   const status = paused ? "paused" : (live?.status ?? "pending");
   const avg = live ? averageMs(live) : null;
   const rows = Math.max(routine.slots.length, routine.events.length, 1);

@@ -56,7 +56,7 @@ export function useBreakpoints(scope: BreakpointScope, live = false) {
     remove,
     /** Click on a node's dot: off if there is any breakpoint on it, else a plain one on. */
     async toggleRoutine(routineId: string): Promise<void> {
-      const here = list.filter((b) => (b.type === "routine" || b.type === "slot") && b.routine_id === routineId);
+      const here = list.filter((b) => b.type !== "connection" && b.routine_id === routineId);
       if (here.length) await Promise.all(here.map((b) => remove.mutateAsync(b)));
       else await add.mutateAsync({ routine_id: routineId });
     },

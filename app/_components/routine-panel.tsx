@@ -1,0 +1,49 @@
+"use client";
+/** The selected node in the job view: its live state, error and timing. */
+import { useStore } from "zustand";
+import type { JobLiveStore } from "@/lib/client/live-store";
+import { averageMs } from "@/lib/client/run-state";
+import type { FlowDetail, JobMetrics } from "@/lib/client/types";
+import { formatMs, StatusBadge } from "./status-badge";
+
+export function RoutinePanel({ store, flow, metrics }: { store: JobLiveStore; flow: FlowDetail | undefined; metrics: JobMetrics | undefined }) {
+  const id = useStore(store, (s) => s.selectedRoutine);
+  const live = useStore(store, (s) => (id ? s.run.routines[id] : undefined));
+  const paused = useStore(store, (s) => (id && s.run.pausedAt?.routine_id === id ? s.run.pausedAt : null));
+  const info = id ? flow?.routines[id] : undefined;
+  const m = id ? metrics?.routine_metrics[id] : undefined;
+  if (!id || !info) return null;
+  const avg = live ? averageMs(live) : null;
+  return (
+    <section className="panel" data-testid="routine-panel">
+      <h3>Routine</h3>
+      <div className="kv">
+        <div>id</div>
+        <div className="mono">{id}</div>
+        <div>type</div>
+        <div className="mono">{info.type}</div>
+        <div>state</div>
+        <div>
+          <StatusBadge status={paused ? "paused" : (live?.status ?? "pending")} />
+        </div>
+        <div>runs</div>
+        <div>
+          {live?.activations ?? 0}
+          {live && live.running > 0 ? ` (${live.running} running)` : ""}
+        </div>
+        <div>errors</div>
+        <div className={live?.errors ? "err" : ""}>{live?.errors ?? 0}</div>
+        {live?.lastError && (
+          <>
+            <div>last error</div>
+            <div className="err small">{live.lastError}</div>
+          </>
+        )}
+        <div>timing</div>
+        <div>
+          avg {formatMs(m?.avg_duration_ms ?? avg)} · max {formatMs(m?.max_duration_ms ?? null)}
+        </div>
+      </div>
+    </section>
+  );
+}
