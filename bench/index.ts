@@ -4,7 +4,9 @@
  */
 import { engineBench } from "./engine";
 import { monitoringBench } from "./monitoring";
+import { serverFanoutBench } from "./server-fanout";
 
 console.log(`Routilux bench — node ${process.version}, ${new Date().toISOString()}\n`);
 await engineBench();
 await monitoringBench();
+await serverFanoutBench();

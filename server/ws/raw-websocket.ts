@@ -10,15 +10,16 @@
  *   job of the flow, with `{type: "job_created", job_id, flow_id}` before a new job's events.
  *
  * Trace events are sent as the trace record plus `type = event_type`. Each connection drains its
- * own bounded subscriber queue (100) and stops draining while the socket's send buffer is above
- * a high-water mark, so a slow client only costs its queue; what it misses is reported as
+ * own bounded subscriber queue (100), at once when a burst has half filled it, and stops draining
+ * while the socket's send buffer is above a high-water mark, so a client that keeps up misses
+ * nothing and a slow client only costs its queue (plus that buffer); what it misses is reported as
  * `{type: "events_dropped", job_id, count, next_seq}`. Heartbeat: `{type: "ping"}` plus a
  * protocol ping every ROUTILUX_WS_PING_MS (15 s); a peer silent for two heartbeats is terminated.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
-import type { Job, Runtime, Subscriber, SubscriberItem } from "../../lib";
+import type { Job, Runtime, Subscriber, SubscriberItem, TraceRecord } from "../../lib";
 import { checkKey } from "../api/auth";
 import { type DebugCommand, executeDebugCommand } from "./debug-commands";
 
@@ -36,6 +37,13 @@ const DEFAULT_PING_MS = 15_000;
 const MAX_SEEN_JOBS = 10_000;
 const POLICY_VIOLATION = 1008;
 const TERMINAL_EVENTS = new Set(["job_completed", "job_failed", "job_cancelled"]);
+
+/** A message to send: an object (serialised on sending) or JSON text already serialised. */
+type Message = object | string;
+/** The JSON text of each trace record sent, shared by all the sockets it fans out to. */
+const eventTexts = new WeakMap<TraceRecord, string>();
+/** The socket each WebSocket was upgraded from. */
+const tcpSockets = new WeakMap<WebSocket, Duplex>();
 
 type Route = { kind: "job"; mode: "monitor" | "debug"; id: string } | { kind: "flow"; id: string };
 
@@ -101,11 +109,11 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
   let closed = false;
 
   /** Per-connection plumbing shared by all three kinds of socket. */
-  function setUp(ws: WebSocket, onText: (text: string) => void): { send(msg: object): void; own(fn: () => void): void } {
+  function setUp(ws: WebSocket, onText: (text: string) => void): { send(msg: Message): void; own(fn: () => void): void } {
     const disposers: (() => void)[] = [];
     let missed = 0;
-    const send = (msg: object): void => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+    const send = (msg: Message): void => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(typeof msg === "string" ? msg : JSON.stringify(msg));
     };
     const alive = (): void => {
       missed = 0;
@@ -153,30 +161,46 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
    * Drains `sub` into the socket: scheduled from onReadable, paused while the send buffer is
    * above the high-water mark. `transform` turns an item into the messages to send.
    */
-  function pump(ws: WebSocket, sub: () => Subscriber | null, send: (msg: object) => void, transform: (item: SubscriberItem) => object[], onEnd?: () => void): { schedule(): void; stop(): void } {
+  function pump(ws: WebSocket, sub: () => Subscriber | null, send: (msg: Message) => void, transform: (item: SubscriberItem) => Message[], onEnd?: () => void): { ready(): void; schedule(): void; stop(): void } {
     let scheduled = false;
+    let inline = false;
     let timer: ReturnType<typeof setTimeout> | null = null;
     let stopped = false;
+    // The TCP socket under `ws` (Nagle is off): corked around a batch, its frames leave in one
+    // writev instead of one syscall (and one loopback segment) per message.
+    const raw = tcpSockets.get(ws);
+    /** Sends up to `max` items (fewer if the send buffer passes the high-water mark); how many, -1 if none was left. */
+    const sendSome = (s: Subscriber, max: number): number => {
+      let sent = 0;
+      raw?.cork();
+      try {
+        while (sent < max && ws.bufferedAmount <= HIGH_WATER_BYTES) {
+          const items = s.drain(Math.min(32, max - sent));
+          if (items.length === 0) return sent === 0 ? -1 : sent;
+          for (const item of items) for (const msg of transform(item)) send(msg);
+          sent += items.length;
+        }
+      } finally {
+        raw?.uncork();
+      }
+      return sent;
+    };
     const flush = (): void => {
       scheduled = false;
       const s = sub();
       if (stopped || s === null || ws.readyState !== WebSocket.OPEN) return;
-      for (let sent = 0; sent < FLUSH_BATCH; ) {
-        if (ws.bufferedAmount > HIGH_WATER_BYTES) {
-          // The client is slow: leave the rest in its bounded queue and look again later.
-          timer ??= setTimeout(() => {
-            timer = null;
-            schedule();
-          }, RESUME_DELAY_MS);
-          return;
-        }
-        const items = s.drain(Math.min(32, FLUSH_BATCH - sent));
-        if (items.length === 0) {
-          if (s.closed) onEnd?.();
-          return;
-        }
-        for (const item of items) for (const msg of transform(item)) send(msg);
-        sent += items.length;
+      const sent = sendSome(s, FLUSH_BATCH);
+      if (sent === -1) {
+        if (s.closed) onEnd?.();
+        return;
+      }
+      if (ws.bufferedAmount > HIGH_WATER_BYTES) {
+        // The client is slow: leave the rest in its bounded queue and look again later.
+        timer ??= setTimeout(() => {
+          timer = null;
+          schedule();
+        }, RESUME_DELAY_MS);
+        return;
       }
       schedule();
     };
@@ -185,7 +209,28 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
       scheduled = true;
       setImmediate(flush);
     };
+    /**
+     * onReadable: normally just schedules a flush. But a job publishes without yielding for a
+     * whole handler (a splitter emitting thousands of items) or engine slice (8 ms, thousands of
+     * events), far more than the bounded queue holds, so a deferred flush alone drops events even
+     * for a client that keeps up. Once the queue is half full, it is moved into the socket right
+     * here, as long as the socket's send buffer is below the high-water mark: a client that keeps
+     * up loses nothing, a slow one still costs at most its queue plus that buffer.
+     */
+    const ready = (): void => {
+      const s = sub();
+      if (!inline && !stopped && s !== null && s.queueSize >= s.maxQueueSize >> 1 && ws.readyState === WebSocket.OPEN && ws.bufferedAmount <= HIGH_WATER_BYTES) {
+        inline = true;
+        try {
+          sendSome(s, s.queueSize);
+        } finally {
+          inline = false;
+        }
+      }
+      schedule();
+    };
     return {
+      ready,
       schedule,
       stop: () => {
         stopped = true;
@@ -195,9 +240,16 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
     };
   }
 
-  const eventMessage = (item: SubscriberItem): object => {
+  const eventMessage = (item: SubscriberItem): Message => {
     if (item.kind === "dropped") return { type: "events_dropped", job_id: item.job_id, count: item.count, next_seq: item.next_seq };
-    return { ...item.event.toJSON(), type: item.event.event_type };
+    // Serialised once, however many sockets the record is fanned out to.
+    const event = item.event;
+    let text = eventTexts.get(event);
+    if (text === undefined) {
+      text = JSON.stringify({ ...event.toJSON(), type: event.event_type });
+      eventTexts.set(event, text);
+    }
+    return text;
   };
 
   function openJobSocket(ws: WebSocket, job: Job, mode: "monitor" | "debug", afterSeq: number): void {
@@ -238,7 +290,7 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
         if (ws.readyState === WebSocket.OPEN) ws.close(1000, closeReason(`Job '${jobId}' was removed`));
       },
     );
-    subscriber = monitoring.eventManager.subscribe(jobId, { afterSeq, onReadable: flusher.schedule });
+    subscriber = monitoring.eventManager.subscribe(jobId, { afterSeq, onReadable: flusher.ready });
     flusher.schedule();
     own(() => {
       flusher.stop();
@@ -290,7 +342,7 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
       (item) => {
         if (item.kind === "dropped") return [eventMessage(item)];
         const ev = item.event;
-        const out: object[] = [];
+        const out: Message[] = [];
         // A job started outside the runtime (no onJobStarted call) is announced by its first event.
         if (ev.event_type === "job_started" && remember(ev.job_id)) out.push({ type: "job_created", job_id: ev.job_id, flow_id: flowId });
         out.push(eventMessage(item));
@@ -304,7 +356,7 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
         if (startedFlowId === flowId && remember(job.jobId)) send({ type: "job_created", job_id: job.jobId, flow_id: flowId });
       }),
     );
-    subscriber = runtime.monitoring.eventManager.subscribeFlow(flowId, { onReadable: flusher.schedule });
+    subscriber = runtime.monitoring.eventManager.subscribeFlow(flowId, { onReadable: flusher.ready });
     own(() => {
       flusher.stop();
       subscriber?.close();
@@ -364,6 +416,7 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
+        tcpSockets.set(ws, socket);
         try {
           onConnection(ws, route, url.searchParams);
         } catch (err) {

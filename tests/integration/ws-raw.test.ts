@@ -206,6 +206,25 @@ describe("raw WebSocket: backpressure", () => {
     await plain?.stop();
   });
 
+  it("a reader that keeps up loses nothing of a burst far larger than its queue (job and flow monitors)", async () => {
+    // One splitter handler emits 2,000 items without yielding to the event loop: 20× the queue.
+    const dsl = { routines: { split: { class: "splitter" }, pass: { class: "passthrough" } }, connections: [{ from: "split.item", to: "pass.input" }] };
+    expect((await post("/api/flows", { flow_id: "burst", dsl }, plain)).status).toBe(201);
+    const flowClient = Client.connect(plain.wsUrl, "/api/ws/flows/burst/monitor");
+    await flowClient.waitFor((m) => m.type === "connected");
+    const items = Array.from({ length: 2000 }, (_, i) => i);
+    const jobId = await startJob({ flow_id: "burst", entry_routine_id: "split", entry_slot: "input", entry_params: { items }, pause_on_start: true }, plain);
+    const jobClient = Client.connect(plain.wsUrl, `/api/ws/jobs/${jobId}/monitor?after_seq=0`);
+    await jobClient.waitFor((m) => m.type === "connected");
+    expect((await post(`/api/jobs/${jobId}/resume`, {}, plain)).status).toBe(200);
+    for (const client of [jobClient, flowClient]) {
+      await client.waitForEvent("job_completed");
+      expect(client.messages.filter((m) => m.type === "events_dropped")).toEqual([]);
+      expectContiguousRun(client.events);
+      expect(client.events.length).toBeGreaterThan(4 * items.length);
+    }
+  }, 30_000);
+
   it("a slow reader loses only its bounded queue and is told with events_dropped", async () => {
     const jobId = await startJob({ flow_id: "slow_stream", entry_routine_id: "source", entry_params: { count: 4000, interval_ms: 0 } }, plain);
     const client = Client.connect(plain.wsUrl, `/api/ws/jobs/${jobId}/monitor`);
