@@ -2,6 +2,12 @@
  * socket.io for the browser UI: `subscribe` to a job (with `after_seq`) or a flow, receive
  * `events` (trace records coalesced per job per tick), `events_dropped` and `session` updates,
  * and send debug commands with an ack.
+ *
+ * Backpressure: each subscription drains its bounded queue (100) into the connection only while
+ * engine.io's write buffer is short, so a slow browser costs its queue and that buffer, and is
+ * told what it lost (`events_dropped`). A job publishes whole bursts without yielding (a
+ * splitter's thousands of emits), so once a queue is half full it is moved to the connection at
+ * once instead of waiting for the next tick: a client that keeps up misses nothing.
  */
 import type { Server as HttpServer } from "node:http";
 import { Server } from "socket.io";
@@ -10,6 +16,8 @@ import { checkKey } from "../api/auth";
 import { executeDebugCommand } from "./debug-commands";
 
 const ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** engine.io packets waiting to be written before a connection counts as congested. */
+const MAX_PENDING_PACKETS = 64;
 type Ack = (reply: unknown) => void;
 
 export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: Server; close(): Promise<void> } {
@@ -26,9 +34,25 @@ export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: 
   io.on("connection", (socket) => {
     const subs = new Map<string, Subscriber>(); // key: job id or "flow:<id>"
     let flushScheduled = false;
+    let flushing = false;
+    const conn = socket.conn;
+    // engine.io keeps unsent packets in `writeBuffer` (typed private, but it is the only measure
+    // of what a slow client has left unread).
+    const congested = (): boolean => (conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length > MAX_PENDING_PACKETS;
+    // When engine.io has written its buffer, drain what the queues kept meanwhile.
+    conn.on("drain", () => schedule());
 
     const flush = (): void => {
       flushScheduled = false;
+      if (flushing || congested()) return;
+      flushing = true;
+      try {
+        drainAll();
+      } finally {
+        flushing = false;
+      }
+    };
+    const drainAll = (): void => {
       for (const sub of subs.values()) {
         const items = sub.drain(1000);
         if (items.length === 0) continue;
@@ -53,6 +77,16 @@ export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: 
       flushScheduled = true;
       setImmediate(flush);
     };
+    /** onReadable: a half-full queue goes out now (see the header), the rest on the next tick. */
+    const ready = (): void => {
+      for (const sub of subs.values()) {
+        if (sub.queueSize >= sub.maxQueueSize >> 1) {
+          flush();
+          break;
+        }
+      }
+      schedule();
+    };
 
     const offSession = runtime.monitoring.debugSessionManager.onSessionChange((session) => {
       if (subs.has(session.jobId)) socket.emit("session", session.toJSON());
@@ -70,7 +104,7 @@ export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: 
           const job = runtime.getJob(m.job_id);
           subs.get(job.jobId)?.close();
           const afterSeq = typeof m.after_seq === "number" && m.after_seq >= 0 ? Math.floor(m.after_seq) : 0;
-          subs.set(job.jobId, em.subscribe(job.jobId, { afterSeq, onReadable: schedule }));
+          subs.set(job.jobId, em.subscribe(job.jobId, { afterSeq, onReadable: ready }));
           const info = runtime.monitoring.monitorCollector.traceInfo(job.jobId);
           reply({ ok: true, job_id: job.jobId, status: job.status, last_seq: info?.last_seq ?? 0, session: runtime.monitoring.debugSessionManager.getSession(job.jobId).toJSON() });
           schedule();
@@ -80,7 +114,7 @@ export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: 
           if (!ID_RE.test(m.flow_id)) return reply({ ok: false, error: `Invalid flow id '${m.flow_id.slice(0, 140)}'` });
           runtime.getFlow(m.flow_id);
           subs.get(`flow:${m.flow_id}`)?.close();
-          subs.set(`flow:${m.flow_id}`, em.subscribeFlow(m.flow_id, { onReadable: schedule }));
+          subs.set(`flow:${m.flow_id}`, em.subscribeFlow(m.flow_id, { onReadable: ready }));
           return reply({ ok: true, flow_id: m.flow_id });
         }
         reply({ ok: false, error: "subscribe needs a job_id or a flow_id" });

@@ -77,6 +77,27 @@ describe("socket.io", () => {
     expect(notPaused).toMatchObject({ ok: false, code: "JOB_NOT_PAUSED" });
   });
 
+  it("a client that keeps up loses nothing of a burst far larger than its queue", async () => {
+    // One splitter handler emits 1,500 items without yielding: 15× the subscriber queue.
+    const dsl = { routines: { split: { class: "splitter" }, pass: { class: "passthrough" } }, connections: [{ from: "split.item", to: "pass.input" }] };
+    await post("/api/flows", { flow_id: "sio_burst", dsl });
+    const items = Array.from({ length: 1500 }, (_, i) => i);
+    const job = await post("/api/jobs", { flow_id: "sio_burst", entry_routine_id: "split", entry_slot: "input", entry_params: { items }, pause_on_start: true });
+    const socket = await connect();
+    const events: Ev[] = [];
+    let dropped = 0;
+    socket.on("events", (batch: Ev[]) => events.push(...batch));
+    socket.on("events_dropped", () => dropped++);
+    const ack = (await socket.emitWithAck("subscribe", { job_id: job.job_id, after_seq: 0 })) as { ok: boolean };
+    expect(ack.ok).toBe(true);
+    await post(`/api/jobs/${job.job_id}/resume`, {});
+    const start = Date.now();
+    while (!events.some((e) => e.event_type === "job_completed") && Date.now() - start < 20_000) await new Promise((r) => setTimeout(r, 20));
+    expect(dropped).toBe(0);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1));
+    expect(events.length).toBeGreaterThan(4 * items.length);
+  }, 30_000);
+
   it("refuses bad subscriptions with a clear ack", async () => {
     const socket = await connect();
     expect(await socket.emitWithAck("subscribe", { job_id: "job_nope" })).toMatchObject({ ok: false, error: "Job 'job_nope' not found" });
