@@ -6,12 +6,6 @@ import { buildIfNeeded } from "./build-if-needed";
 
 buildIfNeeded();
 process.env.NEXT_TELEMETRY_DISABLED = "1";
-const { createServer } = await import("../server/main");
-const running = await createServer();
-console.log(`Routilux listening on ${running.url}`);
-const shutdown = (): void => {
-  running.close().finally(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
-};
-process.on("SIGTERM", shutdown);
-process.on("SIGINT", shutdown);
+// Imported after the build: Next reads its build output when the server is created.
+const { serveUntilSignal } = await import("../server/main");
+await serveUntilSignal();

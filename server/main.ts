@@ -79,9 +79,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   };
 }
 
-// Run directly: `node --import tsx server/main.ts`.
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const running = await createServer();
+/** Starts the server for a command line: prints where it listens, closes cleanly on SIGTERM/SIGINT. */
+export async function serveUntilSignal(options: ServerOptions = {}): Promise<RunningServer> {
+  const running = await createServer(options);
   console.log(`Routilux listening on ${running.url}`);
   const shutdown = (): void => {
     running.close().finally(() => process.exit(0));
@@ -89,4 +89,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
+  return running;
 }
+
+// Run directly: `node --import tsx server/main.ts`.
+if (import.meta.url === `file://${process.argv[1]}`) await serveUntilSignal();

@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState } from "react";
 import { ApiError } from "@/lib/client/api";
 import type { Breakpoint } from "@/lib/client/types";
+import { Popover } from "./popover";
 import type { BreakpointsApi } from "./use-breakpoints";
 
 type Field = "condition" | "hit_condition" | "log_message" | "general";
@@ -67,13 +68,7 @@ export function BreakpointEditor({ routineId, events, breakpoints, onClose }: { 
     ) : null;
 
   return (
-    <div className="popover" role="dialog" aria-label={`Breakpoint on ${routineId}`} data-testid="breakpoint-editor">
-      <div className="popover-head">
-        <strong>Breakpoint on {routineId}</strong>
-        <button type="button" className="icon" onClick={onClose} aria-label="Close">
-          ✕
-        </button>
-      </div>
+    <Popover title={`Breakpoint on ${routineId}`} label={`Breakpoint on ${routineId}`} testId="breakpoint-editor" onClose={onClose}>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -125,6 +120,6 @@ export function BreakpointEditor({ routineId, events, breakpoints, onClose }: { 
           </button>
         </div>
       </form>
-    </div>
+    </Popover>
   );
 }

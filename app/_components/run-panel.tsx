@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import { api } from "@/lib/client/api";
 import type { FlowDetail } from "@/lib/client/types";
+import { Popover } from "./popover";
 
 /** Entry candidates: routines nothing connects into come first. */
 function entryCandidates(flow: FlowDetail): string[] {
@@ -47,13 +48,7 @@ export function RunPanel({ flow, onClose }: { flow: FlowDetail; onClose(): void 
   };
 
   return (
-    <div className="popover run-panel" role="dialog" aria-label="Run flow" data-testid="run-panel">
-      <div className="popover-head">
-        <strong>Run {flow.flow_id}</strong>
-        <button type="button" className="icon" onClick={onClose} aria-label="Close">
-          ✕
-        </button>
-      </div>
+    <Popover title={`Run ${flow.flow_id}`} label="Run flow" testId="run-panel" className="run-panel" onClose={onClose}>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -113,6 +108,6 @@ export function RunPanel({ flow, onClose }: { flow: FlowDetail; onClose(): void 
           </button>
         </div>
       </form>
-    </div>
+    </Popover>
   );
 }
