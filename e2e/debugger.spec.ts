@@ -28,7 +28,7 @@ test("the demo: breakpoint on process, run, edit data while paused, step over to
   await expect(panel.getByTestId("variable-local-data")).toBeVisible();
   await expect(panel.getByTestId("variable-local-data")).toContainText("Array(5)");
 
-  await page.getByTestId("variable-edit-local-data").click();
+  await panel.getByTestId("variable-local-data").click(); // a click on the row edits it
   await page.getByTestId("variable-editor").fill("[10, 20]");
   await page.getByTestId("variable-save").click();
   await expect(panel.getByTestId("variable-local-data")).toContainText("Array(2)");
@@ -109,6 +109,7 @@ test("step into / over / out on the fan-out demo land where the spec says; a cal
   await expect(page.getByTestId("call-stack-frame-2")).toHaveAttribute("data-routine-id", "split");
   await page.getByTestId("call-stack-frame-1").click();
   await expect(page.locator('.react-flow__node[data-id="route"] .rnode')).toHaveClass(/selected/);
+  await expect(page.locator('.react-flow__node[data-id="route"]')).toBeInViewport();
 
   // Step over at depth 2: the next activation of depth <= 2, large_worker(20).
   await page.getByTestId("debug-step-over").click();

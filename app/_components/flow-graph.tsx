@@ -3,7 +3,7 @@
  * The flow drawn with React Flow. Nodes and edges are built once per flow (dagre layout) and keep
  * their identity; live state reaches each node through its own store subscription.
  */
-import { Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow } from "@xyflow/react";
+import { Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, useStoreApi } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useMemo, useRef } from "react";
 import { layoutFlow, NODE_WIDTH } from "@/lib/client/layout";
@@ -23,8 +23,11 @@ const normalViewport = { x: 0, y: 0, zoom: 1 };
 export interface FlowGraphProps extends Omit<GraphContextValue, "routineBreakpoints" | "connectionBreakpoints"> {
   flow: FlowDetail;
   breakpoints: Breakpoint[];
-  /** Centre the view on the selected node when this changes (e.g. a call-stack click). */
-  focusKey?: number;
+  /**
+   * Bring the selected node into view when `key` changes: `centre` (a call-stack click) always
+   * centres it; otherwise (a stop) the view moves only if the node is out of sight.
+   */
+  focus?: FocusRequest;
 }
 
 function byKey(bps: Breakpoint[], key: (b: Breakpoint) => string | null): Map<string, Breakpoint[]> {
@@ -36,19 +39,33 @@ function byKey(bps: Breakpoint[], key: (b: Breakpoint) => string | null): Map<st
   return m;
 }
 
-function FocusOnSelect({ selected, focusKey, positions }: { selected: string | null; focusKey?: number; positions: Map<string, { x: number; y: number; height: number }> }) {
+export interface FocusRequest {
+  key: number;
+  centre: boolean;
+}
+
+function FocusOnSelect({ selected, focus, positions }: { selected: string | null; focus?: FocusRequest; positions: Map<string, { x: number; y: number; height: number }> }) {
   const rf = useReactFlow();
-  // biome-ignore lint/correctness/useExhaustiveDependencies: focusKey is the trigger
+  const pane = useStoreApi();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the request's key is the trigger
   useEffect(() => {
-    if (!selected || focusKey === undefined || focusKey === 0) return;
+    if (!selected || !focus || focus.key === 0) return;
     const p = positions.get(selected);
-    if (p) void rf.setCenter(p.x + NODE_WIDTH / 2, p.y + p.height / 2, { zoom: Math.max(rf.getZoom(), 1), duration: 300 });
-  }, [focusKey]);
+    if (!p) return;
+    // Like an editor revealing a line: move only when the node is not already in view, and keep
+    // the zoom the user chose.
+    const { x, y, zoom } = rf.getViewport();
+    const { width, height } = pane.getState();
+    const left = p.x * zoom + x;
+    const top = p.y * zoom + y;
+    const inView = left >= 0 && top >= 0 && left + NODE_WIDTH * zoom <= width && top + p.height * zoom <= height;
+    if (focus.centre || !inView) void rf.setCenter(p.x + NODE_WIDTH / 2, p.y + p.height / 2, { zoom, duration: 300 });
+  }, [focus?.key]);
   return null;
 }
 
 export function FlowGraph(props: FlowGraphProps) {
-  const { flow, breakpoints, focusKey, ...handlers } = props;
+  const { flow, breakpoints, focus, ...handlers } = props;
   const positions = useMemo(() => layoutFlow(flow), [flow]);
   const nodes = useMemo<RoutineNodeType[]>(
     () =>
@@ -115,7 +132,7 @@ export function FlowGraph(props: FlowGraphProps) {
             <Background gap={20} size={1} color="#e3e7ee" />
             <Controls showInteractive={false} />
             {nodes.length > 20 && <MiniMap pannable zoomable />}
-            <FocusOnSelect selected={selected} focusKey={focusKey} positions={positions} />
+            <FocusOnSelect selected={selected} focus={focus} positions={positions} />
           </ReactFlow>
         </div>
       </ReactFlowProvider>

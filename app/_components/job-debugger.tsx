@@ -16,7 +16,7 @@ import { BreakpointsPanel } from "./breakpoints-panel";
 import { CallStackPanel } from "./call-stack-panel";
 import { DebugToolbar, type ToolbarAction } from "./debug-toolbar";
 import { EventLog } from "./event-log";
-import { FlowGraph } from "./flow-graph";
+import { FlowGraph, type FocusRequest } from "./flow-graph";
 import { MetricsPanel } from "./metrics-panel";
 import { RoutinePanel } from "./routine-panel";
 import { StatusBadge, formatMs } from "./status-badge";
@@ -45,7 +45,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
-  const [focusKey, setFocusKey] = useState(0);
+  const [focus, setFocus] = useState<FocusRequest>({ key: 0, centre: false });
   const [bottomTab, setBottomTab] = useState<"log" | "metrics">("log");
 
   // On every stop and at the end the snapshot is the authority on counts and states.
@@ -60,7 +60,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
   useEffect(() => {
     if (pausedAt) {
       store.getState().select(pausedAt.routine_id);
-      setFocusKey((k) => k + 1);
+      setFocus((f) => ({ key: f.key + 1, centre: false }));
     }
   }, [pausedAt, store]);
 
@@ -134,7 +134,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
                 breakpoints={breakpoints.list}
                 live={store}
                 selected={selected}
-                focusKey={focusKey}
+                focus={focus}
                 onSelect={(id) => store.getState().select(id)}
                 onToggleBreakpoint={(id) => void breakpoints.toggleRoutine(id).catch((e: Error) => setActionError(e.message))}
                 onEditBreakpoint={setEditing}
@@ -163,7 +163,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
             pausedAt={pausedAt}
             onFrame={(id) => {
               store.getState().select(id);
-              setFocusKey((k) => k + 1);
+              setFocus((f) => ({ key: f.key + 1, centre: true }));
             }}
           />
           <VariablesPanel jobId={jobId} pausedAt={pausedAt} />

@@ -79,8 +79,9 @@ function Variable({ jobId, scope, name, value, onSaved }: { jobId: string; scope
     }
   };
   return (
-    <li className="var" data-testid={`variable-${scope}-${name}`}>
-      <div className="var-row">
+    <li className="var">
+      {/* The row is the variable's test id; a click on its value (which fills the row) edits it. */}
+      <div className="var-row" data-testid={`variable-${scope}-${name}`}>
         {nested ? (
           <button type="button" className="twisty" onClick={() => setOpen(!open)} aria-expanded={open}>
             {open ? "▾" : "▸"}
@@ -90,7 +91,7 @@ function Variable({ jobId, scope, name, value, onSaved }: { jobId: string; scope
         )}
         <span className="j-key">{name}</span>:{" "}
         {!editing && (
-          <button type="button" className="var-value" title="Double click or ✎ to edit" onDoubleClick={startEdit} data-testid={`variable-value-${scope}-${name}`}>
+          <button type="button" className="var-value" title="Click to edit as JSON" onClick={startEdit} data-testid={`variable-value-${scope}-${name}`}>
             <JsonValue value={value} />
           </button>
         )}
