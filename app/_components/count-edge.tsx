@@ -36,9 +36,7 @@ function CountEdgeView({ id, sourceX, sourceY, targetX, targetY, sourcePosition,
               g.onToggleConnectionBreakpoint(id);
             }}
           />
-          <span>
-            {c?.source_event}→{c?.target_slot}
-          </span>
+          <span>{c && (c.source_event === c.target_slot ? c.source_event : `${c.source_event}→${c.target_slot}`)}</span>
           {g.live && (
             // Re-keyed on every crossing while the job runs: the count flashes as data flows. Only
             // this small label repaints (an animated path would repaint the whole edge layer).

@@ -20,7 +20,7 @@ export interface Placed {
 
 export function layoutFlow(flow: Pick<FlowDetail, "routines" | "connections">): Map<string, Placed> {
   const g = new dagre.graphlib.Graph({ multigraph: true });
-  g.setGraph({ rankdir: "LR", nodesep: 36, ranksep: 150, marginx: 20, marginy: 20 });
+  g.setGraph({ rankdir: "LR", nodesep: 36, ranksep: 170, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const r of Object.values(flow.routines)) {
     g.setNode(r.routine_id, { width: NODE_WIDTH, height: nodeHeight(Math.max(r.slots.length, r.events.length)) });

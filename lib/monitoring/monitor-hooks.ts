@@ -99,7 +99,12 @@ export class MonitoringHooks implements ExecutionHooks {
         const description = hit
           ? `Breakpoint ${hit.breakpoint_id} on ${describeLocation(location)}`
           : `${reason === "step" ? "Step" : reason === "entry" ? "Paused on start" : "Paused"} before ${act.routineId}.${act.slotName}`;
-        return this.stop(state, { kind: "activation", activation: act, emit: null, error: undefined, reason, description, breakpointId: hit?.breakpoint_id ?? null }, hit).then(() => this.recordStart(state, act));
+        return this.stop(state, { kind: "activation", activation: act, emit: null, error: undefined, reason, description, breakpointId: hit?.breakpoint_id ?? null }, hit).then(() => {
+          // The clock read before the hold is stale: the handler's time starts now, not when
+          // the debugger stopped it.
+          state.clockEpoch = -1;
+          this.recordStart(state, act);
+        });
       }
     }
     this.recordStart(state, act);

@@ -258,3 +258,23 @@ describe("isolation", () => {
     expect(s.pausedAt).toBeNull();
   });
 });
+
+describe("timing while paused", () => {
+  it("a handler's duration and start time exclude the time the debugger held it", async () => {
+    const flow = fanOutAndChain("pause-time");
+    breakAt(flow.flowId, "a");
+    const job = flow.start("src");
+    const s = await pausedSession(job);
+    const heldAt = Date.now();
+    await sleep(300); // the user reads the variables
+    s.continue();
+    await job.done;
+    const trace = registry().monitorCollector.getExecutionTrace(job.jobId);
+    const start = trace.find((e) => e.event_type === "routine_start" && e.routine_id === "a");
+    const complete = trace.find((e) => e.event_type === "routine_complete" && e.routine_id === "a");
+    // The handler itself is trivial: its duration cannot include the 300 ms hold, and it
+    // started when it was released, not when it was stopped.
+    expect(complete?.duration).toBeLessThan(250);
+    expect(Date.parse(start?.timestamp ?? "")).toBeGreaterThanOrEqual(heldAt + 250);
+  });
+});
