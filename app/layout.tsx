@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import type { ReactNode } from "react";
+import { ApiKeyPrompt } from "./_components/api-key-prompt";
 import { Providers } from "./providers";
 import "./globals.css";
 
@@ -24,6 +25,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
           </nav>
         </header>
         <Providers>{children}</Providers>
+        <ApiKeyPrompt />
       </body>
     </html>
   );

@@ -32,10 +32,17 @@ export class ApiError extends Error {
   }
 }
 
-let apiKey: string | null = null;
-/** Sets the key sent as X-API-Key (when the server runs with ROUTILUX_API_KEY). */
+const KEY_STORAGE = "routilux.api_key";
+/** Fired on window when the server refuses the key (401/403): the UI asks for one. */
+export const AUTH_REQUIRED_EVENT = "routilux:auth-required";
+
+let apiKey: string | null = typeof localStorage !== "undefined" ? localStorage.getItem(KEY_STORAGE) : null;
+/** Sets (and remembers in this browser) the key sent as X-API-Key, for a server run with ROUTILUX_API_KEY. */
 export function setApiKey(key: string | null): void {
   apiKey = key;
+  if (typeof localStorage === "undefined") return;
+  if (key) localStorage.setItem(KEY_STORAGE, key);
+  else localStorage.removeItem(KEY_STORAGE);
 }
 export function getApiKey(): string | null {
   return apiKey;
@@ -59,6 +66,9 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     } catch {
       throw new ApiError(res.status, "BAD_RESPONSE", `The server answered ${res.status} with something that is not JSON`);
     }
+  }
+  if ((res.status === 401 || res.status === 403) && typeof window !== "undefined") {
+    window.dispatchEvent(new CustomEvent(AUTH_REQUIRED_EVENT, { detail: { status: res.status } }));
   }
   if (!res.ok) {
     const e = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
