@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import type { Duplex } from "node:stream";
 import next from "next";
 import { type Flow, Runtime, setRuntime } from "../lib";
+import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS } from "../lib/persistence";
 import { demoFlows, registerDemoTypes } from "./demo-flows";
 import { attachRawWebSockets } from "./ws/raw-websocket";
 import { attachSocketIo } from "./ws/socket-io";
@@ -19,6 +20,10 @@ export interface ServerOptions {
   flows?: Flow[];
   /** Register the demo flows (default: unless ROUTILUX_DEMO=0). */
   demos?: boolean;
+  /** SQLite file for durable history, `:memory:`, or false for none (default: ROUTILUX_DB or ./data/routilux.db). */
+  database?: string | false;
+  /** Finished jobs kept (default: ROUTILUX_RETENTION_JOBS or 1,000). */
+  retentionJobs?: number;
   dev?: boolean;
 }
 
@@ -35,7 +40,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const hostname = options.hostname ?? process.env.HOST ?? "127.0.0.1";
   const demos = options.demos ?? process.env.ROUTILUX_DEMO !== "0";
   registerDemoTypes();
-  const runtime = setRuntime(new Runtime({ flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])] }));
+  const database = options.database ?? (process.env.ROUTILUX_DB || DEFAULT_DB_PATH);
+  const retentionJobs = options.retentionJobs ?? envInt("ROUTILUX_RETENTION_JOBS") ?? DEFAULT_RETENTION_JOBS;
+  const runtime = setRuntime(
+    new Runtime({
+      flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])],
+      ...(database === false ? {} : { persistence: { path: database, retentionJobs } }),
+    }),
+  );
 
   const httpServer = createHttpServer();
   // Next's own upgrade handling closes sockets on app-route paths: it gets a private emitter and
@@ -74,9 +86,18 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     close: async () => {
       raw.close();
       httpServer.closeAllConnections();
+      runtime.close(); // writes the pending history batch first: the exit timer may cut what follows
       await sio.close(); // also closes the HTTP server
     },
   };
+}
+
+function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0, got '${raw}'`);
+  return n;
 }
 
 // Run directly: `node --import tsx server/main.ts`.

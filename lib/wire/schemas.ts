@@ -59,6 +59,9 @@ export const JobListQuery = z
   })
   .strict();
 
+/** DELETE /api/jobs: removes finished jobs older than this (0 = every finished job). */
+export const RemoveOldJobsQuery = z.object({ max_age_seconds: z.coerce.number().finite().min(0).max(1e10) }).strict();
+
 export const TraceQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(10_000).default(100),
