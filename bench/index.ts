@@ -4,7 +4,9 @@
  */
 import { engineBench } from "./engine";
 import { monitoringBench } from "./monitoring";
+import { persistenceBench } from "./persistence";
 
 console.log(`Routilux bench — node ${process.version}, ${new Date().toISOString()}\n`);
 await engineBench();
 await monitoringBench();
+await persistenceBench();
