@@ -129,6 +129,7 @@ export class HistoryRecorder implements CollectorObserver, Producer {
   produce(batch: WriteBatch): boolean {
     const now = Date.now();
     const nowIso = new Date(now).toISOString();
+    const hadLive = this.live.size > 0;
     for (const [id, lj] of this.live) {
       if (lj.ended) {
         this.writeFinal(batch, lj);
@@ -139,7 +140,7 @@ export class HistoryRecorder implements CollectorObserver, Producer {
       }
     }
     // Hit counts change while jobs run, without a change notice.
-    if (this.bpDirty || this.live.size > 0) this.syncBreakpoints(batch);
+    if (this.bpDirty || hadLive) this.syncBreakpoints(batch);
     for (const [flowId, dsl] of this.flows) {
       if (dsl === null) batch.deleteFlow(flowId);
       else batch.upsertFlow(flowId, this.flowOrd.get(flowId) ?? this.nextFlowOrd++, dsl, nowIso);
