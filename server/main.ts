@@ -53,12 +53,19 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   // Next's own upgrade handling closes sockets on app-route paths: it gets a private emitter and
   // only the upgrades that are not ours (HMR in dev).
   const nextUpgrades = new EventEmitter();
-  const app = next({ dev: options.dev ?? process.env.NODE_ENV === "development", hostname, port, dir: process.cwd(), httpServer: nextUpgrades as unknown as Server });
+  const dev = options.dev ?? process.env.NODE_ENV === "development";
+  const app = next({ dev, hostname, port, dir: process.cwd(), httpServer: nextUpgrades as unknown as Server });
   await app.prepare();
   const handle = app.getRequestHandler();
   const raw = attachRawWebSockets(runtime);
 
   httpServer.on("request", (req, res) => {
+    // Next answers an /api path it cannot percent-decode with a bare 500; the API's answer is a 400.
+    if (req.url?.startsWith("/api/") && !decodable(req.url.split("?")[0] as string)) {
+      const body = JSON.stringify({ error: { code: "BAD_PATH", message: "Malformed path" } });
+      res.writeHead(400, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+      return;
+    }
     handle(req, res).catch((err: unknown) => {
       console.error("request failed", err);
       if (!res.headersSent) res.statusCode = 500;
@@ -72,7 +79,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path.startsWith("/socket.io/")) return; // engine.io's own upgrade listener has it
     if (path.startsWith("/api/ws/")) raw.handleUpgrade(req, socket, head);
-    else nextUpgrades.emit("upgrade", req, socket, head);
+    else if (dev) nextUpgrades.emit("upgrade", req, socket, head);
+    else {
+      // Only dev has upgrades of its own (HMR); Next would leave this socket hanging forever.
+      socket.on("error", () => {});
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    }
   });
 
   await new Promise<void>((resolve) => httpServer.listen(port, hostname, resolve));
@@ -90,6 +102,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
       await sio.close(); // also closes the HTTP server
     },
   };
+}
+
+function decodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function envInt(name: string): number | undefined {
