@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type Job, Runtime } from "../../lib";
-import { HistoryArchive, HistoryReader, INTERRUPTED_MESSAGE, migrate, openDatabase, SCHEMA_VERSION } from "../../lib/persistence";
+import { type Db, HistoryArchive, HistoryReader, INTERRUPTED_MESSAGE, migrate, openDatabase, SCHEMA_VERSION } from "../../lib/persistence";
 import { waitFor } from "../helpers/flows";
 
 const dir = mkdtempSync(join(tmpdir(), "routilux-persist-"));
@@ -43,6 +43,11 @@ function simulateRestart(r: Runtime): void {
   for (const job of m.jobStore.list().jobs) job.cancel("restart");
   for (const job of m.jobStore.list().jobs) m.jobStore.remove(job.jobId);
   for (const bp of m.breakpointManager.getAllFlowBreakpoints()) m.breakpointManager.removeBreakpoint(bp.breakpoint_id);
+}
+
+function dbOf(r: Runtime): Db {
+  if (!r.persistence) throw new Error("no persistence");
+  return r.persistence.db;
 }
 
 async function run(r: Runtime, x: number): Promise<Job> {
@@ -145,9 +150,9 @@ describe("durable history", () => {
     r.persistence?.flush();
     r.persistence?.flush(); // removals made by retention are deleted by the tick they were made in
     expect(r.listJobs().jobs.map((j) => j.job_id)).toEqual(jobs.slice(2).reverse().map((j) => j.jobId));
-    const db = r.persistence?.db;
-    expect((db?.prepare("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n).toBe(3);
-    const orphans = db?.prepare("SELECT COUNT(*) AS n FROM events WHERE job_id NOT IN (SELECT job_id FROM jobs)").get() as { n: number };
+    const db = dbOf(r);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM jobs").get() as { n: number }).n).toBe(3);
+    const orphans = db.prepare("SELECT COUNT(*) AS n FROM events WHERE job_id NOT IN (SELECT job_id FROM jobs)").get() as { n: number };
     expect(orphans.n).toBe(0);
   });
 
@@ -164,8 +169,8 @@ describe("durable history", () => {
     expect(r2.removeOldJobs(0)).toBe(2);
     r2.persistence?.flush();
     expect(r2.listJobs().total).toBe(0);
-    const db = r2.persistence?.db;
-    expect((db?.prepare("SELECT (SELECT COUNT(*) FROM jobs) + (SELECT COUNT(*) FROM events) AS n").get() as { n: number }).n).toBe(0);
+    const db = dbOf(r2);
+    expect((db.prepare("SELECT (SELECT COUNT(*) FROM jobs) + (SELECT COUNT(*) FROM events) AS n").get() as { n: number }).n).toBe(0);
   });
 
   it("saves graph edits and deletions of flows created over the API, never code flows", () => {
@@ -179,7 +184,7 @@ describe("durable history", () => {
     r.createFlow("gone", PIPELINE);
     r.deleteFlow("gone");
     r.persistence?.flush();
-    const reader = new HistoryReader(r.persistence?.db as NonNullable<Runtime["persistence"]>["db"]);
+    const reader = new HistoryReader(dbOf(r));
     const flows = reader.flows();
     expect(flows.map((f) => f.flow_id)).toEqual(["edited"]);
     expect(JSON.parse((flows[0] as { dsl: string }).dsl).connections).toHaveLength(2);
@@ -194,7 +199,7 @@ describe("durable history", () => {
       const job = r.startJob({ flow_id: "pipeline", entry_routine_id: "a", entry_slot: "input", entry_params: { x: 3 }, pause_on_start: true });
       await waitFor(() => job.status === "paused");
       r.persistence?.flush();
-      const reader = new HistoryReader(r.persistence?.db as NonNullable<Runtime["persistence"]>["db"]);
+      const reader = new HistoryReader(dbOf(r));
       const archive = new HistoryArchive(reader);
       archive.load(reader.summaries());
       expect(archive.get(job.jobId)?.summary.status).toBe("paused");
