@@ -5,6 +5,8 @@ const nextConfig = {
   // check expects the TypeScript 5 JavaScript API, which TypeScript 7 does not ship.
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,
+  // A native addon: loaded by Node at run time, never bundled.
+  serverExternalPackages: ["better-sqlite3"],
 };
 
 export default nextConfig;

@@ -4,9 +4,11 @@
  */
 import { engineBench } from "./engine";
 import { monitoringBench } from "./monitoring";
+import { persistenceBench } from "./persistence";
 import { serverFanoutBench } from "./server-fanout";
 
 console.log(`Routilux bench — node ${process.version}, ${new Date().toISOString()}\n`);
 await engineBench();
 await monitoringBench();
 await serverFanoutBench();
+await persistenceBench();

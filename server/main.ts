@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import type { Duplex } from "node:stream";
 import next from "next";
 import { type Flow, Runtime, setRuntime } from "../lib";
+import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS } from "../lib/persistence";
 import { demoFlows, registerDemoTypes } from "./demo-flows";
 import { attachRawWebSockets } from "./ws/raw-websocket";
 import { attachSocketIo } from "./ws/socket-io";
@@ -19,6 +20,10 @@ export interface ServerOptions {
   flows?: Flow[];
   /** Register the demo flows (default: unless ROUTILUX_DEMO=0). */
   demos?: boolean;
+  /** SQLite file for durable history, `:memory:`, or false for none (default: ROUTILUX_DB or ./data/routilux.db). */
+  database?: string | false;
+  /** Finished jobs kept (default: ROUTILUX_RETENTION_JOBS or 1,000). */
+  retentionJobs?: number;
   dev?: boolean;
 }
 
@@ -35,18 +40,32 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const hostname = options.hostname ?? process.env.HOST ?? "127.0.0.1";
   const demos = options.demos ?? process.env.ROUTILUX_DEMO !== "0";
   registerDemoTypes();
-  const runtime = setRuntime(new Runtime({ flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])] }));
+  const database = options.database ?? (process.env.ROUTILUX_DB || DEFAULT_DB_PATH);
+  const retentionJobs = options.retentionJobs ?? envInt("ROUTILUX_RETENTION_JOBS") ?? DEFAULT_RETENTION_JOBS;
+  const runtime = setRuntime(
+    new Runtime({
+      flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])],
+      ...(database === false ? {} : { persistence: { path: database, retentionJobs } }),
+    }),
+  );
 
   const httpServer = createHttpServer();
   // Next's own upgrade handling closes sockets on app-route paths: it gets a private emitter and
   // only the upgrades that are not ours (HMR in dev).
   const nextUpgrades = new EventEmitter();
-  const app = next({ dev: options.dev ?? process.env.NODE_ENV === "development", hostname, port, dir: process.cwd(), httpServer: nextUpgrades as unknown as Server });
+  const dev = options.dev ?? process.env.NODE_ENV === "development";
+  const app = next({ dev, hostname, port, dir: process.cwd(), httpServer: nextUpgrades as unknown as Server });
   await app.prepare();
   const handle = app.getRequestHandler();
   const raw = attachRawWebSockets(runtime);
 
   httpServer.on("request", (req, res) => {
+    // Next answers an /api path it cannot percent-decode with a bare 500; the API's answer is a 400.
+    if (req.url?.startsWith("/api/") && !decodable(req.url.split("?")[0] as string)) {
+      const body = JSON.stringify({ error: { code: "BAD_PATH", message: "Malformed path" } });
+      res.writeHead(400, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+      return;
+    }
     handle(req, res).catch((err: unknown) => {
       console.error("request failed", err);
       if (!res.headersSent) res.statusCode = 500;
@@ -60,7 +79,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path.startsWith("/socket.io/")) return; // engine.io's own upgrade listener has it
     if (path.startsWith("/api/ws/")) raw.handleUpgrade(req, socket, head);
-    else nextUpgrades.emit("upgrade", req, socket, head);
+    else if (dev) nextUpgrades.emit("upgrade", req, socket, head);
+    else {
+      // Only dev has upgrades of its own (HMR); Next would leave this socket hanging forever.
+      socket.on("error", () => {});
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    }
   });
 
   await new Promise<void>((resolve) => httpServer.listen(port, hostname, resolve));
@@ -74,9 +98,27 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     close: async () => {
       raw.close();
       httpServer.closeAllConnections();
+      runtime.close(); // writes the pending history batch first: the exit timer may cut what follows
       await sio.close(); // also closes the HTTP server
     },
   };
+}
+
+function decodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0, got '${raw}'`);
+  return n;
 }
 
 /** Starts the server for a command line: prints where it listens, closes cleanly on SIGTERM/SIGINT. */

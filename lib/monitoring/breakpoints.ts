@@ -120,6 +120,7 @@ export class BreakpointManager {
   private readonly byFlow = new Map<string, Set<Entry>>();
   /** Bumped on every change, so hot paths can cache "does this job have breakpoints?". */
   version = 0;
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(private readonly resolver: BreakpointResolver = { flowOfJob: () => null }) {}
 
@@ -176,7 +177,7 @@ export class BreakpointManager {
     this.byId.set(data.breakpoint_id, entry);
     if (jobId) addTo(this.byJob, jobId, entry);
     else addTo(this.byFlow, flowId as string, entry);
-    this.version++;
+    this.changed();
     return entry.snapshot();
   }
 
@@ -217,7 +218,7 @@ export class BreakpointManager {
     entry.log = compiled.log;
     Object.assign(entry.data, next);
     if (p.enabled !== undefined) entry.data.enabled = p.enabled;
-    this.version++;
+    this.changed();
     return entry.snapshot();
   }
 
@@ -227,7 +228,7 @@ export class BreakpointManager {
     this.byId.delete(id);
     if (entry.data.job_id) removeFrom(this.byJob, entry.data.job_id, entry);
     else if (entry.data.flow_id) removeFrom(this.byFlow, entry.data.flow_id, entry);
-    this.version++;
+    this.changed();
     return true;
   }
 
@@ -236,14 +237,51 @@ export class BreakpointManager {
     for (const e of this.byJob.get(jobId) ?? []) this.byId.delete(e.data.breakpoint_id);
     this.byJob.delete(jobId);
     for (const set of this.byFlow.values()) for (const e of set) e.jobHits.delete(jobId);
-    this.version++;
+    this.changed();
   }
 
   /** Removes every flow-scoped breakpoint of a flow (when the flow is deleted). */
   clearFlowBreakpoints(flowId: string): void {
     for (const e of this.byFlow.get(flowId) ?? []) this.byId.delete(e.data.breakpoint_id);
     this.byFlow.delete(flowId);
+    this.changed();
+  }
+
+  /** Every flow-scoped breakpoint, in creation order. */
+  getAllFlowBreakpoints(): Breakpoint[] {
+    const out: Breakpoint[] = [];
+    for (const e of this.byId.values()) if (e.data.job_id === null) out.push(e.snapshot());
+    return out;
+  }
+
+  /**
+   * Puts back a flow breakpoint saved earlier (id, counters and creation time kept); it applies
+   * to jobs started from now on. Returns false when it no longer compiles.
+   */
+  restoreBreakpoint(bp: Breakpoint): boolean {
+    if (bp.job_id !== null || bp.flow_id === null || this.byId.has(bp.breakpoint_id)) return false;
+    let compiled: Compiled;
+    try {
+      compiled = compileParts(bp);
+    } catch {
+      return false;
+    }
+    const entry = new Entry({ ...bp }, compiled);
+    this.byId.set(bp.breakpoint_id, entry);
+    addTo(this.byFlow, bp.flow_id, entry);
+    this.changed();
+    return true;
+  }
+
+  /** Called after every change (set, update, remove, clear); hit counts change without it. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(): void {
     this.version++;
+    for (const listener of this.changeListeners) listener();
   }
 
   /** Cheap: could any breakpoint apply to this job? */

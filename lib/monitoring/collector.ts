@@ -11,6 +11,23 @@ export interface EventPublisher {
   publish(rec: TraceRecord): void;
 }
 
+/**
+ * Told when a monitored job starts and when it ends (persistence listens). Called once per job,
+ * never per event: whoever listens reads the job's record later, off the hot path.
+ */
+export interface CollectorObserver {
+  jobStarted(rec: JobRecord): void;
+  /** The job's final event is recorded right after this call, in the same synchronous step. */
+  jobEnded(rec: JobRecord): void;
+}
+
+/** Finished jobs kept outside memory (persistence): read only for jobs the collector does not hold. */
+export interface JobArchive extends ReplaySource {
+  getMetrics(jobId: string): JobMetrics | null;
+  getExecutionTrace(jobId: string, limit?: number): TraceEvent[];
+  traceInfo(jobId: string): { total: number; retained: number; dropped: number; last_seq: number } | null;
+}
+
 export const DEFAULT_MAX_EVENTS_PER_JOB = 1000;
 /** Error records kept per job (the count of errors is not capped). */
 export const MAX_ERRORS_PER_JOB = 100;
@@ -310,6 +327,10 @@ export class MonitorCollector implements ReplaySource {
   private readonly jobs = new Map<string, JobRecord>();
   /** Where new events go (the event manager): asked first whether anybody listens, so unread events cost no object. */
   publisher: EventPublisher | null = null;
+  /** Notified at job start and end (persistence). */
+  observer: CollectorObserver | null = null;
+  /** Consulted for jobs not held in memory (finished jobs restored from a database). */
+  archive: JobArchive | null = null;
 
   /** Applies to new and existing jobs; existing rings keep their newest `n` events. */
   setMaxEventsPerJob(n: number): void {
@@ -326,6 +347,7 @@ export class MonitorCollector implements ReplaySource {
   startJob(job: Job): JobRecord {
     const rec = new JobRecord(job, this.maxEvents);
     this.jobs.set(job.jobId, rec);
+    this.observer?.jobStarted(rec);
     return rec;
   }
 
@@ -424,6 +446,7 @@ export class MonitorCollector implements ReplaySource {
     job.endTime = job.job.finishedAt?.getTime() ?? Date.now();
     // A finished job keeps previews only, never the payloads or activations themselves.
     job.ring.seal();
+    this.observer?.jobEnded(job);
   }
 
   hasJob(jobId: string): boolean {
@@ -437,7 +460,7 @@ export class MonitorCollector implements ReplaySource {
 
   getMetrics(jobId: string): JobMetrics | null {
     const rec = this.jobs.get(jobId);
-    if (!rec) return null;
+    if (!rec) return this.archive?.getMetrics(jobId) ?? null;
     const job = rec.job;
     const states = job.routineStates;
     const stateList = Object.values(states);
@@ -467,13 +490,14 @@ export class MonitorCollector implements ReplaySource {
 
   getRoutineMetrics(jobId: string, routineId: string): RoutineMetrics | null {
     const rec = this.jobs.get(jobId);
-    return rec ? this.routineMetricsOf(rec, routineId) : null;
+    if (!rec) return this.archive?.getMetrics(jobId)?.routine_metrics[routineId] ?? null;
+    return this.routineMetricsOf(rec, routineId);
   }
 
   /** The last `limit` retained events (all when omitted), oldest first, as plain JSON. */
   getExecutionTrace(jobId: string, limit?: number): TraceEvent[] {
     const rec = this.jobs.get(jobId);
-    if (!rec) return [];
+    if (!rec) return this.archive?.getExecutionTrace(jobId, limit) ?? [];
     const n = Math.min(rec.ring.count, limit === undefined ? rec.ring.count : Math.max(0, Math.floor(limit)));
     const out: TraceEvent[] = [];
     const firstSeq = rec.seq - rec.ring.count + 1;
@@ -484,7 +508,7 @@ export class MonitorCollector implements ReplaySource {
   /** Retained events with seq > afterSeq (for replay and `?after_seq=`). */
   eventsAfter(jobId: string, afterSeq: number): { events: TraceRecord[]; lastSeq: number } {
     const rec = this.jobs.get(jobId);
-    if (!rec) return { events: [], lastSeq: 0 };
+    if (!rec) return this.archive?.eventsAfter(jobId, afterSeq) ?? { events: [], lastSeq: 0 };
     const oldest = rec.seq - rec.ring.count + 1;
     const from = Math.max(afterSeq + 1, oldest);
     const events: TraceRecord[] = [];
@@ -495,7 +519,8 @@ export class MonitorCollector implements ReplaySource {
   /** Counts for a trace listing: `{total, retained, dropped, last_seq}`. */
   traceInfo(jobId: string): { total: number; retained: number; dropped: number; last_seq: number } | null {
     const rec = this.jobs.get(jobId);
-    return rec ? { total: rec.seq, retained: rec.ring.count, dropped: rec.dropped, last_seq: rec.seq } : null;
+    if (!rec) return this.archive?.traceInfo(jobId) ?? null;
+    return { total: rec.seq, retained: rec.ring.count, dropped: rec.dropped, last_seq: rec.seq };
   }
 
   /** Drops everything kept for the job. */

@@ -2,7 +2,10 @@ import { MonitoringRegistry } from "./registry";
 
 export { type BreakpointLocation, BreakpointManager, type BreakpointResolver, type CheckResult, type JobRef } from "./breakpoints";
 export {
+  type CollectorObserver,
   DEFAULT_MAX_EVENTS_PER_JOB,
+  type JobArchive,
+  type JobRecord,
   type ErrorRecord,
   type JobMetrics,
   MAX_ERRORS_PER_JOB,

@@ -1,1 +1,1 @@
-export { getRuntime, Runtime, type RuntimeOptions, type StartJobRequest, setRuntime } from "./runtime";
+export { getRuntime, type JobListRequest, type JobSummary, Runtime, type RuntimeOptions, type StartJobRequest, setRuntime } from "./runtime";

@@ -1,5 +1,8 @@
-import { type Flow, flowFromDsl, type Job, type Payload, type RoutineRegistry, routineRegistry } from "../engine";
-import { MonitoringError, MonitoringRegistry } from "../monitoring";
+import { type Flow, flowFromDsl, flowToDsl, type Job, type JobSnapshot, type JobStatus, type Payload, type RoutineRegistry, routineRegistry } from "../engine";
+import { type JobMetrics, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
+import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
+
+export type { JobSummary } from "../persistence";
 
 export interface StartJobRequest {
   flow_id: string;
@@ -15,6 +18,31 @@ export interface RuntimeOptions {
   registry?: RoutineRegistry;
   /** Flows available from the start (demo flows, the program's own). */
   flows?: Flow[];
+  /**
+   * Durable history in SQLite: flows created over HTTP, flow breakpoints, jobs, traces, metrics.
+   * Off when omitted (a library user's runtime never touches the disk).
+   */
+  persistence?: PersistenceOptions;
+}
+
+export interface JobListRequest {
+  flowId?: string;
+  status?: JobStatus;
+  limit?: number;
+  offset?: number;
+}
+
+function summaryOf(job: Job): JobSummary {
+  return {
+    job_id: job.jobId,
+    flow_id: job.flowId,
+    status: job.status,
+    entry_routine_id: job.entryRoutineId,
+    created_at: job.createdAt.toISOString(),
+    started_at: job.startedAt?.toISOString() ?? null,
+    finished_at: job.finishedAt?.toISOString() ?? null,
+    error: job.error,
+  };
 }
 
 /**
@@ -28,12 +56,36 @@ export class Runtime {
   readonly monitoring: MonitoringRegistry;
   private readonly flowMap = new Map<string, Flow>();
   private readonly flowListeners = new Set<(flowId: string, job: Job) => void>();
+  /** Durable history, when the runtime was given a database. */
+  readonly persistence: Persistence | null = null;
+  /** Flows created over HTTP (saved in the database); code flows are re-registered by their program. */
+  private readonly savedFlows = new Set<string>();
 
   constructor(options: RuntimeOptions = {}) {
     this.registry = options.registry ?? routineRegistry;
     MonitoringRegistry.enable();
     this.monitoring = MonitoringRegistry.getInstance();
     for (const flow of options.flows ?? []) this.addFlow(flow);
+    if (options.persistence) {
+      const p = Persistence.open(options.persistence, this.monitoring);
+      this.persistence = p;
+      for (const saved of p.savedFlows()) {
+        // A code flow of the same id wins: it is the program's current definition.
+        if (this.flowMap.has(saved.flow_id)) continue;
+        try {
+          this.addFlow(flowFromDsl(JSON.parse(saved.dsl), this.registry, { flowId: saved.flow_id }));
+          this.savedFlows.add(saved.flow_id);
+        } catch (err) {
+          console.warn(`[persistence] flow '${saved.flow_id}' could not be rebuilt: ${(err as Error).message}`);
+        }
+      }
+      p.attach((flowId) => this.flowMap.has(flowId));
+    }
+  }
+
+  /** Writes pending history and closes the database (graceful stop). */
+  close(): void {
+    this.persistence?.close();
   }
 
   get flows(): Flow[] {
@@ -55,7 +107,21 @@ export class Runtime {
     } catch (err) {
       throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_DSL", (err as Error).message);
     }
-    return this.addFlow(flow);
+    this.addFlow(flow);
+    this.savedFlows.add(flowId);
+    this.flowChanged(flowId);
+    return flow;
+  }
+
+  /** Call after editing a flow's graph (routines, connections): a flow created over HTTP is saved again. */
+  flowChanged(flowId: string): void {
+    const flow = this.flowMap.get(flowId);
+    if (!flow || !this.persistence || !this.savedFlows.has(flowId)) return;
+    try {
+      this.persistence.saveFlow(flowId, flowToDsl(flow, this.registry));
+    } catch (err) {
+      console.warn(`[persistence] flow '${flowId}' not saved: ${(err as Error).message}`);
+    }
   }
 
   getFlow(flowId: string): Flow {
@@ -73,12 +139,74 @@ export class Runtime {
     this.getFlow(flowId);
     this.flowMap.delete(flowId);
     this.monitoring.breakpointManager.clearFlowBreakpoints(flowId);
+    if (this.savedFlows.delete(flowId)) this.persistence?.deleteFlow(flowId);
   }
 
+  /**
+   * A job of this process (running or finished). A finished job restored from history cannot be
+   * changed or debugged: asking for it here answers 409.
+   */
   getJob(jobId: string): Job {
     const job = this.monitoring.jobStore.get(jobId);
-    if (!job) throw new MonitoringError("not_found", "JOB_NOT_FOUND", `Job '${jobId}' not found`);
-    return job;
+    if (job) return job;
+    const archived = this.persistence?.archive.get(jobId);
+    if (archived) throw new MonitoringError("conflict", "JOB_FINISHED", `Job '${jobId}' has already finished (${archived.summary.status}); it was restored from history and is read-only`);
+    throw new MonitoringError("not_found", "JOB_NOT_FOUND", `Job '${jobId}' not found`);
+  }
+
+  /** Whether the job is known, live or restored from history. */
+  hasJob(jobId: string): boolean {
+    return this.monitoring.jobStore.has(jobId) || (this.persistence?.archive.has(jobId) ?? false);
+  }
+
+  /** The job's list entry (live or restored); unknown → not_found. */
+  jobSummary(jobId: string): JobSummary {
+    const job = this.monitoring.jobStore.get(jobId);
+    if (job) return summaryOf(job);
+    const archived = this.persistence?.archive.get(jobId);
+    if (archived) return archived.summary;
+    throw new MonitoringError("not_found", "JOB_NOT_FOUND", `Job '${jobId}' not found`);
+  }
+
+  /** Jobs newest first: this process's, then those restored from history (all older). */
+  listJobs(query: JobListRequest = {}): { jobs: JobSummary[]; total: number } {
+    const live = this.monitoring.jobStore.list({ flowId: query.flowId, status: query.status }).jobs.map(summaryOf);
+    const all = this.persistence ? live.concat(this.persistence.listArchived({ flowId: query.flowId, status: query.status })) : live;
+    const offset = query.offset ?? 0;
+    return { jobs: all.slice(offset, offset + (query.limit ?? all.length)), total: all.length };
+  }
+
+  /** The job snapshot (GET /api/jobs/{id}), live or restored. */
+  jobSnapshot(jobId: string): JobSnapshot {
+    const job = this.monitoring.jobStore.get(jobId);
+    if (job) return job.toJSON();
+    const snap = this.persistence?.archive.snapshot(jobId);
+    if (snap) return snap;
+    throw new MonitoringError("not_found", "JOB_NOT_FOUND", `Job '${jobId}' not found`);
+  }
+
+  /** The collector's metrics (restored jobs: as they were when the job ended). */
+  jobMetrics(jobId: string): JobMetrics {
+    this.jobSummary(jobId);
+    const m = this.monitoring.monitorCollector.getMetrics(jobId);
+    if (!m) throw new MonitoringError("not_found", "METRICS_NOT_FOUND", `No metrics for job '${jobId}'`);
+    return m;
+  }
+
+  /** The job's debug session; a restored job has no live session, so an idle one is described. */
+  jobSession(jobId: string): SessionSnapshot {
+    if (this.monitoring.jobStore.has(jobId)) return this.monitoring.debugSessionManager.getSession(jobId).toJSON();
+    this.jobSummary(jobId);
+    return { session_id: `session_${jobId.slice(-8)}`, job_id: jobId, status: "running", paused_at: null, step_mode: null };
+  }
+
+  /**
+   * Removes finished jobs that ended more than `maxAgeSeconds` ago, with all their data, from
+   * memory and from the database. Returns how many.
+   */
+  removeOldJobs(maxAgeSeconds: number): number {
+    const removed = this.monitoring.jobStore.removeOldJobs(maxAgeSeconds);
+    return removed + (this.persistence?.removeOldArchived(maxAgeSeconds) ?? 0);
   }
 
   /**

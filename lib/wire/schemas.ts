@@ -7,6 +7,31 @@ import { BreakpointInputSchema, IdSchema, NameSchema } from "../monitoring/schem
 
 const JsonObject = z.record(z.string(), z.unknown());
 
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+/** Deeper payloads are refused: nothing legitimate nests this far, and deep values cost every reader. */
+export const MAX_PAYLOAD_DEPTH = 64;
+
+/** Why a JSON value is refused as a job payload (forbidden key, too deep), or null. Iterative: no stack risk. */
+function payloadProblem(value: unknown): string | null {
+  const stack: { v: unknown; depth: number; path: string }[] = [{ v: value, depth: 0, path: "" }];
+  while (stack.length > 0) {
+    const { v, depth, path } = stack.pop() as { v: unknown; depth: number; path: string };
+    if (typeof v !== "object" || v === null) continue;
+    if (depth > MAX_PAYLOAD_DEPTH) return `nested deeper than ${MAX_PAYLOAD_DEPTH} levels at '${path.slice(0, 80)}…'`;
+    for (const key of Object.keys(v)) {
+      if (FORBIDDEN_KEYS.has(key)) return `key '${key}' is not allowed${path ? ` (at ${path.slice(0, 200)})` : ""}`;
+      stack.push({ v: (v as Record<string, unknown>)[key], depth: depth + 1, path: path ? `${path}.${key}` : key });
+    }
+  }
+  return null;
+}
+
+/** A job's entry payload: a JSON object without prototype keys, at most MAX_PAYLOAD_DEPTH deep. */
+const PayloadObject = JsonObject.superRefine((value, ctx) => {
+  const problem = payloadProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
 export const CreateFlowRequest = z
   .object({
     flow_id: IdSchema,
@@ -20,7 +45,7 @@ export const StartJobRequest = z
     flow_id: IdSchema,
     entry_routine_id: NameSchema,
     entry_slot: NameSchema.optional(),
-    entry_params: JsonObject.optional(),
+    entry_params: PayloadObject.optional(),
     breakpoints: z.array(BreakpointInputSchema.omit({ job_id: true, flow_id: true })).max(100).optional(),
     pause_on_start: z.boolean().optional(),
   })
@@ -58,6 +83,9 @@ export const JobListQuery = z
     offset: z.coerce.number().int().min(0).default(0),
   })
   .strict();
+
+/** DELETE /api/jobs: removes finished jobs older than this (0 = every finished job). */
+export const RemoveOldJobsQuery = z.object({ max_age_seconds: z.coerce.number().finite().min(0).max(1e10) }).strict();
 
 export const TraceQuery = z
   .object({

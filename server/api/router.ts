@@ -25,6 +25,15 @@ export interface RouteDef {
 
 const ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 
+/**
+ * JSON.parse reviver: a `__proto__` key anywhere in a body is refused. JSON.parse keeps it as an
+ * own key, but any later copy (`{...x}`, `out[k] = v`) would set a prototype instead.
+ */
+function refuseProtoKey(key: string, value: unknown): unknown {
+  if (key === "__proto__") throw new HttpError(400, "FORBIDDEN_KEY", "Key '__proto__' is not allowed in a request body");
+  return value;
+}
+
 interface Compiled {
   def: RouteDef;
   segments: string[];
@@ -77,7 +86,8 @@ export class Router {
   async run(def: RouteDef, params: Record<string, string>, search: URLSearchParams, bodyText: string | null, runtime: Runtime): Promise<ApiResponse> {
     let query: unknown = {};
     if (def.query) {
-      const raw: Record<string, string> = {};
+      // No prototype: a `__proto__` parameter stays an own key, so strict schemas refuse it.
+      const raw: Record<string, string> = Object.create(null);
       for (const [k, v] of search) raw[k] = v;
       const parsed = def.query.safeParse(raw);
       if (!parsed.success) throw badRequest(parsed.error, "query");
@@ -88,8 +98,9 @@ export class Router {
       let json: unknown = {};
       if (bodyText !== null && bodyText.trim() !== "") {
         try {
-          json = JSON.parse(bodyText);
+          json = JSON.parse(bodyText, refuseProtoKey);
         } catch (err) {
+          if (err instanceof HttpError) throw err;
           throw new HttpError(400, "MALFORMED_JSON", `Malformed JSON body: ${(err as Error).message}`);
         }
       }

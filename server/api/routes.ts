@@ -6,6 +6,7 @@ import {
   type Flow,
   flowToDsl,
   type Job,
+  type JobSummary,
   MonitoringError,
   type Runtime,
 } from "../../lib";
@@ -16,6 +17,7 @@ import {
   DslQuery,
   EvaluateRequest,
   JobListQuery,
+  RemoveOldJobsQuery,
   SetVariableBody,
   SetVariableRequest,
   StartJobRequest,
@@ -56,7 +58,7 @@ function connectionJson(c: Flow["connections"][number]): Record<string, unknown>
 }
 
 function flowSummary(runtime: Runtime, flow: Flow): Record<string, unknown> {
-  const { jobs, total } = runtime.monitoring.jobStore.list({ flowId: flow.flowId, limit: 1 });
+  const { jobs, total } = runtime.listJobs({ flowId: flow.flowId, limit: 1 });
   const last = jobs[0];
   return {
     flow_id: flow.flowId,
@@ -64,22 +66,13 @@ function flowSummary(runtime: Runtime, flow: Flow): Record<string, unknown> {
     connection_count: flow.connections.length,
     execution_strategy: flow.executionStrategy,
     job_count: total,
-    last_job_id: last?.jobId ?? null,
+    last_job_id: last?.job_id ?? null,
     last_job_status: last?.status ?? null,
   };
 }
 
-function jobSummary(job: Job): Record<string, unknown> {
-  return {
-    job_id: job.jobId,
-    flow_id: job.flowId,
-    status: job.status,
-    entry_routine_id: job.entryRoutineId,
-    created_at: job.createdAt.toISOString(),
-    started_at: job.startedAt?.toISOString() ?? null,
-    finished_at: job.finishedAt?.toISOString() ?? null,
-    error: job.error,
-  };
+function durationOf(j: JobSummary): number | null {
+  return j.started_at !== null && j.finished_at !== null ? Date.parse(j.finished_at) - Date.parse(j.started_at) : null;
 }
 
 function session(runtime: Runtime, jobId: string) {
@@ -162,19 +155,25 @@ export const routes: RouteDef[] = [
       if (flow.getRoutine(body.routine_id)) throw new MonitoringError("conflict", "ROUTINE_EXISTS", `Routine '${body.routine_id}' already exists in flow '${flow.flowId}'`);
       if (!runtime.registry.has(body.type)) throw new MonitoringError("bad_request", "UNKNOWN_TYPE", `Unknown routine type '${body.type}' (registered: ${runtime.registry.names.join(", ")})`);
       flow.addRoutine(runtime.registry.create(body.type, body.config), body.routine_id);
+      runtime.flowChanged(flow.flowId);
       return (flowDetail(runtime, flow).routines as Record<string, unknown>)[body.routine_id];
     },
   }),
   route({
     method: "DELETE", path: "/api/flows/:flow_id/routines/:routine_id", tag: "flows", summary: "Remove a routine and its connections",
-    handler: ({ runtime, params }) => { runtime.getFlow(params.flow_id as string).removeRoutine(params.routine_id as string); },
+    handler: ({ runtime, params }) => {
+      runtime.getFlow(params.flow_id as string).removeRoutine(params.routine_id as string);
+      runtime.flowChanged(params.flow_id as string);
+    },
   }),
   route<z.infer<typeof AddConnectionRequest>>({
     method: "POST", path: "/api/flows/:flow_id/connections", tag: "flows", summary: "Connect an event to a slot", body: AddConnectionRequest, status: 201,
     handler: ({ runtime, params, body }) => {
       const flow = runtime.getFlow(params.flow_id as string);
       try {
-        return connectionJson(flow.connect(body.source_routine, body.source_event, body.target_routine, body.target_slot, body.param_mapping ?? null));
+        const connection = connectionJson(flow.connect(body.source_routine, body.source_event, body.target_routine, body.target_slot, body.param_mapping ?? null));
+        runtime.flowChanged(flow.flowId);
+        return connection;
       } catch (err) {
         const code = (err as { code?: string }).code ?? "INVALID_CONNECTION";
         throw new MonitoringError(code === "DUPLICATE_CONNECTION" ? "conflict" : code.endsWith("NOT_FOUND") ? "not_found" : "bad_request", code, (err as Error).message);
@@ -183,16 +182,19 @@ export const routes: RouteDef[] = [
   }),
   route({
     method: "DELETE", path: "/api/flows/:flow_id/connections/:connection_id", tag: "flows", summary: "Remove a connection (data stops flowing at once)",
-    handler: ({ runtime, params }) => { runtime.getFlow(params.flow_id as string).removeConnection(params.connection_id as string); },
+    handler: ({ runtime, params }) => {
+      runtime.getFlow(params.flow_id as string).removeConnection(params.connection_id as string);
+      runtime.flowChanged(params.flow_id as string);
+    },
   }),
   route({ method: "GET", path: "/api/routine-types", tag: "flows", summary: "Registered routine types", handler: ({ runtime }) => { const types = runtime.registry.list(); return { routine_types: types, total: types.length }; } }),
   route({
     method: "GET", path: "/api/flows/:flow_id/metrics", tag: "monitoring", summary: "Job counts and durations of a flow",
     handler: ({ runtime, params }) => {
       const flow = runtime.getFlow(params.flow_id as string);
-      const { jobs } = runtime.monitoring.jobStore.list({ flowId: flow.flowId });
+      const { jobs } = runtime.listJobs({ flowId: flow.flowId });
       const count = (s: string) => jobs.filter((j) => j.status === s).length;
-      const durations = jobs.map((j) => (j.finishedAt && j.startedAt ? j.finishedAt.getTime() - j.startedAt.getTime() : null)).filter((d): d is number => d !== null);
+      const durations = jobs.map(durationOf).filter((d): d is number => d !== null);
       return {
         flow_id: flow.flowId,
         total_jobs: jobs.length,
@@ -202,7 +204,7 @@ export const routes: RouteDef[] = [
         running_jobs: count("running"),
         paused_jobs: count("paused"),
         avg_duration_ms: durations.length ? durations.reduce((a, b) => a + b, 0) / durations.length : null,
-        job_metrics: jobs.slice(0, 100).map(jobSummary),
+        job_metrics: jobs.slice(0, 100),
       };
     },
   }),
@@ -250,23 +252,24 @@ export const routes: RouteDef[] = [
   route<unknown, z.infer<typeof JobListQuery>>({
     method: "GET", path: "/api/jobs", tag: "jobs", summary: "Jobs, newest first", query: JobListQuery,
     handler: ({ runtime, query }) => {
-      const { jobs, total } = runtime.monitoring.jobStore.list({ flowId: query.flow_id, status: query.status, limit: query.limit, offset: query.offset });
-      return { jobs: jobs.map(jobSummary), total, limit: query.limit, offset: query.offset };
+      const { jobs, total } = runtime.listJobs({ flowId: query.flow_id, status: query.status, limit: query.limit, offset: query.offset });
+      return { jobs, total, limit: query.limit, offset: query.offset };
     },
   }),
-  route({ method: "GET", path: "/api/jobs/:job_id", tag: "jobs", summary: "Job snapshot", handler: ({ runtime, params }) => runtime.getJob(params.job_id as string).toJSON() }),
+  route<unknown, z.infer<typeof RemoveOldJobsQuery>>({
+    method: "DELETE", path: "/api/jobs", tag: "jobs", summary: "Remove finished jobs older than max_age_seconds, with their data (memory and database)", query: RemoveOldJobsQuery,
+    handler: ({ runtime, query }) => ({ removed: runtime.removeOldJobs(query.max_age_seconds) }),
+  }),
+  route({ method: "GET", path: "/api/jobs/:job_id", tag: "jobs", summary: "Job snapshot", handler: ({ runtime, params }) => runtime.jobSnapshot(params.job_id as string) }),
   route({
     method: "GET", path: "/api/jobs/:job_id/metrics", tag: "monitoring", summary: "The collector's metrics of a job",
-    handler: ({ runtime, params }) => {
-      runtime.getJob(params.job_id as string);
-      return runtime.monitoring.monitorCollector.getMetrics(params.job_id as string) ?? (() => { throw new MonitoringError("not_found", "METRICS_NOT_FOUND", `No metrics for job '${params.job_id}'`); })();
-    },
+    handler: ({ runtime, params }) => runtime.jobMetrics(params.job_id as string),
   }),
   route<unknown, z.infer<typeof TraceQuery>>({
     method: "GET", path: "/api/jobs/:job_id/trace", tag: "monitoring", summary: "Trace events (the last `limit`, or those after `after_seq`)", query: TraceQuery,
     handler: ({ runtime, params, query }) => {
       const jobId = params.job_id as string;
-      runtime.getJob(jobId);
+      runtime.jobSummary(jobId);
       const collector = runtime.monitoring.monitorCollector;
       const info = collector.traceInfo(jobId) ?? { total: 0, retained: 0, dropped: 0, last_seq: 0 };
       const events =
@@ -279,14 +282,23 @@ export const routes: RouteDef[] = [
   route({
     method: "GET", path: "/api/jobs/:job_id/logs", tag: "monitoring", summary: "The job's shared log",
     handler: ({ runtime, params }) => {
-      const job = runtime.getJob(params.job_id as string);
-      return { job_id: job.jobId, logs: job.sharedLog, total: job.sharedLog.length };
+      const jobId = params.job_id as string;
+      const logs = runtime.monitoring.jobStore.get(jobId)?.sharedLog ?? runtime.jobSnapshot(jobId).shared_log;
+      return { job_id: jobId, logs, total: logs.length };
     },
   }),
   route({
     method: "GET", path: "/api/jobs/:job_id/breakpoints", tag: "debug", summary: "The job's breakpoints",
     handler: ({ runtime, params }) => {
-      const job = runtime.getJob(params.job_id as string);
+      const jobId = params.job_id as string;
+      // A job restored from history: job breakpoints are not saved; the flow's that were set
+      // before it started applied to it.
+      if (!runtime.monitoring.jobStore.has(jobId)) {
+        const summary = runtime.jobSummary(jobId); // unknown → 404
+        const flowBreakpoints = runtime.monitoring.breakpointManager.getFlowBreakpoints(summary.flow_id).filter((b) => b.created_at < summary.created_at);
+        return { breakpoints: [], total: 0, flow_breakpoints: flowBreakpoints };
+      }
+      const job = runtime.getJob(jobId);
       const breakpoints = runtime.monitoring.breakpointManager.getBreakpoints(job.jobId);
       return { breakpoints, total: breakpoints.length, flow_breakpoints: runtime.monitoring.breakpointManager.getEffectiveBreakpoints({ job_id: job.jobId, flow_id: job.flowId, start_order: job.startOrder }).filter((b) => b.job_id === null) };
     },
@@ -362,7 +374,7 @@ export const routes: RouteDef[] = [
     }),
   ),
   route({ method: "POST", path: "/api/jobs/:job_id/debug/pause", tag: "debug", summary: "Pause at the next activation", handler: async ({ runtime, params }) => { const s = session(runtime, params.job_id as string); s.pause(); await settlePause(runtime.getJob(params.job_id as string)); return debugResult(runtime, params.job_id as string); } }),
-  route({ method: "GET", path: "/api/jobs/:job_id/debug/session", tag: "debug", summary: "The debug session", handler: ({ runtime, params }) => session(runtime, params.job_id as string).toJSON() }),
+  route({ method: "GET", path: "/api/jobs/:job_id/debug/session", tag: "debug", summary: "The debug session", handler: ({ runtime, params }) => runtime.jobSession(params.job_id as string) }),
   route({ method: "GET", path: "/api/jobs/:job_id/debug/variables", tag: "debug", summary: "Variables of the paused activation: local (its payload) and shared", handler: ({ runtime, params }) => session(runtime, params.job_id as string).getVariables() }),
   route<z.infer<typeof SetVariableBody>>({
     method: "PUT", path: "/api/jobs/:job_id/debug/variables/:name", tag: "debug", summary: "Change a variable (dotted paths allowed)", body: SetVariableBody,

@@ -19,7 +19,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
-import type { Job, Runtime, Subscriber, SubscriberItem, TraceRecord } from "../../lib";
+import type { Runtime, Subscriber, SubscriberItem, TraceRecord } from "../../lib";
 import { checkKey } from "../api/auth";
 import { type DebugCommand, executeDebugCommand } from "./debug-commands";
 
@@ -252,8 +252,7 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
     return text;
   };
 
-  function openJobSocket(ws: WebSocket, job: Job, mode: "monitor" | "debug", afterSeq: number): void {
-    const jobId = job.jobId;
+  function openJobSocket(ws: WebSocket, jobId: string, mode: "monitor" | "debug", afterSeq: number): void {
     const monitoring = runtime.monitoring;
     let subscriber: Subscriber | null = null;
     const { send, own } = setUp(ws, (text) => {
@@ -278,7 +277,9 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
       else send({ type: "error", command, id, message: outcome.message, code: outcome.code });
     });
 
-    send({ type: "connected", job_id: jobId, status: job.status, last_seq: monitoring.monitorCollector.traceInfo(jobId)?.last_seq ?? 0, mode, ...(mode === "debug" ? { session: monitoring.debugSessionManager.getSession(jobId).toJSON() } : {}) });
+    // Live or restored from history: a restored job replays from the database.
+    const status = runtime.jobSummary(jobId).status;
+    send({ type: "connected", job_id: jobId, status, last_seq: monitoring.monitorCollector.traceInfo(jobId)?.last_seq ?? 0, mode, ...(mode === "debug" ? { session: runtime.jobSession(jobId) } : {}) });
 
     const flusher = pump(
       ws,
@@ -384,8 +385,7 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
       openFlowSocket(ws, route.id);
       return;
     }
-    const job = runtime.monitoring.jobStore.get(route.id);
-    if (!job) {
+    if (!runtime.hasJob(route.id)) {
       refuse(`Job '${route.id}' not found`);
       return;
     }
@@ -394,7 +394,7 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
       refuse("Invalid after_seq: a non-negative integer expected");
       return;
     }
-    openJobSocket(ws, job, route.mode, afterSeq);
+    openJobSocket(ws, route.id, route.mode, afterSeq);
   }
 
   return {

@@ -101,12 +101,13 @@ export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: 
       try {
         if (typeof m.job_id === "string") {
           if (!ID_RE.test(m.job_id)) return reply({ ok: false, error: `Invalid job id '${m.job_id.slice(0, 140)}'` });
-          const job = runtime.getJob(m.job_id);
-          subs.get(job.jobId)?.close();
+          // Live or restored from history (a restored job replays from the database).
+          const job = runtime.jobSummary(m.job_id);
+          subs.get(job.job_id)?.close();
           const afterSeq = typeof m.after_seq === "number" && m.after_seq >= 0 ? Math.floor(m.after_seq) : 0;
-          subs.set(job.jobId, em.subscribe(job.jobId, { afterSeq, onReadable: ready }));
-          const info = runtime.monitoring.monitorCollector.traceInfo(job.jobId);
-          reply({ ok: true, job_id: job.jobId, status: job.status, last_seq: info?.last_seq ?? 0, session: runtime.monitoring.debugSessionManager.getSession(job.jobId).toJSON() });
+          subs.set(job.job_id, em.subscribe(job.job_id, { afterSeq, onReadable: ready }));
+          const info = runtime.monitoring.monitorCollector.traceInfo(job.job_id);
+          reply({ ok: true, job_id: job.job_id, status: job.status, last_seq: info?.last_seq ?? 0, session: runtime.jobSession(job.job_id) });
           schedule();
           return;
         }

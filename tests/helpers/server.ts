@@ -31,7 +31,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     cwd: process.cwd(),
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ...env },
+    // Each server gets its own in-memory database unless the test names a file (never ./data).
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ROUTILUX_DB: ":memory:", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -1,0 +1,8 @@
+// Durable run history (SQLite via better-sqlite3). Only the runtime opens it.
+export { type ArchivedJob, HistoryArchive, type JobSummary } from "./archive";
+export { openDatabase, type Db } from "./database";
+export { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, Persistence, type PersistenceOptions } from "./persistence";
+export { HistoryReader, type StoredFlow, type StoredJobSummary } from "./reader";
+export { INTERRUPTED_MESSAGE, recoverInterrupted } from "./recovery";
+export { SCHEMA_VERSION, migrate } from "./schema";
+export { DEFAULT_FLUSH_INTERVAL_MS, HistoryWriter, type JobRow, WriteBatch } from "./writer";

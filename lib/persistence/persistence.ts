@@ -1,0 +1,125 @@
+/**
+ * Durable run history: one SQLite database per server process. `Persistence.open` repairs what a
+ * crash left (interrupted jobs), loads the list of finished jobs; `attach` plugs the recorder into
+ * monitoring's observers. The runtime owns the instance and rebuilds saved flows itself.
+ */
+import type { MonitoringRegistry } from "../monitoring";
+import { HistoryArchive, type JobSummary } from "./archive";
+import { type Db, openDatabase } from "./database";
+import { HistoryReader, type StoredFlow } from "./reader";
+import { HistoryRecorder } from "./recorder";
+import { recoverInterrupted } from "./recovery";
+import { DEFAULT_FLUSH_INTERVAL_MS, HistoryWriter } from "./writer";
+
+export const DEFAULT_DB_PATH = "./data/routilux.db";
+export const DEFAULT_RETENTION_JOBS = 1000;
+
+export interface PersistenceOptions {
+  /** SQLite file (its folder is created), or `:memory:`. */
+  path: string;
+  /** Finished jobs kept; the oldest are deleted beyond it. Default 1,000. */
+  retentionJobs?: number;
+  /** Time between write transactions while something changes. Default 50 ms. */
+  flushIntervalMs?: number;
+}
+
+export class Persistence {
+  readonly archive: HistoryArchive;
+  /** Jobs found unfinished at start-up and closed as failed. */
+  readonly interrupted: string[];
+  private readonly reader: HistoryReader;
+  private readonly writer: HistoryWriter;
+  private readonly recorder: HistoryRecorder;
+  private detachers: (() => void)[] = [];
+  private closed = false;
+
+  private constructor(
+    readonly db: Db,
+    private readonly monitoring: MonitoringRegistry,
+    options: PersistenceOptions,
+  ) {
+    this.interrupted = recoverInterrupted(db, monitoring.monitorCollector.getMaxEventsPerJob());
+    this.reader = new HistoryReader(db);
+    this.archive = new HistoryArchive(this.reader);
+    this.archive.load(this.reader.summaries());
+    this.recorder = new HistoryRecorder({
+      collector: monitoring.monitorCollector,
+      breakpoints: monitoring.breakpointManager,
+      archive: this.archive,
+      retention: options.retentionJobs ?? DEFAULT_RETENTION_JOBS,
+      removeJob: (id) => monitoring.jobStore.remove(id),
+      schedule: () => this.writer.schedule(),
+      ords: this.reader.maxOrd(),
+    });
+    this.writer = new HistoryWriter(db, this.recorder, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
+  }
+
+  /** Opens (creating if needed) the database and repairs interrupted jobs. Nothing is attached yet. */
+  static open(options: PersistenceOptions, monitoring: MonitoringRegistry): Persistence {
+    const retention = options.retentionJobs ?? DEFAULT_RETENTION_JOBS;
+    if (!Number.isInteger(retention) || retention < 0) throw new RangeError("retentionJobs must be a whole number ≥ 0");
+    return new Persistence(openDatabase(options.path), monitoring, options);
+  }
+
+  /** Flows created over HTTP in earlier runs, in creation order (the runtime rebuilds them). */
+  savedFlows(): StoredFlow[] {
+    return this.reader.flows();
+  }
+
+  /**
+   * Restores flow breakpoints (those whose flow is known) and starts recording: the collector
+   * reports job starts and ends, and falls back to the archive for jobs it does not hold.
+   */
+  attach(hasFlow: (flowId: string) => boolean): void {
+    const { monitorCollector: collector, breakpointManager: bpm, jobStore } = this.monitoring;
+    const restored = this.reader.breakpoints().filter((bp) => bp.flow_id !== null && hasFlow(bp.flow_id) && bpm.restoreBreakpoint(bp));
+    this.recorder.knowBreakpoints(restored);
+    collector.archive = this.archive;
+    collector.observer = this.recorder;
+    this.detachers.push(bpm.onChange(() => this.recorder.breakpointsChanged()));
+    jobStore.onRemove((jobId) => {
+      if (!this.closed) this.recorder.jobRemoved(jobId);
+    });
+    this.detachers.push(() => {
+      if (collector.archive === this.archive) collector.archive = null;
+      if (collector.observer === this.recorder) collector.observer = null;
+    });
+    // Dropped breakpoints (flow gone, no longer compiling) and retention apply at once.
+    this.recorder.breakpointsChanged();
+  }
+
+  /** A flow created (or edited) over HTTP: its DSL is saved on the next tick. */
+  saveFlow(flowId: string, dsl: unknown): void {
+    this.recorder.knowFlowIfNew(flowId);
+    this.recorder.flowSaved(flowId, JSON.stringify(dsl));
+  }
+
+  deleteFlow(flowId: string): void {
+    this.recorder.flowDeleted(flowId);
+  }
+
+  /** Restored jobs, newest first, filtered. */
+  listArchived(filter: { flowId?: string; status?: string } = {}): JobSummary[] {
+    return this.archive.list(filter);
+  }
+
+  /** Deletes restored jobs that finished more than `maxAgeSeconds` ago; returns how many. */
+  removeOldArchived(maxAgeSeconds: number): number {
+    const ids = this.archive.takeFinishedBefore(Date.now() - maxAgeSeconds * 1000);
+    this.recorder.archivedRemoved(ids);
+    return ids.length;
+  }
+
+  /** Writes everything pending now. */
+  flush(): void {
+    if (!this.closed) this.writer.flush();
+  }
+
+  /** Flushes, detaches from monitoring and closes the database. */
+  close(): void {
+    if (this.closed) return;
+    this.writer.close();
+    this.closed = true;
+    for (const d of this.detachers.splice(0)) d();
+  }
+}

@@ -1,0 +1,86 @@
+/** The read side: what a restarted runtime loads, and the lazy reads of finished jobs' details. */
+import type { Breakpoint, JobMetrics, TraceEvent } from "../monitoring";
+import type { JobSnapshot } from "../engine";
+import type { Db } from "./database";
+
+/** One job's list entry as stored (the summary fields plus its trace counters). */
+export interface StoredJobSummary {
+  job_id: string;
+  ord: number;
+  flow_id: string;
+  status: string;
+  entry_routine_id: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  error: string | null;
+  last_seq: number;
+  retained: number;
+  dropped: number;
+}
+
+export interface StoredFlow {
+  flow_id: string;
+  dsl: string;
+}
+
+export class HistoryReader {
+  private readonly s;
+
+  constructor(db: Db) {
+    this.s = {
+      summaries: db.prepare("SELECT job_id, ord, flow_id, status, entry_routine_id, created_at, started_at, finished_at, error, last_seq, retained, dropped FROM jobs ORDER BY ord"),
+      snapshot: db.prepare("SELECT snapshot, shared_data FROM jobs WHERE job_id = ?"),
+      metrics: db.prepare("SELECT metrics FROM jobs WHERE job_id = ?"),
+      eventsAfter: db.prepare("SELECT event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq"),
+      lastEvents: db.prepare("SELECT event FROM (SELECT seq, event FROM events WHERE job_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq"),
+      flows: db.prepare("SELECT flow_id, dsl FROM flows ORDER BY ord"),
+      breakpoints: db.prepare("SELECT data FROM breakpoints ORDER BY ord"),
+      maxOrd: db.prepare("SELECT (SELECT COALESCE(MAX(ord), 0) FROM jobs) AS jobs, (SELECT COALESCE(MAX(ord), 0) FROM flows) AS flows, (SELECT COALESCE(MAX(ord), 0) FROM breakpoints) AS breakpoints"),
+    };
+  }
+
+  /** Every stored job, oldest first. */
+  summaries(): StoredJobSummary[] {
+    return this.s.summaries.all() as StoredJobSummary[];
+  }
+
+  /** The job snapshot as GET /api/jobs/{id} served it (shared data is kept in its own column). */
+  snapshot(jobId: string): JobSnapshot | null {
+    const row = this.s.snapshot.get(jobId) as { snapshot: string; shared_data: string } | undefined;
+    if (!row) return null;
+    const stored = JSON.parse(row.snapshot) as Record<string, unknown>;
+    // Rebuilt key by key so the JSON text keeps the original field order.
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(stored)) out[key] = key === "shared_data" ? JSON.parse(row.shared_data) : stored[key];
+    return out as unknown as JobSnapshot;
+  }
+
+  metrics(jobId: string): JobMetrics | null {
+    const row = this.s.metrics.get(jobId) as { metrics: string } | undefined;
+    return row ? (JSON.parse(row.metrics) as JobMetrics) : null;
+  }
+
+  /** Stored events with seq > afterSeq, oldest first. */
+  eventsAfter(jobId: string, afterSeq: number): TraceEvent[] {
+    return (this.s.eventsAfter.all(jobId, afterSeq) as { event: string }[]).map((r) => JSON.parse(r.event) as TraceEvent);
+  }
+
+  /** The newest `limit` stored events, oldest first. */
+  lastEvents(jobId: string, limit: number): TraceEvent[] {
+    return (this.s.lastEvents.all(jobId, limit) as { event: string }[]).map((r) => JSON.parse(r.event) as TraceEvent);
+  }
+
+  flows(): StoredFlow[] {
+    return this.s.flows.all() as StoredFlow[];
+  }
+
+  breakpoints(): Breakpoint[] {
+    return (this.s.breakpoints.all() as { data: string }[]).map((r) => JSON.parse(r.data) as Breakpoint);
+  }
+
+  /** The highest order numbers used, so new rows sort after the stored ones. */
+  maxOrd(): { jobs: number; flows: number; breakpoints: number } {
+    return this.s.maxOrd.get() as { jobs: number; flows: number; breakpoints: number };
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * Decides what each tick writes. It learns about jobs from the collector (start, end: once per
+ * job), about removals from the job store and about breakpoint changes from the breakpoint
+ * manager; the trace events themselves are read from the collector's ring when the tick runs,
+ * so the engine's per-event path is untouched.
+ *
+ * A running job's rows follow its ring: new events are inserted, events the ring evicted are
+ * deleted, so the database holds the same retained window the collector serves. When the job
+ * ends its window, snapshot and metrics are written once more from the sealed record, which is
+ * exactly what the REST API serves for it.
+ */
+import type { Breakpoint, BreakpointManager, CollectorObserver, JobRecord, MonitorCollector } from "../monitoring";
+import type { HistoryArchive } from "./archive";
+import { toJson } from "./json";
+import type { Producer, WriteBatch } from "./writer";
+
+/** A running job's snapshot and metrics are rewritten at most this often (the trace every tick). */
+const SNAPSHOT_EVERY_MS = 1000;
+
+interface LiveJob {
+  rec: JobRecord;
+  ord: number;
+  /** Its row exists. */
+  written: boolean;
+  /** Highest seq written. */
+  seq: number;
+  /** Events below this seq were deleted (left the ring). */
+  windowStart: number;
+  status: string;
+  snapshotAt: number;
+  ended: boolean;
+}
+
+export interface RecorderDeps {
+  collector: MonitorCollector;
+  breakpoints: BreakpointManager;
+  archive: HistoryArchive;
+  /** Finished jobs kept (memory and database); the oldest go first. */
+  retention: number;
+  /** Removes a finished in-memory job through the job store (its listeners drop everything). */
+  removeJob(jobId: string): boolean;
+  /** Arms the writer's tick. */
+  schedule(): void;
+  ords: { jobs: number; flows: number; breakpoints: number };
+}
+
+export class HistoryRecorder implements CollectorObserver, Producer {
+  private readonly live = new Map<string, LiveJob>();
+  /** In-memory finished jobs, in the order they ended (retention removes from the front). */
+  private readonly finished: string[] = [];
+  private readonly deletes = new Set<string>();
+  /** flow id → DSL JSON to store, or null to delete. */
+  private readonly flows = new Map<string, string | null>();
+  private readonly flowOrd = new Map<string, number>();
+  private readonly bpOrd = new Map<string, number>();
+  /** What the database holds for each flow breakpoint. */
+  private bpWritten = new Map<string, string>();
+  private bpDirty = false;
+  private nextJobOrd: number;
+  private nextFlowOrd: number;
+  private nextBpOrd: number;
+
+  constructor(private readonly d: RecorderDeps) {
+    this.nextJobOrd = d.ords.jobs + 1;
+    this.nextFlowOrd = d.ords.flows + 1;
+    this.nextBpOrd = d.ords.breakpoints + 1;
+  }
+
+  /** What the database holds after a restore (so an unchanged breakpoint is not rewritten). */
+  knowBreakpoints(bps: Breakpoint[]): void {
+    for (const bp of bps) {
+      this.bpWritten.set(bp.breakpoint_id, toJson(bp));
+      this.bpOrd.set(bp.breakpoint_id, this.nextBpOrd++);
+    }
+  }
+
+  /** A flow the database holds already (restored), or a new one: its order number. */
+  knowFlowIfNew(flowId: string): void {
+    if (!this.flowOrd.has(flowId)) this.flowOrd.set(flowId, this.nextFlowOrd++);
+  }
+
+  // ---------------------------------------------------------------- observers
+
+  jobStarted(rec: JobRecord): void {
+    this.live.set(rec.jobId, { rec, ord: this.nextJobOrd++, written: false, seq: 0, windowStart: 1, status: "", snapshotAt: 0, ended: false });
+    this.d.schedule();
+  }
+
+  jobEnded(rec: JobRecord): void {
+    const lj = this.live.get(rec.jobId);
+    if (lj) lj.ended = true;
+    this.d.schedule();
+  }
+
+  /** The job store dropped a job (removeOldJobs, remove, retention). */
+  jobRemoved(jobId: string): void {
+    this.live.delete(jobId);
+    const i = this.finished.indexOf(jobId);
+    if (i >= 0) this.finished.splice(i, 1);
+    this.deletes.add(jobId);
+    this.d.schedule();
+  }
+
+  /** Jobs restored from the database that are to be deleted. */
+  archivedRemoved(ids: string[]): void {
+    for (const id of ids) this.deletes.add(id);
+    if (ids.length > 0) this.d.schedule();
+  }
+
+  breakpointsChanged(): void {
+    this.bpDirty = true;
+    this.d.schedule();
+  }
+
+  flowSaved(flowId: string, dslJson: string): void {
+    this.knowFlowIfNew(flowId);
+    this.flows.set(flowId, dslJson);
+    this.d.schedule();
+  }
+
+  flowDeleted(flowId: string): void {
+    this.flowOrd.delete(flowId);
+    this.flows.set(flowId, null);
+    this.d.schedule();
+  }
+
+  // ---------------------------------------------------------------- the tick
+
+  produce(batch: WriteBatch): boolean {
+    const now = Date.now();
+    const nowIso = new Date(now).toISOString();
+    const hadLive = this.live.size > 0;
+    for (const [id, lj] of this.live) {
+      if (lj.ended) {
+        this.writeFinal(batch, lj);
+        this.live.delete(id);
+        this.finished.push(id);
+      } else {
+        this.writeRunning(batch, lj, now, nowIso);
+      }
+    }
+    // Hit counts change while jobs run, without a change notice.
+    if (this.bpDirty || hadLive) this.syncBreakpoints(batch);
+    for (const [flowId, dsl] of this.flows) {
+      if (dsl === null) batch.deleteFlow(flowId);
+      else batch.upsertFlow(flowId, this.flowOrd.get(flowId) ?? this.nextFlowOrd++, dsl, nowIso);
+    }
+    this.flows.clear();
+    this.applyRetention();
+    for (const id of this.deletes) batch.deleteJob(id);
+    this.deletes.clear();
+    return this.live.size > 0;
+  }
+
+  rolledBack(): void {
+    // Start over from memory: rows are upserts and events are replaced, so rewriting is safe.
+    for (const lj of this.live.values()) {
+      lj.written = false;
+      lj.seq = 0;
+      lj.windowStart = 1;
+      lj.status = "";
+    }
+    this.bpWritten = new Map();
+    this.bpDirty = true;
+  }
+
+  private writeRunning(batch: WriteBatch, lj: LiveJob, now: number, nowIso: string): void {
+    const rec = lj.rec;
+    const status = rec.job.status;
+    const statusChanged = status !== lj.status;
+    const seqChanged = rec.seq !== lj.seq;
+    if (!lj.written || statusChanged || (seqChanged && now - lj.snapshotAt >= SNAPSHOT_EVERY_MS)) {
+      this.writeEvents(batch, lj);
+      batch.upsertJob(this.row(lj, nowIso));
+      lj.written = true;
+      lj.snapshotAt = now;
+    } else if (seqChanged) {
+      this.writeEvents(batch, lj);
+      batch.progress(rec.jobId, status, nowIso, rec.seq, rec.ring.count, rec.dropped);
+    }
+    lj.status = status;
+  }
+
+  /** New events of the ring, and deletes of those it evicted. */
+  private writeEvents(batch: WriteBatch, lj: LiveJob): void {
+    const rec = lj.rec;
+    if (rec.seq === lj.seq) return;
+    const first = rec.seq - rec.ring.count + 1;
+    const { events } = this.d.collector.eventsAfter(rec.jobId, Math.max(lj.seq, first - 1));
+    for (const e of events) batch.insertEvent(rec.jobId, e.seq, toJson(e));
+    if (first > lj.windowStart) {
+      batch.deleteEventsBefore(rec.jobId, first);
+      lj.windowStart = first;
+    }
+    lj.seq = rec.seq;
+  }
+
+  private writeFinal(batch: WriteBatch, lj: LiveJob): void {
+    const rec = lj.rec;
+    // The sealed ring (previews as served from now on) replaces what was written while running.
+    batch.deleteEvents(rec.jobId);
+    for (const e of this.d.collector.eventsAfter(rec.jobId, 0).events) batch.insertEvent(rec.jobId, e.seq, toJson(e));
+    batch.upsertJob(this.row(lj, new Date().toISOString()));
+  }
+
+  private row(lj: LiveJob, nowIso: string) {
+    const rec = lj.rec;
+    const job = rec.job;
+    const snap = job.toJSON();
+    const metrics = this.d.collector.getMetrics(rec.jobId);
+    return {
+      job_id: rec.jobId,
+      ord: lj.ord,
+      flow_id: rec.flowId,
+      status: snap.status,
+      entry_routine_id: snap.entry_routine_id,
+      entry_slot: snap.entry_slot,
+      params: toJson(job.entryParams),
+      created_at: snap.created_at,
+      started_at: snap.started_at,
+      finished_at: snap.finished_at,
+      updated_at: nowIso,
+      error: snap.error === null ? null : toJson(snap.error),
+      shared_data: toJson(snap.shared_data),
+      // Shared data has its own column; the placeholder keeps the field's place in the JSON.
+      snapshot: toJson({ ...snap, shared_data: null }),
+      metrics: toJson(metrics),
+      last_seq: rec.seq,
+      retained: rec.ring.count,
+      dropped: rec.dropped,
+    };
+  }
+
+  private syncBreakpoints(batch: WriteBatch): void {
+    this.bpDirty = false;
+    const seen = new Set<string>();
+    for (const bp of this.d.breakpoints.getAllFlowBreakpoints()) {
+      const id = bp.breakpoint_id;
+      seen.add(id);
+      const json = toJson(bp);
+      if (this.bpWritten.get(id) === json) continue;
+      let ord = this.bpOrd.get(id);
+      if (ord === undefined) {
+        ord = this.nextBpOrd++;
+        this.bpOrd.set(id, ord);
+      }
+      batch.upsertBreakpoint(id, bp.flow_id ?? "", ord, json);
+      this.bpWritten.set(id, json);
+    }
+    for (const id of [...this.bpWritten.keys()]) {
+      if (seen.has(id)) continue;
+      batch.deleteBreakpoint(id);
+      this.bpWritten.delete(id);
+      this.bpOrd.delete(id);
+    }
+  }
+
+  /** Keeps at most `retention` finished jobs: restored ones (the oldest) go first. */
+  private applyRetention(): void {
+    let excess = this.d.archive.size + this.finished.length - this.d.retention;
+    if (excess <= 0) return;
+    for (const id of this.d.archive.takeOldest(excess)) {
+      this.deletes.add(id);
+      excess--;
+    }
+    while (excess > 0 && this.finished.length > 0) {
+      const id = this.finished.shift() as string;
+      // The store's removal listener lands in jobRemoved, which queues the row's delete.
+      if (!this.d.removeJob(id)) this.deletes.add(id);
+      excess--;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/** The database layout and its migrations (PRAGMA user_version counts the ones applied). */
+import type { Db } from "./database";
+
+/** Each entry moves the schema one version up; never edit a shipped entry, append a new one. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE flows (
+    flow_id    TEXT PRIMARY KEY,
+    ord        INTEGER NOT NULL,
+    dsl        TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE breakpoints (
+    breakpoint_id TEXT PRIMARY KEY,
+    flow_id       TEXT NOT NULL,
+    ord           INTEGER NOT NULL,
+    data          TEXT NOT NULL
+  );
+  CREATE TABLE jobs (
+    job_id           TEXT PRIMARY KEY,
+    ord              INTEGER NOT NULL UNIQUE,
+    flow_id          TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    entry_routine_id TEXT NOT NULL,
+    entry_slot       TEXT NOT NULL,
+    params           TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    started_at       TEXT,
+    finished_at      TEXT,
+    updated_at       TEXT NOT NULL,
+    error            TEXT,
+    shared_data      TEXT NOT NULL,
+    snapshot         TEXT NOT NULL,
+    metrics          TEXT NOT NULL,
+    last_seq         INTEGER NOT NULL,
+    retained         INTEGER NOT NULL,
+    dropped          INTEGER NOT NULL
+  );
+  CREATE INDEX jobs_status ON jobs (status);
+  CREATE TABLE events (
+    job_id TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    event  TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  ) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Applies the migrations the database has not seen yet, each in its own transaction. */
+export function migrate(db: Db): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > SCHEMA_VERSION) throw new Error(`Database schema v${current} is newer than this build (v${SCHEMA_VERSION})`);
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
