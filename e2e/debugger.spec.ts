@@ -180,3 +180,17 @@ test("break on exception: an error breakpoint from the editor stops after the ha
   await expect(page.getByTestId("routine-panel")).toContainText("flaky: try again");
   await expect(page.getByTestId("node-status-done")).toHaveAttribute("data-status", "completed");
 });
+
+test("a failed job shows why, on the job and on the node", async ({ page, request }) => {
+  await request.delete("/api/flows/e2e_fails");
+  const dsl = { routines: { start: { class: "passthrough" }, breaks: { class: "fail", config: { message: "the disk is full" } } }, connections: [{ from: "start.output", to: "breaks.input" }] };
+  expect((await request.post("/api/flows", { data: { flow_id: "e2e_fails", dsl } })).status()).toBe(201);
+  await openFlow(page, "e2e_fails");
+  await runFromUi(page, { x: 1 });
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "failed");
+  await expect(page.getByTestId("node-status-breaks")).toHaveAttribute("data-status", "failed");
+  await expect(page.getByText("Job failed:").first()).toContainText("the disk is full");
+  await page.getByTestId("event-log-filter-type").selectOption("job_failed");
+  await expect(page.locator('[data-testid="event-log-row"][data-event-type="job_failed"]')).toContainText("the disk is full");
+  await request.delete("/api/flows/e2e_fails");
+});

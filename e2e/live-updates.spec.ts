@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, test } from "@playwright/test";
 import { clearFlowBreakpoints, runFromUi } from "./helpers";
+import { freePort, ServerProcess } from "./server-process";
 import { TcpProxy } from "./tcp-proxy";
 
 test.beforeEach(async ({ request }) => clearFlowBreakpoints(request));
@@ -47,5 +51,35 @@ test("slow stream: node and edge counts rise and the log fills while it runs; af
     await expect(edge).toHaveAttribute("data-count", "60");
   } finally {
     await proxy.stop();
+  }
+});
+
+test("a server restart mid-view: reconnecting, then connected; the interrupted job is closed and the log has no seq gap", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const dir = mkdtempSync(join(tmpdir(), "routilux-e2e-"));
+  const server = new ServerProcess(await freePort(), { ROUTILUX_DB: join(dir, "routilux.db") });
+  await server.start();
+  try {
+    await page.goto(`${server.url}/flows/slow_stream`);
+    await expect(page.locator(".react-flow__node")).toHaveCount(3);
+    const jobId = await runFromUi(page, { count: 200, interval_ms: 50 });
+    await expect.poll(async () => Number((await page.getByTestId("node-activations-sink").textContent())?.replace(/\D/g, "") ?? 0)).toBeGreaterThan(3);
+
+    await server.stop();
+    await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "reconnecting");
+    await server.start();
+    await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "connected", { timeout: 30_000 });
+    // The job could not survive its process: it is closed as failed, with the reason.
+    await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "failed", { timeout: 30_000 });
+    await expect(page.getByText(/interrupted by restart/i).first()).toBeVisible();
+    const trace = (await (await page.request.get(`${server.url}/api/jobs/${jobId}/trace?limit=10000`)).json()) as { total: number; events: { seq: number }[] };
+    const log = page.getByTestId("event-log");
+    await expect(log).toHaveAttribute("data-last-seq", String(trace.total));
+    await expect(log).toHaveAttribute("data-size", String(trace.total));
+    await expect(log).toHaveAttribute("data-missing", "0");
+    await page.screenshot({ path: testInfo.outputPath("after-restart.png") });
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

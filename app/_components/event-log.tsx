@@ -4,6 +4,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useStore } from "zustand";
 import type { JobLiveStore } from "@/lib/client/live-store";
+import { describeJobError } from "@/lib/client/run-state";
 import type { TraceEvent } from "@/lib/client/types";
 
 const TYPES = ["job_started", "routine_start", "event_emit", "routine_complete", "routine_error", "breakpoint_hit", "log", "job_paused", "job_resumed", "job_completed", "job_failed", "job_cancelled"];
@@ -29,7 +30,7 @@ function summarize(e: TraceEvent): string {
     case "job_paused":
       return String(d.reason ?? "");
     case "job_failed":
-      return String(d.error ?? "");
+      return d.error ? describeJobError(d.error) : "";
     default:
       return json(d);
   }

@@ -3,7 +3,7 @@
  * store applies batches of events with `applyEvents`; unchanged routines and edges keep their
  * object identity so each graph node re-renders only when its own slice changed.
  */
-import type { JobSnapshot, JobStatus, PausedAt, RoutineStatus, TraceEvent } from "./types";
+import type { JobError, JobSnapshot, JobStatus, PausedAt, RoutineStatus, TraceEvent } from "./types";
 
 export interface RoutineLive {
   status: RoutineStatus;
@@ -130,7 +130,7 @@ export function applyEvents(state: RunState, events: readonly TraceEvent[], now 
       case "job_cancelled":
         status = ev.event_type === "job_completed" ? "completed" : ev.event_type === "job_failed" ? "failed" : "cancelled";
         pausedAt = null;
-        error = typeof d.error === "string" ? d.error : d.error && typeof d.error === "object" ? JSON.stringify(d.error) : null;
+        error = d.error ? describeJobError(d.error) : null;
         break;
       default:
         break;
@@ -163,8 +163,19 @@ export function reconcileWithSnapshot(state: RunState, snap: Pick<JobSnapshot, "
     routines: routines ?? state.routines,
     status: statusChanged ? snap.status : state.status,
     pausedAt: statusChanged ? null : state.pausedAt,
-    error: snap.error ?? state.error,
+    error: snap.error ? describeJobError(snap.error) : state.error,
   };
+}
+
+/** A job error as one line for people: "Interrupted: interrupted by restart (in source)". */
+export function describeJobError(e: unknown): string {
+  if (typeof e === "string") return e;
+  if (e && typeof e === "object") {
+    const { message, error_type, routine_id } = e as Partial<JobError>;
+    if (typeof message === "string") return `${error_type ? `${error_type}: ` : ""}${message}${routine_id ? ` (in ${routine_id})` : ""}`;
+    return JSON.stringify(e);
+  }
+  return String(e);
 }
 
 export const isFinal = (s: JobStatus | null): boolean => s === "completed" || s === "failed" || s === "cancelled";

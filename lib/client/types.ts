@@ -58,6 +58,13 @@ export interface RoutineStateInfo {
   last_error: string | null;
 }
 
+/** Why a job failed (the engine's `job.error`). */
+export interface JobError {
+  message: string;
+  error_type: string;
+  routine_id: string | null;
+}
+
 export interface JobSummary {
   job_id: string;
   flow_id: string;
@@ -66,7 +73,7 @@ export interface JobSummary {
   started_at?: string | null;
   finished_at?: string | null;
   duration_ms?: number | null;
-  error?: string | null;
+  error?: JobError | null;
 }
 
 export interface JobSnapshot extends JobSummary {

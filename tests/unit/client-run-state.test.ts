@@ -87,6 +87,11 @@ describe("run state from trace events", () => {
     // running and paused (the event stream and the session own that).
     const finished = applyEvents(s, [ev("job_completed", null, {})]);
     expect(reconcileWithSnapshot(finished, { status: "running", error: null, routine_states: {} }).status).toBe("completed");
+    // The engine's error object becomes one readable line (it is rendered as text).
+    const failed = reconcileWithSnapshot(s, { status: "failed", error: { message: "interrupted by restart", error_type: "Interrupted", routine_id: null }, routine_states: {} });
+    expect(failed.error).toBe("Interrupted: interrupted by restart");
+    const failedByEvent = applyEvents(s, [ev("job_failed", null, { error: { message: "boom", error_type: "ValueError", routine_id: "b" } })]);
+    expect(failedByEvent.error).toBe("ValueError: boom (in b)");
     const live = applyEvents(emptyRunState(), [ev("job_started", null)]);
     expect(reconcileWithSnapshot(live, { status: "paused", error: null, routine_states: {} }).status).toBe("running");
   });
