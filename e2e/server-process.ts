@@ -1,17 +1,9 @@
 /** A server of the test's own (not Playwright's webServer), so a test can stop and restart it. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
+import { freePort } from "../tests/helpers/server";
 
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, "127.0.0.1");
-  await once(srv, "listening");
-  const address = srv.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+export { freePort };
 
 export class ServerProcess {
   private child: ChildProcess | null = null;
