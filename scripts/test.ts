@@ -30,9 +30,16 @@ const vitestJson = join(out, "vitest.json");
 rmSync(vitestJson, { force: true });
 const v = spawnSync(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`], { stdio: "inherit", env });
 if (existsSync(vitestJson)) {
-  const r = JSON.parse(readFileSync(vitestJson, "utf8")) as { numPassedTests: number; numFailedTests: number; numFailedTestSuites?: number };
+  const r = JSON.parse(readFileSync(vitestJson, "utf8")) as {
+    numPassedTests: number;
+    numFailedTests: number;
+    testResults?: { status: string; assertionResults: unknown[] }[];
+  };
   passed += r.numPassedTests;
-  failed += r.numFailedTests + (r.numFailedTestSuites ?? 0);
+  // A file that failed without any test failing (it did not load) counts once; a file whose tests
+  // failed is already counted by those tests.
+  const brokenFiles = (r.testResults ?? []).filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+  failed += r.numFailedTests + brokenFiles;
 } else {
   failed += 1;
 }

@@ -2,30 +2,30 @@
  * Load and back-pressure against the real server with history on (a temp SQLite file):
  * 200 concurrent jobs over HTTP under 10 WebSocket monitors; a stalled WebSocket client.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { connectInspector, type Inspector } from "../helpers/inspector";
 import { startServer, type TestServer } from "../helpers/server";
 
 const dir = mkdtempSync(join(tmpdir(), "routilux-load-"));
 let s: TestServer;
+let inspector: Inspector;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const TERMINAL = ["completed", "failed", "cancelled"];
 
 beforeAll(async () => {
-  s = await startServer({ ROUTILUX_DB: join(dir, "load.db") });
+  s = await startServer({ ROUTILUX_DB: join(dir, "load.db") }, { inspect: true });
+  inspector = await connectInspector(s);
 });
 afterAll(async () => {
+  inspector.close();
   await s.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function rssMB(): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${s.process.pid}/status`, "utf8"));
-  return Number(m?.[1] ?? 0) / 1024;
-}
 
 async function post(path: string, body: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${s.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -58,7 +58,7 @@ describe("load", () => {
     await waitAllFinished(await startJobs(200));
     expect(await removeAll()).toBe(200);
     await sleep(500);
-    const baseline = rssMB();
+    const baseline = await inspector.memoryAfterGc();
 
     // 8 flow monitors (every event of every job, through a bounded queue) and 2 job monitors
     // started with after_seq=0 (replay, then live): 10 in all.
@@ -100,17 +100,19 @@ describe("load", () => {
       }
     }
     for (const m of [...flowMonitors, ...jobMonitors]) m.ws.close();
+    await sleep(200);
+    const loaded = await inspector.memoryAfterGc();
 
     expect(await removeAll()).toBe(200);
     const list = (await (await fetch(`${s.url}/api/jobs`)).json()) as { total: number };
     expect(list.total).toBe(0);
-    let rss = rssMB();
-    for (let i = 0; i < 40 && rss > baseline + 40; i++) {
-      await sleep(250);
-      rss = rssMB();
-    }
-    console.log(`load: RSS baseline ${baseline.toFixed(0)} MB, after removeOldJobs ${rss.toFixed(0)} MB; ${keptUp}/8 flow monitors had no drops`);
-    expect(rss).toBeLessThan(baseline + 40);
+    const after = await inspector.memoryAfterGc();
+    const f = (m: { rss: number; heapUsed: number }) => `RSS ${m.rss.toFixed(1)} MB, heap ${m.heapUsed.toFixed(1)} MB`;
+    console.log(`load: baseline ${f(baseline)}; 200 jobs held ${f(loaded)}; after removeOldJobs ${f(after)}; ${keptUp}/8 flow monitors had no drops`);
+    // What the 200 jobs held on the heap is gone (a leak of job data would keep most of it)…
+    expect(after.heapUsed - baseline.heapUsed).toBeLessThan(Math.max(2, (loaded.heapUsed - baseline.heapUsed) / 4));
+    // …and the process itself is back near where it started (allocators keep some pages).
+    expect(after.rss).toBeLessThan(baseline.rss + 40);
   });
 
   it("a stalled WebSocket client costs only its bounded queue: server memory stays bounded while it floods", async () => {
@@ -124,7 +126,7 @@ describe("load", () => {
     await new Promise((r) => ws.once("open", r));
     ws.pause(); // stop reading: the kernel buffers fill, then the server's send buffer
     await sleep(200);
-    const before = rssMB();
+    const before = await inspector.memoryAfterGc();
     const items = Array.from({ length: 12_000 }, (_, i) => ({ i, text: "some payload text, 40 characters long.." }));
     let events = 0;
     for (let round = 0; round < 8; round++) {
@@ -139,10 +141,13 @@ describe("load", () => {
         await sleep(50);
       }
     }
-    const grown = rssMB() - before;
-    console.log(`stalled client: ${events} events published (~${Math.round((events * 250) / 2 ** 20)} MB of JSON); server RSS grew ${grown.toFixed(0)} MB`);
+    const now = await inspector.memoryAfterGc();
+    const grown = now.rss - before.rss;
+    console.log(`stalled client: ${events} events published (~${Math.round((events * 250) / 2 ** 20)} MB of JSON); server RSS grew ${grown.toFixed(1)} MB, heap ${(now.heapUsed - before.heapUsed).toFixed(1)} MB, buffers ${(now.arrayBuffers - before.arrayBuffers).toFixed(1)} MB`);
     expect(events).toBeGreaterThan(300_000);
     expect(grown).toBeLessThan(60);
+    // Socket and queue buffers stay bounded: nowhere near the ~92 MB the client did not read.
+    expect(now.arrayBuffers - before.arrayBuffers).toBeLessThan(16);
     // Once it reads again it is told what it missed.
     ws.resume();
     for (let i = 0; i < 100 && !msgs.some((m) => m.type === "events_dropped"); i++) await sleep(50);
