@@ -10,9 +10,10 @@ export type CountEdgeType = Edge<CountEdgeData, "count">;
 
 function CountEdgeView({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, data, markerEnd }: EdgeProps<CountEdgeType>) {
   const g = useGraph();
-  const live = useLive((s) => s.run.edges[id], undefined);
-  const running = useLive((s) => s.run.status === "running", false);
+  const live = useLive((s) => s.view.edges[id], undefined);
   const lowDetail = useFlowStore((s) => s.transform[2] < LOW_DETAIL_ZOOM);
+  // Only the label uses it: at low detail no edge re-renders when the job starts or stops.
+  const running = useLive((s) => !lowDetail && s.view.status === "running", false);
   const [path, labelX, labelY] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
   const c = data?.connection;
   const bps = g.connectionBreakpoints.get(id) ?? [];

@@ -36,6 +36,11 @@ function summarize(e: TraceEvent): string {
   }
 }
 
+/** `text` cut to `n` characters with an ellipsis (rows do not clip: see the row's style). */
+function clip(text: string, n: number): string {
+  return text.length > n ? `${text.slice(0, n - 1)}…` : text;
+}
+
 /** How often the log redraws while events stream: rows changing 60 times a second cannot be read, and each redraw costs the whole page a layout. */
 const LOG_REFRESH_MS = 250;
 
@@ -161,13 +166,18 @@ export function EventLog({ store }: { store: JobLiveStore }) {
                 data-event-type={e.event_type}
                 data-seq={e.seq}
                 data-routine-id={e.routine_id ?? ""}
-                style={{ transform: `translateY(${item.start}px)` }}
+                // `top`, not a transform, and no overflow clip in a row: a transform or a clip gives
+                // each row its own paint properties, and rows that come and go as the log follows
+                // would make the browser re-layerize the whole page (the 300-node graph too).
+                style={{ top: item.start }}
                 onClick={() => e.routine_id && store.getState().select(e.routine_id)}
               >
                 <span className="seq">{e.seq}</span>
                 <span className="time">{e.timestamp.slice(11, 23)}</span>
                 <span className="etype">{e.event_type}</span>
-                <span className="rid">{e.routine_id ?? ""}</span>
+                <span className="rid" title={e.routine_id ?? undefined}>
+                  {clip(e.routine_id ?? "", 16)}
+                </span>
                 <span className="desc">{summarize(e)}</span>
               </button>
             );

@@ -2,7 +2,8 @@
 /**
  * What graph nodes and edges need besides their own data: the live store of the job (if any),
  * breakpoints by location, the selection, and the breakpoint actions. Changes here are rare user
- * actions; live run state does not go through this context (nodes subscribe to the store).
+ * actions; live run state does not go through this context (nodes subscribe to the store's
+ * `view`, the run state refreshed a few times a second).
  */
 import { createContext, useContext } from "react";
 import type { StoreApi } from "zustand";

@@ -110,14 +110,20 @@ export function JobDebugger({ jobId }: { jobId: string }) {
           ● {connection}
         </span>
       </div>
-      {pausedAt && (
-        <div className="paused-banner" data-testid="paused-at" data-routine-id={pausedAt.routine_id} role="status">
-          <strong>❚❚ Paused</strong> at <span className="mono">{pausedAt.routine_id}.{pausedAt.slot_name}</span>
-          {pausedAt.kind === "emit" && <> while emitting <span className="mono">{pausedAt.event_name}</span></>}
-          {pausedAt.kind === "error" && <> after an error</>} — {pausedAt.description}
-          {pausedAt.error && <span className="err"> · {pausedAt.error.error_type}: {pausedAt.error.message}</span>}
-        </div>
-      )}
+      {/* Always there, one line high: a banner that came and went would resize the graph, and
+          re-laying out and repainting a 300-routine graph on every stop and continue is a long task. */}
+      <div className="stop-bar">
+        {pausedAt ? (
+          <div className="paused-banner" data-testid="paused-at" data-routine-id={pausedAt.routine_id} role="status" title={pausedAt.error ? `${pausedAt.description} · ${pausedAt.error.error_type}: ${pausedAt.error.message}` : pausedAt.description}>
+            <strong>❚❚ Paused</strong> at <span className="mono">{pausedAt.routine_id}.{pausedAt.slot_name}</span>
+            {pausedAt.kind === "emit" && <> while emitting <span className="mono">{pausedAt.event_name}</span></>}
+            {pausedAt.kind === "error" && <> after an error</>} — {pausedAt.description}
+            {pausedAt.error && <span className="err"> · {pausedAt.error.error_type}: {pausedAt.error.message}</span>}
+          </div>
+        ) : (
+          <div className="stop-bar-idle muted">{status === "running" ? "Running — set a breakpoint or press Pause (F6) to stop it" : status ? `Job ${status}` : ""}</div>
+        )}
+      </div>
       {actionError && (
         <div className="error-box slim" role="alert" data-testid="action-error">
           {actionError}

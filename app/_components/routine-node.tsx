@@ -21,8 +21,8 @@ function RoutineNodeView({ data }: NodeProps<RoutineNodeType>) {
   const { routine } = data;
   const id = routine.routine_id;
   const g = useGraph();
-  const live = useLive((s) => s.run.routines[id], undefined);
-  const paused = useLive((s) => (s.run.pausedAt?.routine_id === id ? s.run.pausedAt : null), null);
+  const live = useLive((s) => s.view.routines[id], undefined);
+  const paused = useLive((s) => (s.view.pausedAt?.routine_id === id ? s.view.pausedAt : null), null);
   const hasJob = g.live !== null;
   const lowDetail = useFlowStore((s) => s.transform[2] < LOW_DETAIL_ZOOM);
   const bps = g.routineBreakpoints.get(id) ?? [];

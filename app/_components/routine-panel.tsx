@@ -8,8 +8,8 @@ import { formatMs, StatusBadge } from "./status-badge";
 
 export function RoutinePanel({ store, flow, metrics }: { store: JobLiveStore; flow: FlowDetail | undefined; metrics: JobMetrics | undefined }) {
   const id = useStore(store, (s) => s.selectedRoutine);
-  const live = useStore(store, (s) => (id ? s.run.routines[id] : undefined));
-  const paused = useStore(store, (s) => (id && s.run.pausedAt?.routine_id === id ? s.run.pausedAt : null));
+  const live = useStore(store, (s) => (id ? s.view.routines[id] : undefined));
+  const paused = useStore(store, (s) => (id && s.view.pausedAt?.routine_id === id ? s.view.pausedAt : null));
   const info = id ? flow?.routines[id] : undefined;
   const m = id ? metrics?.routine_metrics[id] : undefined;
   if (!id || !info) return null;

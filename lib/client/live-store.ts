@@ -12,9 +12,21 @@ export type ConnectionState = "connected" | "reconnecting" | "offline";
 /** The log keeps the newest events up to this many (the server's trace keeps its own ring). */
 export const EVENT_LOG_LIMIT = 50_000;
 
+/**
+ * How often the graph's view of the run follows the stream: a 300-routine graph repainting on
+ * every animation frame costs a slow machine most of its main thread (layout, paint, layerize
+ * each time); five times a second still reads as live. Stops and status changes go out at once.
+ */
+export const VIEW_REFRESH_MS = 200;
+
 export interface JobLiveState {
   jobId: string;
   run: RunState;
+  /**
+   * `run` as the graph and the routine panel show it: refreshed at most every VIEW_REFRESH_MS
+   * while events stream, at once when the job's status or stop changes.
+   */
+  view: RunState;
   session: SessionSnapshot | null;
   connection: ConnectionState;
   /** The log's version, bumped on every applied batch (the array grows in place; trimming replaces it). */
@@ -31,9 +43,28 @@ export interface JobLiveState {
 export type JobLiveStore = StoreApi<JobLiveState>;
 
 export function createJobLiveStore(jobId: string): JobLiveStore {
-  return createStore<JobLiveState>()((set, get) => ({
+  let viewTimer: ReturnType<typeof setTimeout> | null = null;
+  let viewAt = Number.NEGATIVE_INFINITY;
+  const publishView = (): void => {
+    if (viewTimer !== null) clearTimeout(viewTimer);
+    viewTimer = null;
+    viewAt = Date.now();
+    const { run, view } = store.getState();
+    if (view !== run) store.setState({ view: run });
+  };
+  /** After `run` changed: the view follows now (a stop, a status) or on the next refresh. */
+  const followRun = (urgent: boolean): void => {
+    if (urgent) publishView();
+    // Even the leading edge goes through a timer: the graph redraws in its own task, not in the
+    // frame that applied the events.
+    else viewTimer ??= setTimeout(publishView, Math.max(0, viewAt + VIEW_REFRESH_MS - Date.now()));
+  };
+  const urgentChange = (a: RunState, b: RunState): boolean => a.status !== b.status || a.pausedAt !== b.pausedAt || a.error !== b.error;
+
+  const store = createStore<JobLiveState>()((set, get) => ({
     jobId,
     run: emptyRunState(),
+    view: emptyRunState(),
     session: null,
     connection: "offline",
     eventCount: 0,
@@ -57,17 +88,22 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
         eventCount: get().eventCount + 1,
         ...(pausedChanged && session ? { session: { ...session, status: next.pausedAt ? "paused" : "running", paused_at: next.pausedAt } } : {}),
       });
+      followRun(urgentChange(next, get().view));
     },
     reconcile(snapshot) {
       const run = get().run;
       const next = reconcileWithSnapshot(run, snapshot);
-      if (next !== run) set({ run: next });
+      if (next !== run) {
+        set({ run: next });
+        publishView();
+      }
     },
     setSession(session) {
       const run = get().run;
       // The session is the authority on where the job stands while it is alive.
       if (session && run.status !== "completed" && run.status !== "failed" && run.status !== "cancelled") {
         set({ session, run: { ...run, pausedAt: session.paused_at, status: session.status === "paused" ? "paused" : run.status === "paused" ? "running" : run.status } });
+        publishView();
       } else {
         set({ session });
       }
@@ -79,4 +115,5 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
       if (get().selectedRoutine !== routineId) set({ selectedRoutine: routineId });
     },
   }));
+  return store;
 }

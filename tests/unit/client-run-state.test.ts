@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { createJobLiveStore, EVENT_LOG_LIMIT } from "../../lib/client/live-store";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createJobLiveStore, EVENT_LOG_LIMIT, VIEW_REFRESH_MS } from "../../lib/client/live-store";
 import { applyEvents, connectionId, emptyRunState, reconcileWithSnapshot } from "../../lib/client/run-state";
 import type { TraceEvent, TraceEventType } from "../../lib/client/types";
 
@@ -131,5 +131,46 @@ describe("the job's live store", () => {
     store.getState().setSession({ session_id: "s", job_id: "j1", status: "running", paused_at: null, step_mode: null });
     expect(store.getState().run.status).toBe("running");
     expect(store.getState().run.pausedAt).toBeNull();
+  });
+
+  describe("the graph's view of the run", () => {
+    afterEach(() => vi.useRealTimers());
+
+    it("follows a stream of events at most every VIEW_REFRESH_MS, with nothing left behind", () => {
+      vi.useFakeTimers();
+      seq = 0;
+      const store = createJobLiveStore("j1");
+      store.getState().applyEvents([ev("job_started", null)]);
+      expect(store.getState().view.status).toBe("running"); // a status change goes out at once
+      let viewChanges = 0;
+      store.subscribe((s, prev) => {
+        if (s.view !== prev.view) viewChanges++;
+      });
+      // 60 frames of events in one second: the run follows every frame, the view five times.
+      for (let frame = 0; frame < 60; frame++) {
+        store.getState().applyEvents([ev("routine_start", "a"), ev("routine_complete", "a", {}, { duration: 1, status: "completed" })]);
+        expect(store.getState().run.routines.a?.activations).toBe(frame + 1);
+        vi.advanceTimersByTime(1000 / 60);
+      }
+      expect(viewChanges).toBeGreaterThanOrEqual(4);
+      expect(viewChanges).toBeLessThanOrEqual(1000 / VIEW_REFRESH_MS + 1);
+      vi.advanceTimersByTime(VIEW_REFRESH_MS);
+      expect(store.getState().view).toBe(store.getState().run);
+      expect(store.getState().view.routines.a?.activations).toBe(60);
+    });
+
+    it("shows a stop, a resume and the end at once, with everything before them", () => {
+      vi.useFakeTimers();
+      seq = 0;
+      const store = createJobLiveStore("j1");
+      store.getState().applyEvents([ev("job_started", null)]);
+      store.getState().applyEvents([ev("routine_start", "a")]);
+      store.getState().applyEvents([ev("routine_complete", "a", {}, { duration: 1, status: "completed" }), ev("job_paused", null, { reason: "breakpoint", paused_at: { routine_id: "b", slot_name: "in", reason: "breakpoint" } })]);
+      expect(store.getState().view).toBe(store.getState().run);
+      expect(store.getState().view.status).toBe("paused");
+      expect(store.getState().view.routines.a?.activations).toBe(1);
+      store.getState().applyEvents([ev("job_resumed", null), ev("job_completed", null)]);
+      expect(store.getState().view.status).toBe("completed");
+    });
   });
 });
