@@ -14,7 +14,7 @@ test("home lists the demo flows and opens one as a graph", async ({ page }) => {
   await expect(page.getByTestId("edge-route.small:small_worker.input")).toContainText("small→input");
 });
 
-test("the demo: breakpoint on process, run, edit data while paused, step over to the end; the handler got the edit", async ({ page, request }, testInfo) => {
+test("the demo: breakpoint on process, run, edit data while paused, step over, continue: completed, and the handler got the edit", async ({ page, request }, testInfo) => {
   await openFlow(page, "data_processing");
   const dot = page.getByTestId("breakpoint-toggle-process");
   await expect(dot).toHaveAttribute("data-active", "false");
@@ -37,12 +37,17 @@ test("the demo: breakpoint on process, run, edit data while paused, step over to
   await page.screenshot({ path: testInfo.outputPath("paused-debugger.png") });
 
   // Step over from process (depth 1) stops at the next activation of depth <= 1; validate is
-  // process' child (depth 2), so nothing qualifies and the job runs to its end: Continue is then
-  // disabled, as it has nothing left to continue.
+  // process' child (depth 2), so nothing qualifies and the job runs to its end. The stop bar says
+  // so, and Continue closes that note; after that there is nothing left to continue.
   await page.getByTestId("debug-step-over").click();
   await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
-  await expect(page.getByTestId("debug-continue")).toBeDisabled();
   await expect(page.getByTestId("paused-at")).toHaveCount(0);
+  await expect(page.getByTestId("step-ended")).toContainText("Step over from process.data_ingested ran the job to its end");
+  await expect(page.getByTestId("step-ended")).toContainText("depth ≤ 1");
+  await page.getByTestId("debug-continue").click();
+  await expect(page.getByTestId("step-ended")).toHaveCount(0);
+  await expect(page.getByTestId("debug-continue")).toBeDisabled();
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
   for (const id of ["ingest", "process", "validate"]) await expect(page.getByTestId(`node-status-${id}`)).toHaveAttribute("data-status", "completed");
 
   // The trace shows what the handler received, and what validate logged from its result.

@@ -49,6 +49,25 @@ test("slow stream: node and edge counts rise and the log fills while it runs; af
     expect(metrics.total_events).toBeGreaterThan(before);
     await expect(sink).toContainText("60");
     await expect(edge).toHaveAttribute("data-count", "60");
+
+    // Following, the log is its newest rows; scrolling back stops following, and the whole
+    // history is there to scroll through; following again shows the tail.
+    const follow = page.getByTestId("event-log-follow");
+    const rows = log.getByTestId("event-log-row");
+    await expect(follow).toBeChecked();
+    await expect(rows.last()).toHaveAttribute("data-seq", String(metrics.total_events));
+    const scroller = page.getByTestId("event-log-scroll");
+    await scroller.hover();
+    await page.mouse.wheel(0, -240);
+    await expect(follow).not.toBeChecked();
+    await expect(rows.last()).toHaveAttribute("data-seq", String(metrics.total_events)); // it opens at the end
+    await scroller.evaluate((el) => {
+      el.scrollTop = 0;
+    });
+    await expect(log.locator('[data-testid="event-log-row"][data-seq="1"]')).toBeVisible();
+    await follow.check();
+    await expect(rows.last()).toHaveAttribute("data-seq", String(metrics.total_events));
+    await expect(log.locator('[data-testid="event-log-row"][data-seq="1"]')).toHaveCount(0);
   } finally {
     await proxy.stop();
   }

@@ -22,11 +22,16 @@ const BUTTONS: Button[] = [
   { action: "cancel", label: "Cancel", icon: "■", key: "", testId: "debug-cancel" },
 ];
 
-export function enabledActions(status: JobStatus | null, busy: boolean): Set<ToolbarAction> {
+/**
+ * `stepEnded`: the user's last step ran the job to its end. Continue then stays enabled once, to
+ * close the note that says so (the user asked to go on step by step; the job went on to its end).
+ */
+export function enabledActions(status: JobStatus | null, busy: boolean, stepEnded = false): Set<ToolbarAction> {
   const on = new Set<ToolbarAction>();
   if (busy || !status) return on;
   const final = status === "completed" || status === "failed" || status === "cancelled";
   if (status === "paused") for (const a of ["continue", "step_over", "step_into", "step_out"] as const) on.add(a);
+  if (final && stepEnded) on.add("continue");
   if (status === "running" || status === "pending") on.add("pause");
   if (!final) on.add("cancel");
   return on;
@@ -40,8 +45,8 @@ function keyAction(e: KeyboardEvent): ToolbarAction | null {
   return null;
 }
 
-export function DebugToolbar({ status, busy, onAction }: { status: JobStatus | null; busy: boolean; onAction(a: ToolbarAction): void }) {
-  const enabled = enabledActions(status, busy);
+export function DebugToolbar({ status, busy, stepEnded = false, onAction }: { status: JobStatus | null; busy: boolean; stepEnded?: boolean; onAction(a: ToolbarAction): void }) {
+  const enabled = enabledActions(status, busy, stepEnded);
   const latest = useRef({ enabled, onAction });
   latest.current = { enabled, onAction };
   useEffect(() => {

@@ -36,6 +36,8 @@ function summarize(e: TraceEvent): string {
   }
 }
 
+const ROW_HEIGHT = 24;
+
 /** `text` cut to `n` characters with an ellipsis (rows do not clip: see the row's style). */
 function clip(text: string, n: number): string {
   return text.length > n ? `${text.slice(0, n - 1)}…` : text;
@@ -112,13 +114,47 @@ export function EventLog({ store }: { store: JobLiveStore }) {
     return s.list;
   }, [count, log]);
   const parent = useRef<HTMLDivElement>(null);
-  const v = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => 24, overscan: 12 });
-  // Follow the tail by writing scrollTop from the virtualizer's own size: scrollToIndex reads the
-  // element's scroll height, a forced layout of the page on every frame while events stream.
+  // Rows the panel has room for (measured when it resizes): what the tail view renders.
+  const [tailRows, setTailRows] = useState(16);
+  useEffect(() => {
+    const el = parent.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setTailRows(Math.max(1, Math.ceil(el.clientHeight / ROW_HEIGHT))));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  const v = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => ROW_HEIGHT, overscan: 12, enabled: !follow, useFlushSync: false });
+  // Leaving the tail: the scrollable list opens at its end, where the user was looking.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only on the switch, not on every new row
   useLayoutEffect(() => {
     const el = parent.current;
-    if (follow && el && rows.length) el.scrollTop = v.getTotalSize();
-  }, [rows.length, follow, v]);
+    if (!follow && el) el.scrollTop = rows.length * ROW_HEIGHT;
+  }, [follow]);
+  const row = (e: TraceEvent, top: number) => (
+    <button
+      type="button"
+      key={e.seq}
+      className={`log-row t-${e.event_type}`}
+      data-testid="event-log-row"
+      data-event-type={e.event_type}
+      data-seq={e.seq}
+      data-routine-id={e.routine_id ?? ""}
+      // `top`, not a transform, and no overflow clip in a row: a transform or a clip gives each
+      // row its own paint properties, and rows that come and go as the log follows would make
+      // the browser re-layerize the whole page (the 300-node graph too).
+      style={{ top }}
+      onClick={() => e.routine_id && store.getState().select(e.routine_id)}
+    >
+      <span className="seq">{e.seq}</span>
+      <span className="time">{e.timestamp.slice(11, 23)}</span>
+      <span className="etype">{e.event_type}</span>
+      <span className="rid" title={e.routine_id ?? undefined}>
+        {clip(e.routine_id ?? "", 16)}
+      </span>
+      <span className="desc">{summarize(e)}</span>
+    </button>
+  );
+  const tail = follow ? rows.slice(-tailRows) : [];
   return (
     <div className="event-log" data-testid="event-log" data-size={log.length} data-last-seq={lastSeq} data-missing={missing}>
       <div className="log-filters">
@@ -139,7 +175,7 @@ export function EventLog({ store }: { store: JobLiveStore }) {
           ))}
         </select>
         <label className="check small">
-          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow
+          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} data-testid="event-log-follow" /> follow
         </label>
         <span className="muted small" data-testid="event-log-count">
           {rows.length} events
@@ -147,42 +183,33 @@ export function EventLog({ store }: { store: JobLiveStore }) {
       </div>
       <div
         ref={parent}
-        className="log-scroll"
-        onWheel={() => {
-          const el = parent.current;
-          if (el && follow && el.scrollTop + el.clientHeight < el.scrollHeight - 48) setFollow(false);
+        className={`log-scroll${follow ? " tail" : ""}`}
+        data-testid="event-log-scroll"
+        role="log"
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the log scrolls with the keyboard
+        tabIndex={0}
+        // Scrolling back stops following (as in a terminal or the devtools console).
+        onWheel={(ev) => {
+          if (follow && ev.deltaY < 0) setFollow(false);
+        }}
+        onKeyDown={(ev) => {
+          if (follow && ["ArrowUp", "PageUp", "Home"].includes(ev.key)) setFollow(false);
         }}
       >
-        <div style={{ height: v.getTotalSize(), position: "relative" }}>
-          {v.getVirtualItems().map((item) => {
-            const e = rows[item.index];
-            if (!e) return null;
-            return (
-              <button
-                type="button"
-                key={e.seq}
-                className={`log-row t-${e.event_type}`}
-                data-testid="event-log-row"
-                data-event-type={e.event_type}
-                data-seq={e.seq}
-                data-routine-id={e.routine_id ?? ""}
-                // `top`, not a transform, and no overflow clip in a row: a transform or a clip gives
-                // each row its own paint properties, and rows that come and go as the log follows
-                // would make the browser re-layerize the whole page (the 300-node graph too).
-                style={{ top: item.start }}
-                onClick={() => e.routine_id && store.getState().select(e.routine_id)}
-              >
-                <span className="seq">{e.seq}</span>
-                <span className="time">{e.timestamp.slice(11, 23)}</span>
-                <span className="etype">{e.event_type}</span>
-                <span className="rid" title={e.routine_id ?? undefined}>
-                  {clip(e.routine_id ?? "", 16)}
-                </span>
-                <span className="desc">{summarize(e)}</span>
-              </button>
-            );
-          })}
-        </div>
+        {follow ? (
+          // Following, the log is its last rows, bottom-aligned: no scrolling, so no forced
+          // layout and no scroll event (and re-render) on every refresh while events stream.
+          <div className="log-tail" style={{ height: tail.length * ROW_HEIGHT }}>
+            {tail.map((e, i) => row(e, i * ROW_HEIGHT))}
+          </div>
+        ) : (
+          <div style={{ height: v.getTotalSize(), position: "relative" }}>
+            {v.getVirtualItems().map((item) => {
+              const e = rows[item.index];
+              return e ? row(e, item.start) : null;
+            })}
+          </div>
+        )}
       </div>
     </div>
   );

@@ -5,7 +5,7 @@
  */
 import { Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, useStoreApi } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { useCallback, useEffect, useMemo, useRef } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef } from "react";
 import { layoutFlow, NODE_WIDTH } from "@/lib/client/layout";
 import type { Breakpoint, FlowDetail } from "@/lib/client/types";
 import { CountEdge, type CountEdgeType } from "./count-edge";
@@ -64,7 +64,7 @@ function FocusOnSelect({ selected, focus, positions }: { selected: string | null
   return null;
 }
 
-export function FlowGraph(props: FlowGraphProps) {
+function FlowGraphView(props: FlowGraphProps) {
   const { flow, breakpoints, focus, ...handlers } = props;
   const positions = useMemo(() => layoutFlow(flow), [flow]);
   const nodes = useMemo<RoutineNodeType[]>(
@@ -139,3 +139,13 @@ export function FlowGraph(props: FlowGraphProps) {
     </GraphContext.Provider>
   );
 }
+
+/**
+ * Re-rendered only when what it draws changes: the job view re-renders on every metrics poll and
+ * status change, and a 300-node React Flow is not cheap to reconcile. The handlers are not
+ * compared (parents re-create them; the graph calls the latest through a ref).
+ */
+export const FlowGraph = memo(
+  FlowGraphView,
+  (a, b) => a.flow === b.flow && a.breakpoints === b.breakpoints && a.live === b.live && a.selected === b.selected && a.focus === b.focus,
+);

@@ -11,6 +11,7 @@ import { api } from "@/lib/client/api";
 import { connectJob } from "@/lib/client/live-connection";
 import { createJobLiveStore } from "@/lib/client/live-store";
 import { isFinal } from "@/lib/client/run-state";
+import type { PausedAt } from "@/lib/client/types";
 import { BreakpointEditor } from "./breakpoint-editor";
 import { BreakpointsPanel } from "./breakpoints-panel";
 import { CallStackPanel } from "./call-stack-panel";
@@ -47,6 +48,10 @@ export function JobDebugger({ jobId }: { jobId: string }) {
   const [editing, setEditing] = useState<string | null>(null);
   const [focus, setFocus] = useState<FocusRequest>({ key: 0, centre: false });
   const [bottomTab, setBottomTab] = useState<"log" | "metrics">("log");
+  // The step the user asked for last, and where from: if the job ends before it stops anywhere,
+  // the stop bar says why (nothing came at the depth the step waits for).
+  const [step, setStep] = useState<{ action: StepAction; from: PausedAt } | null>(null);
+  const stepEnded = step !== null && final;
 
   // On every stop and at the end the snapshot is the authority on counts and states.
   useEffect(() => {
@@ -59,12 +64,19 @@ export function JobDebugger({ jobId }: { jobId: string }) {
   // Select the node where the job stopped.
   useEffect(() => {
     if (pausedAt) {
+      setStep((st) => (st && st.from !== pausedAt ? null : st));
       store.getState().select(pausedAt.routine_id);
       setFocus((f) => ({ key: f.key + 1, centre: false }));
     }
   }, [pausedAt, store]);
 
   const onAction = async (a: ToolbarAction) => {
+    if (stepEnded) {
+      // The job is over: Continue only closes the note.
+      if (a === "continue") setStep(null);
+      return;
+    }
+    setStep(pausedAt && (a === "step_over" || a === "step_into" || a === "step_out") ? { action: a, from: pausedAt } : null);
     setBusy(true);
     setActionError(null);
     try {
@@ -105,7 +117,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
         <StatusBadge status={status} testId="job-status" />
         {metrics.data && <span className="muted small">{formatMs(metrics.data.duration_ms)} · {metrics.data.total_events} events</span>}
         <span className="spacer" />
-        <DebugToolbar status={status} busy={busy} onAction={(a) => void onAction(a)} />
+        <DebugToolbar status={status} busy={busy} stepEnded={stepEnded} onAction={(a) => void onAction(a)} />
         <span className={`live live-${connection}`} data-testid="live-status" data-state={connection} title="Live updates">
           ● {connection}
         </span>
@@ -119,6 +131,10 @@ export function JobDebugger({ jobId }: { jobId: string }) {
             {pausedAt.kind === "emit" && <> while emitting <span className="mono">{pausedAt.event_name}</span></>}
             {pausedAt.kind === "error" && <> after an error</>} — {pausedAt.description}
             {pausedAt.error && <span className="err"> · {pausedAt.error.error_type}: {pausedAt.error.message}</span>}
+          </div>
+        ) : stepEnded && step ? (
+          <div className="step-ended" data-testid="step-ended" role="status">
+            {describeStepEnd(step.action, step.from, status)} · <span className="muted">Continue closes this note</span>
           </div>
         ) : (
           <div className="stop-bar-idle muted">{status === "running" ? "Running — set a breakpoint or press Pause (F6) to stop it" : status ? `Job ${status}` : ""}</div>
@@ -180,4 +196,20 @@ export function JobDebugger({ jobId }: { jobId: string }) {
       </div>
     </div>
   );
+}
+
+type StepAction = "step_over" | "step_into" | "step_out";
+
+/** Why a step did not stop: the spec's depth rule, in words. */
+function describeStepEnd(action: StepAction, from: PausedAt, status: string | null): string {
+  const where = `${from.routine_id}.${from.slot_name}`;
+  const d = from.depth;
+  const waited =
+    action === "step_over"
+      ? `an activation at depth ≤ ${d} (the depth of ${where})`
+      : action === "step_out"
+        ? `an activation at depth < ${d} (above ${where})`
+        : "another activation";
+  const verb = action === "step_over" ? "Step over" : action === "step_out" ? "Step out" : "Step into";
+  return `${verb} from ${where} ran the job to its end (${status ?? "finished"}): no ${waited} came after it`;
 }

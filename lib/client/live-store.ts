@@ -17,7 +17,7 @@ export const EVENT_LOG_LIMIT = 50_000;
  * every animation frame costs a slow machine most of its main thread (layout, paint, layerize
  * each time); five times a second still reads as live. Stops and status changes go out at once.
  */
-export const VIEW_REFRESH_MS = 200;
+export const VIEW_REFRESH_MS = 100;
 
 export interface JobLiveState {
   jobId: string;
