@@ -146,7 +146,7 @@ describe("the job's live store", () => {
       store.subscribe((s, prev) => {
         if (s.view !== prev.view) viewChanges++;
       });
-      // 60 frames of events in one second: the run follows every frame, the view five times.
+      // 60 frames of events in one second: the run follows every frame, the view at most 1000 / VIEW_REFRESH_MS times.
       for (let frame = 0; frame < 60; frame++) {
         store.getState().applyEvents([ev("routine_start", "a"), ev("routine_complete", "a", {}, { duration: 1, status: "completed" })]);
         expect(store.getState().run.routines.a?.activations).toBe(frame + 1);
