@@ -59,6 +59,10 @@ test("the demo: breakpoint on process, run, edit data while paused, step over, c
   await expect(log.locator('[data-testid="event-log-row"][data-event-type="log"]')).toContainText('"result":[20,40]');
   await page.getByTestId("event-log-filter-type").selectOption("");
   await page.screenshot({ path: testInfo.outputPath("finished-job.png") });
+  // The metrics tab: one row per routine, with its run count.
+  await page.getByTestId("tab-metrics").click();
+  for (const id of ["ingest", "process", "validate"]) await expect(page.locator(`[data-testid="metrics-table"] tr[data-routine-id="${id}"] td`).nth(1)).toHaveText("1");
+  await page.getByRole("tab", { name: "Event log" }).click();
 
   const logs = (await (await request.get(`/api/jobs/${jobId}/logs`)).json()) as { logs: { data: { result: number[] } }[] };
   expect(logs.logs[0]?.data.result).toEqual([20, 40]);

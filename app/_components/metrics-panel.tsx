@@ -1,7 +1,45 @@
 "use client";
 /** Duration, events and the per-routine table of the collector's metrics. */
-import type { JobMetrics } from "@/lib/client/types";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useRef } from "react";
+import type { JobMetrics, RoutineMetrics } from "@/lib/client/types";
 import { formatMs } from "./status-badge";
+
+const COLUMNS = ["Routine", "Runs", "Errors", "Avg", "Min", "Max", "Total"];
+const ROW_HEIGHT = 24;
+
+/**
+ * The rows, virtualised: a 300-routine flow re-sorted on every poll (once a second while the job
+ * runs) would otherwise rebuild and lay out a 300-row table each time.
+ */
+function RoutineRows({ rows }: { rows: RoutineMetrics[] }) {
+  const parent = useRef<HTMLTableSectionElement>(null);
+  const v = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => ROW_HEIGHT, overscan: 8, useFlushSync: false });
+  return (
+    // A real table whose body scrolls (display overridden in CSS); rows are placed absolutely
+    // over a spacer row as tall as all of them.
+    <tbody ref={parent} className="metrics-body">
+      <tr className="metrics-spacer" style={{ height: v.getTotalSize() }} />
+      {v.getVirtualItems().map((item) => {
+        const r = rows[item.index];
+        if (!r) return null;
+        return (
+          <tr key={r.routine_id} className="metrics-row" data-routine-id={r.routine_id} style={{ top: item.start }}>
+            <td className="mono" title={r.routine_id}>
+              {r.routine_id}
+            </td>
+            <td>{r.execution_count}</td>
+            <td className={r.error_count ? "err" : ""}>{r.error_count}</td>
+            <td>{formatMs(r.avg_duration_ms)}</td>
+            <td>{formatMs(r.min_duration_ms)}</td>
+            <td>{formatMs(r.max_duration_ms)}</td>
+            <td>{formatMs(r.duration_ms)}</td>
+          </tr>
+        );
+      })}
+    </tbody>
+  );
+}
 
 export function MetricsPanel({ metrics }: { metrics: JobMetrics | undefined }) {
   if (!metrics) return <div className="muted small">No metrics yet.</div>;
@@ -34,34 +72,8 @@ export function MetricsPanel({ metrics }: { metrics: JobMetrics | undefined }) {
           </div>
         )}
       </div>
-      <table className="table compact">
-        <thead>
-          <tr>
-            <th>Routine</th>
-            <th>Runs</th>
-            <th>Errors</th>
-            <th>Avg</th>
-            <th>Min</th>
-            <th>Max</th>
-            <th>Total</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.routine_id}>
-              <td className="mono">{r.routine_id}</td>
-              <td>{r.execution_count}</td>
-              <td className={r.error_count ? "err" : ""}>{r.error_count}</td>
-              <td>{formatMs(r.avg_duration_ms)}</td>
-              <td>{formatMs(r.min_duration_ms)}</td>
-              <td>{formatMs(r.max_duration_ms)}</td>
-              <td>{formatMs(r.duration_ms)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
       {metrics.errors.length > 0 && (
-        <ul className="errors">
+        <ul className="errors metrics-errors">
           {metrics.errors.map((e, i) => (
             // biome-ignore lint/suspicious/noArrayIndexKey: errors have no id
             <li key={i} className="err small">
@@ -70,6 +82,16 @@ export function MetricsPanel({ metrics }: { metrics: JobMetrics | undefined }) {
           ))}
         </ul>
       )}
+      <table className="metrics-table" data-testid="metrics-table">
+        <thead>
+          <tr className="metrics-row head">
+            {COLUMNS.map((c) => (
+              <th key={c}>{c}</th>
+            ))}
+          </tr>
+        </thead>
+        <RoutineRows rows={rows} />
+      </table>
     </div>
   );
 }
