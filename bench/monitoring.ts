@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { MonitoringRegistry } from "../lib";
 import { chainFlow, loopFlow, measureJob, median } from "./engine-chain";
+import { recordingFloor } from "./monitoring-floor";
 import type { Mode } from "./monitoring-mode";
 
 const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
@@ -59,6 +60,11 @@ export async function monitoringBench(): Promise<void> {
   const ok = (a: Mode, b: Mode, target: number): string => (best(a) / best(b) <= target ? "OK" : "MISSED");
   console.log(`disabled / no hooks (one process, interleaved): ${same.best.toFixed(3)} best, ${same.median.toFixed(3)} median (target ≤ 1.05) ${same.best <= 1.05 ? "OK" : "MISSED"}`);
   console.log(`enabled / disabled:              ${ratio("enabled", "disabled")} (target ≤ 2.00) ${ok("enabled", "disabled", 2)}`);
+  const floor = await recordingFloor(n, true);
+  const floorNoClock = await recordingFloor(n, false);
+  console.log(
+    `floor: hooks doing only the unavoidable (clock, 3 ring entries, stats) / no hooks, one process: ${floor.best.toFixed(2)} best, ${floor.median.toFixed(2)} median; without the clock read ${floorNoClock.best.toFixed(2)} best, ${floorNoClock.median.toFixed(2)} median`,
+  );
   const delivered = samples.get("enabled + subscriber")?.at(-1)?.delivered ?? 0;
   console.log(`enabled + subscriber / disabled: ${ratio("enabled + subscriber", "disabled")} (the subscriber drained ${fmt(delivered)} events per run)`);
 

@@ -1,0 +1,106 @@
+/**
+ * The floor under "enabled / disabled": hooks that do only what monitoring cannot skip — one
+ * clock read per activation, three ring entries (start, emit, complete) and the per-routine
+ * stats — and nothing else (no breakpoint or session checks, no publishing, no causal
+ * bookkeeping), against no hooks at all, interleaved in one process. If this ratio is near the
+ * target, the target cannot be met by trimming the real hooks: only by recording less.
+ */
+import type { Activation, EmitInfo, ExecutionHooks } from "../lib";
+import { chainFlow, median } from "./engine-chain";
+
+const CAPACITY = 1000;
+
+class MinimalRing {
+  kind = new Uint8Array(CAPACITY);
+  ref: unknown[] = new Array(CAPACITY).fill(null);
+  ref2: unknown[] = new Array(CAPACITY).fill(null);
+  time = new Float64Array(CAPACITY);
+  num = new Float64Array(CAPACITY);
+  next = 0;
+  count = 0;
+  seq = 0;
+  push(kind: number, ref: unknown, time: number, num: number, ref2: unknown): void {
+    const i = this.next;
+    this.kind[i] = kind;
+    this.ref[i] = ref;
+    this.ref2[i] = ref2;
+    this.time[i] = time;
+    this.num[i] = num;
+    this.next = i + 1 === CAPACITY ? 0 : i + 1;
+    if (this.count < CAPACITY) this.count++;
+    this.seq++;
+  }
+}
+
+class Stats {
+  count = 0;
+  total = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = 0;
+  last = 0;
+}
+
+function minimalHooks(readClock: boolean): ExecutionHooks {
+  const ring = new MinimalRing();
+  const stats = new Map<string, Stats>();
+  let lastId = "";
+  let last: Stats | undefined;
+  let clock = 0;
+  return {
+    beforeActivation(act: Activation) {
+      act.startedAt = clock;
+      ring.push(1, act, clock, act.attempt, null);
+      return undefined;
+    },
+    afterActivation(act: Activation) {
+      const now = readClock ? performance.now() : clock + 0.001;
+      clock = now;
+      const d = now - act.startedAt;
+      let s = lastId === act.routineId ? last : stats.get(act.routineId);
+      if (s === undefined) {
+        s = new Stats();
+        stats.set(act.routineId, s);
+      }
+      lastId = act.routineId;
+      last = s;
+      s.count++;
+      s.total += d;
+      if (d < s.min) s.min = d;
+      if (d > s.max) s.max = d;
+      s.last = now;
+      ring.push(2, act, now, d, null);
+    },
+    onEmit(info: EmitInfo) {
+      ring.push(3, info.routes, clock, 0, info.payload);
+      return undefined;
+    },
+  };
+}
+
+async function once(n: number, hooks: ExecutionHooks | null): Promise<number> {
+  const flow = chainFlow();
+  const t0 = performance.now();
+  const job = flow.start("src", { n }, { hooks });
+  await job.done;
+  return ((performance.now() - t0) * 1e6) / (1 + 3 * n);
+}
+
+/** Median and best ratios of minimal hooks to no hooks (ABBA order, so neither pays for the other's garbage). */
+export async function recordingFloor(n: number, readClock: boolean): Promise<{ median: number; best: number }> {
+  for (let i = 0; i < 3; i++) {
+    await once(50_000, null);
+    await once(50_000, minimalHooks(readClock));
+  }
+  const none: number[] = [];
+  const minimal: number[] = [];
+  for (let i = 0; i < 16; i++) {
+    if (i % 2 === 0) {
+      none.push(await once(n, null));
+      minimal.push(await once(n, minimalHooks(readClock)));
+    } else {
+      minimal.push(await once(n, minimalHooks(readClock)));
+      none.push(await once(n, null));
+    }
+  }
+  return { median: median(minimal) / median(none), best: Math.min(...minimal) / Math.min(...none) };
+}
