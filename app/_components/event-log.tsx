@@ -37,6 +37,7 @@ function summarize(e: TraceEvent): string {
 }
 
 const ROW_HEIGHT = 24;
+const OVERSCAN = 12;
 
 /** `text` cut to `n` characters with an ellipsis (rows do not clip: see the row's style). */
 function clip(text: string, n: number): string {
@@ -123,7 +124,7 @@ export function EventLog({ store }: { store: JobLiveStore }) {
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  const v = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => ROW_HEIGHT, overscan: 12, enabled: !follow, useFlushSync: false });
+  const v = useVirtualizer({ count: rows.length, getScrollElement: () => parent.current, estimateSize: () => ROW_HEIGHT, overscan: OVERSCAN, enabled: !follow, useFlushSync: false });
   // Leaving the tail: the scrollable list opens at its end, where the user was looking.
   // biome-ignore lint/correctness/useExhaustiveDependencies: only on the switch, not on every new row
   useLayoutEffect(() => {
@@ -154,7 +155,9 @@ export function EventLog({ store }: { store: JobLiveStore }) {
       <span className="desc">{summarize(e)}</span>
     </button>
   );
-  const tail = follow ? rows.slice(-tailRows) : [];
+  // As many rows above the visible ones as the scrolling list keeps (its overscan): they are
+  // clipped, but recent history stays in the page for find-in-page and for tests.
+  const tail = follow ? rows.slice(-(tailRows + OVERSCAN)) : [];
   return (
     <div className="event-log" data-testid="event-log" data-size={log.length} data-last-seq={lastSeq} data-missing={missing}>
       <div className="log-filters">

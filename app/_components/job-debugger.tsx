@@ -22,7 +22,7 @@ import { MetricsPanel } from "./metrics-panel";
 import { RoutinePanel } from "./routine-panel";
 import { StatusBadge, formatMs } from "./status-badge";
 import { useBreakpoints } from "./use-breakpoints";
-import { VariablesPanel } from "./variables-panel";
+import { pauseKey, VariablesPanel } from "./variables-panel";
 import { WatchPanel } from "./watch-panel";
 
 export function JobDebugger({ jobId }: { jobId: string }) {
@@ -64,7 +64,8 @@ export function JobDebugger({ jobId }: { jobId: string }) {
   // Select the node where the job stopped.
   useEffect(() => {
     if (pausedAt) {
-      setStep((st) => (st && st.from !== pausedAt ? null : st));
+      // A new stop ends the step (the same stop, re-sent by a session update, does not).
+      setStep((st) => (st && pauseKey(st.from) !== pauseKey(pausedAt) ? null : st));
       store.getState().select(pausedAt.routine_id);
       setFocus((f) => ({ key: f.key + 1, centre: false }));
     }

@@ -15,7 +15,8 @@ export const EVENT_LOG_LIMIT = 50_000;
 /**
  * How often the graph's view of the run follows the stream: a 300-routine graph repainting on
  * every animation frame costs a slow machine most of its main thread (layout, paint, layerize
- * each time); ten times a second still reads as live (and keeps each redraw small). Stops and status changes go out at once.
+ * each time); ten times a second still reads as live and keeps each redraw small. Stops and
+ * status changes go out at once.
  */
 export const VIEW_REFRESH_MS = 100;
 
