@@ -1,7 +1,7 @@
 "use client";
 /** The job's trace, virtualised (tens of thousands of rows stay cheap); filter by type and routine; click selects the node. */
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useStore } from "zustand";
 import type { JobLiveStore } from "@/lib/client/live-store";
 import { describeJobError } from "@/lib/client/run-state";
@@ -70,7 +70,7 @@ function useThrottledEventCount(store: JobLiveStore, ms: number): number {
   return count;
 }
 
-export function EventLog({ store }: { store: JobLiveStore }) {
+function EventLogView({ store }: { store: JobLiveStore }) {
   const count = useThrottledEventCount(store, LOG_REFRESH_MS);
   // Read at (throttled) render time, not subscribed: a subscription would redraw every frame.
   const { lastSeq, missing } = store.getState().run;
@@ -217,3 +217,6 @@ export function EventLog({ store }: { store: JobLiveStore }) {
     </div>
   );
 }
+
+/** Redrawn by its own (throttled) subscription only, not whenever the job view re-renders (each metrics poll, each status change). */
+export const EventLog = memo(EventLogView);

@@ -6,13 +6,22 @@
 import { Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, useStoreApi } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { memo, useCallback, useEffect, useMemo, useRef } from "react";
-import { layoutFlow, NODE_WIDTH } from "@/lib/client/layout";
+import { LayoutCache, type LayoutStorage, NODE_WIDTH } from "@/lib/client/layout";
 import type { Breakpoint, FlowDetail } from "@/lib/client/types";
 import { CountEdge, type CountEdgeType } from "./count-edge";
 import { GraphContext, type GraphContextValue } from "./graph-context";
 import { RoutineNode, type RoutineNodeType } from "./routine-node";
 
 const nodeTypes = { routine: RoutineNode };
+
+function sessionStore(): LayoutStorage | null {
+  try {
+    return typeof window === "undefined" ? null : window.sessionStorage;
+  } catch {
+    return null; // storage refused (privacy settings): layouts are kept in memory only
+  }
+}
+const layouts = new LayoutCache(sessionStore());
 const edgeTypes = { count: CountEdge };
 // Constants, not inline objects: a new object on every parent render would make React Flow re-render.
 const fitViewOptions = { padding: 0.15, maxZoom: 1.2 };
@@ -66,7 +75,7 @@ function FocusOnSelect({ selected, focus, positions }: { selected: string | null
 
 function FlowGraphView(props: FlowGraphProps) {
   const { flow, breakpoints, focus, ...handlers } = props;
-  const positions = useMemo(() => layoutFlow(flow), [flow]);
+  const positions = useMemo(() => layouts.get(flow), [flow]);
   const nodes = useMemo<RoutineNodeType[]>(
     () =>
       Object.values(flow.routines).map((r) => {
