@@ -2,8 +2,8 @@
  * The UI's performance figures (issue: a 300-routine flow renders in under 2 s; while 1,000
  * events/s stream for 10 s no main-thread task exceeds 50 ms and the JS heap stays under 300 MB).
  * The figures are printed and written to test-results/ui-performance.json for the closing note;
- * the assertions are loose regression bounds (this 2-core VM renders in software and its timing
- * varies with whatever else runs), not the targets themselves.
+ * the assertions are regression bounds with room for this 2-core VM (it renders in software and
+ * its timing varies with whatever else runs), not the targets themselves.
  */
 import { writeFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
@@ -105,7 +105,10 @@ test("300 routines render fast, and 1,000 events/s for 10 s keep tasks short and
   expect(figures.events_shown).toBe(jm.total_events);
   // Loose regression bounds (see the header).
   expect(figures.flow_render_ms).toBeLessThan(6000);
-  expect(figures.longest_task_ms).toBeLessThan(1000);
+  // Here: no task over 50 ms in most runs, at most one or two just over it (a GC, the job's end)
+  // in others; before the graph followed a throttled view it was up to 6 tasks of up to 120 ms.
+  expect(figures.long_tasks_while_streaming).toBeLessThanOrEqual(5);
+  expect(figures.longest_task_ms).toBeLessThan(250);
   expect(figures.js_heap_mb).toBeLessThan(300);
   await request.delete(`/api/flows/${FLOW_ID}`);
 });
