@@ -182,7 +182,8 @@ class EventRing {
   private ref2: unknown[];
   private time: Float64Array;
   private num: Float64Array;
-  private start = 0;
+  /** Slot the next entry goes to (the oldest retained one once the ring is full). */
+  private next = 0;
   count = 0;
 
   constructor(public capacity: number) {
@@ -193,25 +194,17 @@ class EventRing {
     this.num = new Float64Array(capacity);
   }
 
-  /** Writes an entry; returns its slot index, or -1 - index when the oldest event was evicted. */
+  /** Writes an entry over the oldest when full; returns its slot index. */
   push(kind: Kind, ref: unknown, time: number, num: number, ref2: unknown): number {
-    let i: number;
-    let evicted = false;
-    if (this.count < this.capacity) {
-      i = this.start + this.count;
-      if (i >= this.capacity) i -= this.capacity;
-      this.count++;
-    } else {
-      i = this.start;
-      this.start = i + 1 === this.capacity ? 0 : i + 1;
-      evicted = true;
-    }
+    const i = this.next;
     this.kind[i] = kind;
     this.ref[i] = ref;
     this.ref2[i] = ref2;
     this.time[i] = time;
     this.num[i] = num;
-    return evicted ? -1 - i : i;
+    this.next = i + 1 === this.capacity ? 0 : i + 1;
+    if (this.count < this.capacity) this.count++;
+    return i;
   }
 
   /** The event at slot i as a record. */
@@ -223,7 +216,7 @@ class EventRing {
 
   /** Slot of position k (0 = oldest retained). */
   slotOf(k: number): number {
-    return (this.start + k) % this.capacity;
+    return (this.next - this.count + k + this.capacity) % this.capacity;
   }
 
   /** Replaces activation entries by Rows (with their previews), so nothing else stays referenced. */
@@ -239,25 +232,23 @@ class EventRing {
     }
   }
 
-  /** Keeps the newest `capacity` events; returns how many were evicted. */
-  resize(capacity: number): number {
+  /** Keeps the newest `capacity` events (the others count as dropped: see JobRecord.dropped). */
+  resize(capacity: number): void {
     const keep = Math.min(capacity, this.count);
     const entries: [Kind, unknown, number, number, unknown][] = [];
     for (let k = this.count - keep; k < this.count; k++) {
       const i = this.slotOf(k);
       entries.push([this.kind[i] as Kind, this.ref[i], this.time[i] as number, this.num[i] as number, this.ref2[i]]);
     }
-    const evicted = this.count - keep;
     this.capacity = capacity;
     this.kind = new Uint8Array(capacity);
     this.ref = new Array(capacity).fill(null);
     this.ref2 = new Array(capacity).fill(null);
     this.time = new Float64Array(capacity);
     this.num = new Float64Array(capacity);
-    this.start = 0;
+    this.next = 0;
     this.count = 0;
     for (const [kind, ref, time, num, ref2] of entries) this.push(kind, ref, time, num, ref2);
-    return evicted;
   }
 
   private rowAt(i: number): Row {
@@ -290,7 +281,6 @@ class RoutineStats {
 /** What the collector keeps per job. */
 export class JobRecord {
   seq = 0;
-  dropped = 0;
   activations = 0;
   emits = 0;
   errorCount = 0;
@@ -308,6 +298,11 @@ export class JobRecord {
   ) {
     this.startTime = job.startedAt?.getTime() ?? Date.now();
     this.ring = new EventRing(capacity);
+  }
+
+  /** Events recorded but no longer retained (evicted by the ring or trimmed by a resize). */
+  get dropped(): number {
+    return this.seq - this.ring.count;
   }
 
   get jobId(): string {
@@ -336,7 +331,7 @@ export class MonitorCollector implements ReplaySource {
   setMaxEventsPerJob(n: number): void {
     if (!Number.isInteger(n) || n < 1) throw new RangeError("max_events must be a whole number greater than 0");
     this.maxEvents = n;
-    for (const rec of this.jobs.values()) rec.dropped += rec.ring.resize(n);
+    for (const rec of this.jobs.values()) rec.ring.resize(n);
   }
 
   getMaxEventsPerJob(): number {
@@ -392,11 +387,7 @@ export class MonitorCollector implements ReplaySource {
   private putEntry(job: JobRecord, kind: Kind, ref: unknown, time: number, num: number, ref2: unknown): void {
     const seq = ++job.seq;
     const ring = job.ring;
-    let i = ring.push(kind, ref, time, num, ref2);
-    if (i < 0) {
-      i = -1 - i;
-      job.dropped++;
-    }
+    const i = ring.push(kind, ref, time, num, ref2);
     // Recorded before it is published, so a subscriber joining meanwhile replays it from the ring.
     const publisher = this.publisher;
     if (publisher !== null && publisher.subscriberTotal !== 0 && publisher.hasSubscribers(job.jobId, job.flowId)) {
