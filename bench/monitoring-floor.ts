@@ -6,31 +6,10 @@
  * target, the target cannot be met by trimming the real hooks: only by recording less.
  */
 import type { Activation, EmitInfo, ExecutionHooks } from "../lib";
+import { EventRing, Kind } from "../lib/monitoring/collector";
 import { chainFlow, median } from "./engine-chain";
 
 const CAPACITY = 1000;
-
-class MinimalRing {
-  kind = new Uint8Array(CAPACITY);
-  ref: unknown[] = new Array(CAPACITY).fill(null);
-  ref2: unknown[] = new Array(CAPACITY).fill(null);
-  time = new Float64Array(CAPACITY);
-  num = new Float64Array(CAPACITY);
-  next = 0;
-  count = 0;
-  seq = 0;
-  push(kind: number, ref: unknown, time: number, num: number, ref2: unknown): void {
-    const i = this.next;
-    this.kind[i] = kind;
-    this.ref[i] = ref;
-    this.ref2[i] = ref2;
-    this.time[i] = time;
-    this.num[i] = num;
-    this.next = i + 1 === CAPACITY ? 0 : i + 1;
-    if (this.count < CAPACITY) this.count++;
-    this.seq++;
-  }
-}
 
 class Stats {
   count = 0;
@@ -41,7 +20,14 @@ class Stats {
 }
 
 function minimalHooks(readClock: boolean): ExecutionHooks {
-  const ring = new MinimalRing();
+  // The collector's own ring: the floor pays exactly its writes.
+  const ring = new EventRing(CAPACITY);
+  // The job's seq counter, as the collector keeps it.
+  const record = { seq: 0 };
+  const put = (kind: Kind, ref: unknown, time: number, num: number, ref2: unknown): void => {
+    record.seq++;
+    ring.push(kind, ref, time, num, ref2);
+  };
   const stats = new Map<string, Stats>();
   let lastId = "";
   let last: Stats | undefined;
@@ -49,7 +35,7 @@ function minimalHooks(readClock: boolean): ExecutionHooks {
   return {
     beforeActivation(act: Activation) {
       act.startedAt = clock;
-      ring.push(1, act, clock, act.attempt, null);
+      put(Kind.Start, act, clock, act.attempt, null);
       return undefined;
     },
     afterActivation(act: Activation) {
@@ -68,10 +54,10 @@ function minimalHooks(readClock: boolean): ExecutionHooks {
       if (d < s.min) s.min = d;
       if (d > s.max) s.max = d;
       s.last = now;
-      ring.push(2, act, now, d, null);
+      put(Kind.Complete, act, now, d, null);
     },
     onEmit(info: EmitInfo) {
-      ring.push(3, info.routes, clock, 0, info.payload);
+      put(Kind.Emit, info.routes, clock, 0, info.payload);
       return undefined;
     },
   };

@@ -162,8 +162,9 @@ class Row {
 }
 
 /** What a ring entry holds: a Row, or an Activation standing for its own start or completion. */
-const Kind = { Row: 0, Start: 1, Complete: 2, Emit: 3 } as const;
-type Kind = (typeof Kind)[keyof typeof Kind];
+/** @internal (exported for the bench) */
+export const Kind = { Row: 0, Start: 1, Complete: 2, Emit: 3 } as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /**
  * Fixed-capacity ring of a job's most recent events; seqs in it are contiguous.
@@ -175,7 +176,8 @@ type Kind = (typeof Kind)[keyof typeof Kind];
  * previews only. A live subscriber reads each event as it is recorded, so it sees payloads exactly
  * as they were; a later read of a running job shows them as they are then.
  */
-class EventRing {
+/** @internal (exported for the bench) */
+export class EventRing {
   private kind: Uint8Array;
   private ref: unknown[];
   /** Emit entries: the emitted payload (ref holds the route list). */
