@@ -100,6 +100,9 @@ export class MonitoringHooks implements ExecutionHooks {
           ? `Breakpoint ${hit.breakpoint_id} on ${describeLocation(location)}`
           : `${reason === "step" ? "Step" : reason === "entry" ? "Paused on start" : "Paused"} before ${act.routineId}.${act.slotName}`;
         return this.stop(state, { kind: "activation", activation: act, emit: null, error: undefined, reason, description, breakpointId: hit?.breakpoint_id ?? null }, hit).then(() => {
+          // Released by a cancel (or a failure elsewhere in the job): the handler never runs,
+          // and nothing may follow the job's final event.
+          if (act.job.isFinished) return;
           // The clock read before the hold is stale: the handler's time starts now, not when
           // the debugger stopped it.
           state.clockEpoch = -1;

@@ -256,6 +256,33 @@ describe("isolation", () => {
     expect(ran).toEqual([]);
     expect(s.status).toBe("running");
     expect(s.pausedAt).toBeNull();
+    // The trace ends with the cancellation: the held activation never started.
+    const types = registry().monitorCollector.getExecutionTrace(job.jobId).map((e) => e.event_type);
+    expect(types.at(-1)).toBe("job_cancelled");
+    expect(types.filter((t) => t === "routine_start")).toEqual(["routine_start"]); // src only
+  });
+
+  it("cancelling a job stopped at an emit or after an error: nothing is recorded after job_cancelled", async () => {
+    for (const kind of ["event", "error"] as const) {
+      const flow = new Flow(`cancel-${kind}`);
+      flow.addRoutine(new Fn((_p, ctx) => ctx.emit("out", { v: 1 })), "src");
+      flow.addRoutine(
+        new Fn(() => {
+          throw new RangeError("nope");
+        }),
+        "bad",
+      );
+      flow.connect("src", "out", "bad", "input");
+      registry().breakpointManager.setBreakpoint(kind === "event" ? { flow_id: flow.flowId, type: "event", routine_id: "src", event_name: "out" } : { flow_id: flow.flowId, type: "error", routine_id: "bad" });
+      const job = flow.start("src");
+      const s = await pausedSession(job);
+      expect(s.pausedAt?.kind).toBe(kind === "event" ? "emit" : "error");
+      job.cancel("stop debugging");
+      await job.done;
+      await sleep(10);
+      const types = registry().monitorCollector.getExecutionTrace(job.jobId).map((e) => e.event_type);
+      expect(types.at(-1), `${kind}: ${types.join(", ")}`).toBe("job_cancelled");
+    }
   });
 });
 
