@@ -4,7 +4,7 @@
  * The log is an append-only array outside React's state; `eventCount` is the reactive version.
  */
 import { createStore, type StoreApi } from "zustand/vanilla";
-import { applyEvents, emptyRunState, reconcileWithSnapshot, type RunState } from "./run-state";
+import { applyEvents, emptyRunState, isFinal, reconcileWithSnapshot, type RunState } from "./run-state";
 import type { JobSnapshot, SessionSnapshot, TraceEvent } from "./types";
 
 export type ConnectionState = "connected" | "reconnecting" | "offline";
@@ -16,7 +16,7 @@ export const EVENT_LOG_LIMIT = 50_000;
  * How often the graph's view of the run follows the stream: a 300-routine graph repainting on
  * every animation frame costs a slow machine most of its main thread (layout, paint, layerize
  * each time); ten times a second still reads as live and keeps each redraw small. Stops and
- * status changes go out at once.
+ * resumes go out at once.
  */
 export const VIEW_REFRESH_MS = 100;
 
@@ -25,7 +25,7 @@ export interface JobLiveState {
   run: RunState;
   /**
    * `run` as the graph and the routine panel show it: refreshed at most every VIEW_REFRESH_MS
-   * while events stream, at once when the job's status or stop changes.
+   * while events stream, at once when the job stops or resumes.
    */
   view: RunState;
   session: SessionSnapshot | null;
@@ -60,7 +60,10 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
     // frame that applied the events.
     else viewTimer ??= setTimeout(publishView, Math.max(0, viewAt + VIEW_REFRESH_MS - Date.now()));
   };
-  const urgentChange = (a: RunState, b: RunState): boolean => a.status !== b.status || a.pausedAt !== b.pausedAt || a.error !== b.error;
+  // A stop or a resume shows at once (the user is waiting on it); the end goes with the next
+  // refresh, in its own task: drawn in the same task as the job view's own re-render for the end,
+  // a 300-node graph made that one task too long.
+  const urgentChange = (a: RunState, b: RunState): boolean => a.pausedAt !== b.pausedAt || (a.status !== b.status && !isFinal(a.status));
 
   const store = createStore<JobLiveState>()((set, get) => ({
     jobId,
