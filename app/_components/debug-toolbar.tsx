@@ -1,6 +1,7 @@
 "use client";
 /** Continue / Pause / Step over / Step into / Step out / Cancel, with VS Code's keys. */
 import { useEffect, useRef } from "react";
+import { isFinal } from "@/lib/client/run-state";
 import type { JobStatus } from "@/lib/client/types";
 
 export type ToolbarAction = "continue" | "pause" | "step_over" | "step_into" | "step_out" | "cancel";
@@ -29,7 +30,7 @@ const BUTTONS: Button[] = [
 export function enabledActions(status: JobStatus | null, busy: boolean, stepEnded = false): Set<ToolbarAction> {
   const on = new Set<ToolbarAction>();
   if (busy || !status) return on;
-  const final = status === "completed" || status === "failed" || status === "cancelled";
+  const final = isFinal(status);
   if (status === "paused") for (const a of ["continue", "step_over", "step_into", "step_out"] as const) on.add(a);
   if (final && stepEnded) on.add("continue");
   if (status === "running" || status === "pending") on.add("pause");

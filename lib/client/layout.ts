@@ -25,13 +25,16 @@ const FAST_RANKER_ABOVE = 120;
 
 type FlowShape = Pick<FlowDetail, "routines" | "connections">;
 
+/** Port rows of a routine's node (its height depends on them, so its layout does too). */
+const portRows = (r: FlowDetail["routines"][string]): number => Math.max(r.slots.length, r.events.length);
+
 export function layoutFlow(flow: FlowShape): Map<string, Placed> {
   const g = new dagre.graphlib.Graph({ multigraph: true });
   const ranker = Object.keys(flow.routines).length > FAST_RANKER_ABOVE ? "longest-path" : "network-simplex";
   g.setGraph({ rankdir: "LR", nodesep: 36, ranksep: 170, marginx: 20, marginy: 20, ranker });
   g.setDefaultEdgeLabel(() => ({}));
   for (const r of Object.values(flow.routines)) {
-    g.setNode(r.routine_id, { width: NODE_WIDTH, height: nodeHeight(Math.max(r.slots.length, r.events.length)) });
+    g.setNode(r.routine_id, { width: NODE_WIDTH, height: nodeHeight(portRows(r)) });
   }
   for (const c of flow.connections) {
     if (g.hasNode(c.source_routine) && g.hasNode(c.target_routine)) g.setEdge(c.source_routine, c.target_routine, {}, c.id);
@@ -49,7 +52,7 @@ export function layoutFlow(flow: FlowShape): Map<string, Placed> {
 /** What the layout depends on: routine ids and port counts, and who connects to whom. */
 export function layoutSignature(flow: FlowShape): string {
   const parts: string[] = [];
-  for (const r of Object.values(flow.routines)) parts.push(`${r.routine_id}:${Math.max(r.slots.length, r.events.length)}`);
+  for (const r of Object.values(flow.routines)) parts.push(`${r.routine_id}:${portRows(r)}`);
   for (const c of flow.connections) parts.push(`${c.source_routine}>${c.target_routine}`);
   // FNV-1a plus the length: a short storage key (entries are also checked against the routines).
   const text = parts.join("|");

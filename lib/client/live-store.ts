@@ -53,7 +53,7 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
     const { run, view } = store.getState();
     if (view !== run) store.setState({ view: run });
   };
-  /** After `run` changed: the view follows now (a stop, a status) or on the next refresh. */
+  /** After `run` changed: the view follows now (a stop or a resume) or on the next refresh. */
   const followRun = (urgent: boolean): void => {
     if (urgent) publishView();
     // Even the leading edge goes through a timer: the graph redraws in its own task, not in the
@@ -105,7 +105,7 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
     setSession(session) {
       const run = get().run;
       // The session is the authority on where the job stands while it is alive.
-      if (session && run.status !== "completed" && run.status !== "failed" && run.status !== "cancelled") {
+      if (session && !isFinal(run.status)) {
         set({ session, run: { ...run, pausedAt: session.paused_at, status: session.status === "paused" ? "paused" : run.status === "paused" ? "running" : run.status } });
         publishView();
       } else {

@@ -161,8 +161,7 @@ class Row {
   }
 }
 
-/** What a ring entry holds: a Row, or an Activation standing for its own start or completion. */
-/** @internal (exported for the bench) */
+/** What a ring entry holds: a Row, or an Activation standing for its own start or completion. @internal (exported for the bench) */
 export const Kind = { Row: 0, Start: 1, Complete: 2, Emit: 3 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -175,8 +174,9 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
  * them, and `seal()` (at the end of the job) turns what is left into Rows so a finished job keeps
  * previews only. A live subscriber reads each event as it is recorded, so it sees payloads exactly
  * as they were; a later read of a running job shows them as they are then.
+ *
+ * @internal (exported for the bench)
  */
-/** @internal (exported for the bench) */
 export class EventRing {
   private kind: Uint8Array;
   private ref: unknown[];
