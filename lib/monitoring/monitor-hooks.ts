@@ -12,11 +12,10 @@ export class JobMonitorState {
   bpVersion = -1;
   hasBreakpoints = false;
   /**
-   * The last clock reading (performance.now()), the job epoch it was taken in, and how many
-   * emits reused it. Clock reads are dear (50-100 ns here), so within one epoch of the job's
-   * synchronous loop the end of one activation serves as the start of the next.
+   * The job epoch of the last clock reading (kept in `record.clock`), and how many emits reused
+   * it. Clock reads are dear (60-90 ns here), so within one epoch of the job's synchronous loop
+   * the end of one activation serves as the start of the next.
    */
-  clock = 0;
   clockEpoch = -1;
   clockUses = 0;
   session: DebugSession | null = null;
@@ -38,9 +37,6 @@ export interface MonitoringServices {
 }
 
 const stateOf = (job: Job): JobMonitorState => job.hookState as JobMonitorState;
-
-/** performance.now() → epoch ms: one clock read serves both the duration and the timestamp. */
-const ORIGIN = performance.timeOrigin;
 
 /**
  * The engine hooks monitoring attaches to each job: trace events and metrics, breakpoint
@@ -116,13 +112,9 @@ export class MonitoringHooks implements ExecutionHooks {
 
   afterActivation(act: Activation, error: unknown): void {
     const state = stateOf(act.job);
-    const now = performance.now();
-    state.clock = now;
+    state.record.clock = performance.now();
     state.clockEpoch = act.job.epoch;
-    const duration = act.startedAt > 0 ? now - act.startedAt : null;
-    const time = ORIGIN + now;
-    this.collector.routineFinished(state.record, act.routineId, duration, error === undefined, time);
-    if (error === undefined) this.collector.recordComplete(state.record, act, duration ?? 0, time);
+    this.collector.activationFinished(state.record, act, error === undefined);
   }
 
   onActivationError(act: Activation, error: unknown, strategy: ErrorStrategy): Promise<void> | undefined {
@@ -152,14 +144,12 @@ export class MonitoringHooks implements ExecutionHooks {
     const source = info.source;
     // An emit from the synchronous part of a handler reuses the reading taken when the handler
     // started (refreshed every 64 emits); a later emit (after an await) reads the clock.
-    let now = state.clock;
     if (!source.inSyncPart || state.clockEpoch !== info.job.epoch || ++state.clockUses > 64) {
-      now = performance.now();
-      state.clock = now;
+      state.record.clock = performance.now();
       state.clockEpoch = info.job.epoch;
       state.clockUses = 0;
     }
-    this.collector.recordEmit(state.record, source.routineId, info.eventName, info.routes, info.payload, ORIGIN + now);
+    this.collector.recordEmit(state.record, source.routineId, info.eventName, info.routes, info.payload);
     if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
     if (!state.hasBreakpoints) return undefined;
     const location: BreakpointLocation = { kind: "emit", routine_id: source.routineId, event_name: info.eventName };
@@ -182,16 +172,15 @@ export class MonitoringHooks implements ExecutionHooks {
   }
 
   private recordStart(state: JobMonitorState, act: Activation): void {
+    const rec = state.record;
     const epoch = act.job.epoch;
-    let now = state.clock;
     if (state.clockEpoch !== epoch) {
-      now = performance.now();
+      rec.clock = performance.now();
       state.clockEpoch = epoch;
     }
-    state.clock = now;
     state.clockUses = 0;
-    act.startedAt = now;
-    this.collector.recordStart(state.record, act, ORIGIN + now);
+    act.startedAt = rec.clock;
+    this.collector.recordStart(rec, act);
   }
 
   /** Checks breakpoints at a location, records logpoint output; returns the breakpoint that stops, if any. */
