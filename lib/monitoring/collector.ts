@@ -382,7 +382,8 @@ export class MonitorCollector implements ReplaySource {
    */
   activationFinished(job: JobRecord, act: Activation, ok: boolean): void {
     const now = job.clock;
-    // startedAt is 0 when the activation never started (released by a cancel): not timed.
+    const time = ORIGIN + now;
+    // startedAt stays 0 if no routine_start was recorded for the activation: then it is not timed.
     const timed = act.startedAt > 0;
     const duration = timed ? now - act.startedAt : 0;
     const routineId = act.routineId;
@@ -403,8 +404,8 @@ export class MonitorCollector implements ReplaySource {
       if (duration < s.min) s.min = duration;
       if (duration > s.max) s.max = duration;
     }
-    s.last = ORIGIN + now;
-    if (ok) this.putEntry(job, Kind.Complete, act, ORIGIN + now, duration, null);
+    s.last = time;
+    if (ok) this.putEntry(job, Kind.Complete, act, time, duration, null);
   }
 
   /**
