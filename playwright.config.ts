@@ -29,7 +29,7 @@ export default defineConfig({
   webServer: {
     command: "node --import tsx scripts/start.ts",
     url: `http://localhost:${port}/`,
-    env: { PORT: String(port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", ROUTILUX_DB: ":memory:" },
+    env: { PORT: String(port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", ROUTILUX_DB: ":memory:", ROUTILUX_CHECK_WIRE: "1" },
     reuseExistingServer: false,
     timeout: 300_000,
     stdout: "pipe",

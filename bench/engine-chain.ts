@@ -31,7 +31,7 @@ class ThisPass extends Routine {
   }
 }
 
-/** The workload: src → p1 → p2 → p3, sequential. */
+/** The workload: src → p1 → p2 → p3, sequential. */
 export function chainFlow(id = "chain"): Flow {
   const flow = new Flow(id);
   flow.addRoutine(new Source(), "src");

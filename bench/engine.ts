@@ -21,7 +21,7 @@ function figures(results: RunResult[]): SizeFigures {
 }
 
 /**
- * Both sizes in alternating rounds, so a slower or faster phase of this VM (its host adds ±30%
+ * Both sizes in alternating rounds, so a slower or faster phase of the machine (a shared host adds ±30%
  * noise that drifts over seconds) falls on both alike; the 20k job is short, so it runs 3 times
  * per round.
  */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the figures the issues ask for, measured on this machine.
+ * `npm run bench`: speed and memory figures, with their targets, measured on the machine it runs on.
  * Run with --expose-gc (the npm script does) so memory figures are after real collections.
  */
 import { engineBench } from "./engine";

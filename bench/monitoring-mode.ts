@@ -1,7 +1,7 @@
 /**
  * One process per measurement (spawned by bench/monitoring.ts): a process runs with monitoring
  * on or off for its whole life, as a server does, so each mode gets its own JIT state.
- * Prints one JSON line: {mode, min, median, delivered} in wall-clock ns per activation. This VM's
+ * Prints one JSON line: {mode, min, median, delivered} in wall-clock ns per activation. The machine's
  * host adds ±30% noise to single runs; noise only ever adds time, so the minimum of several runs
  * is the steadiest estimate, and the median is reported beside it.
  */

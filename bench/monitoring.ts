@@ -35,7 +35,7 @@ async function disabledVersusNoHooks(n: number): Promise<{ best: number; median:
       await disabled();
     }
   }
-  // Each pair ran back to back, so its ratio is free of the VM's slow drifts (runs of one mode
+  // Each pair ran back to back, so its ratio is free of the machine's slow drifts (runs of one mode
   // vary up to 2× here with GC timing): the median of those ratios is the steadiest figure.
   const paired = median(runs.disabled.map((d, i) => d / (runs.none[i] as number)));
   return { best: Math.min(...runs.disabled) / Math.min(...runs.none), median: median(runs.disabled) / median(runs.none), paired };
@@ -59,7 +59,7 @@ export async function monitoringBench(): Promise<void> {
   console.log("mode                   best ns/act  median ns/act  (activations/s at best)");
   for (const m of modes) console.log(`${m.padEnd(22)} ${best(m).toFixed(0).padStart(11)}  ${med(m).toFixed(0).padStart(13)}  (${fmt(1e9 / best(m))})`);
   const ratio = (a: Mode, b: Mode): string => `${(best(a) / best(b)).toFixed(2)} best, ${(med(a) / med(b)).toFixed(2)} median`;
-  // Verdicts use the best runs: this VM's noise only ever adds time, so minima are the steadiest.
+  // Verdicts use the best runs: timing noise only ever adds time, so minima are the steadiest.
   const ok = (a: Mode, b: Mode, target: number): string => (best(a) / best(b) <= target ? "OK" : "MISSED");
   console.log(
     `disabled / no hooks (one process, interleaved pairs): ${same.paired.toFixed(3)} median of pair ratios; ${same.best.toFixed(3)} best, ${same.median.toFixed(3)} median (target ≤ 1.05) ${same.paired <= 1.05 ? "OK" : "MISSED"}`,

@@ -29,6 +29,6 @@ export async function persistenceBench(): Promise<void> {
   console.log("history   best ns/act  median ns/act");
   for (const m of modes) console.log(`${m.padEnd(8)} ${best(m).toFixed(0).padStart(12)}  ${med(m).toFixed(0).padStart(13)}`);
   const ratio = best("on") / best("off");
-  // The verdict uses the best runs: this VM's noise only ever adds time.
+  // The verdict uses the best runs: timing noise only ever adds time.
   console.log(`history on / off: ${ratio.toFixed(2)} best, ${(med("on") / med("off")).toFixed(2)} median (target ≤ 1.30) ${ratio <= 1.3 ? "OK" : "MISSED"}`);
 }

@@ -94,7 +94,7 @@ test("a conditional breakpoint set from the UI stops only on the matching payloa
   await expect(page.getByTestId("node-activations-route")).toContainText("4");
 });
 
-test("step into / over / out on the fan-out demo land where the spec says; a call-stack frame selects its node", async ({ page }) => {
+test("step into / over / out on the fan-out demo land where stepping by causal depth says; a call-stack frame selects its node", async ({ page }) => {
   await openFlow(page, "fan_out");
   await page.getByTestId("breakpoint-toggle-route").click();
   await expect(page.getByTestId("breakpoint-toggle-route")).toHaveAttribute("data-active", "true");

@@ -1,5 +1,5 @@
 /**
- * The document's "Complete Monitoring Setup" flow (ingest → process → validate), run from the CLI:
+ * The "Complete Monitoring Setup" flow of the monitoring guide (ingest → process → validate), run from the CLI:
  *   npm run example
  */
 import { type ActivationContext, Flow, type Payload, Routine } from "../lib";
@@ -11,7 +11,7 @@ class Ingest extends Routine {
   }
   process({ data }: Payload): void {
     const list = data as number[];
-    // The document emits only `count`; `process` needs `data` too, so it travels along.
+    // `process` needs the data, not only its count, so it travels along.
     this.emit("data_ingested", { count: list.length, data: list });
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The one process: a custom Next.js server. It creates the engine + monitoring runtime once
  * (before Next prepares, so route handlers find it through `getRuntime()`), serves the UI and the
- * `/api/*` route handlers, and owns WebSocket upgrades (see ../shared/spec/api.md "Upgrade routing").
+ * `/api/*` route handlers, and owns WebSocket upgrades: Next closes upgraded sockets on app-route
+ * paths, so it only sees the upgrades that are not ours (HMR in development).
  */
 import { EventEmitter } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
@@ -9,8 +10,8 @@ import type { Duplex } from "node:stream";
 import next from "next";
 import { type Flow, Runtime, setRuntime } from "../lib";
 import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS } from "../lib/persistence";
-import { demoFlows, registerDemoTypes } from "./demo-flows";
-import { attachRawWebSockets } from "./ws/raw-websocket";
+import { demoFlows, registerDemoTypes } from "./demos";
+import { attachRawWebSockets } from "./ws/raw";
 import { attachSocketIo } from "./ws/socket-io";
 
 export interface ServerOptions {

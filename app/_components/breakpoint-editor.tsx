@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from "react";
 import { ApiError } from "@/lib/client/api";
-import type { Breakpoint } from "@/lib/client/types";
+import type { Breakpoint } from "@/lib/wire";
 import { Popover } from "./popover";
 import type { BreakpointsApi } from "./use-breakpoints";
 

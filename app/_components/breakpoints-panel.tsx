@@ -1,6 +1,6 @@
 "use client";
 /** Breakpoints list: where, condition, hits, errors, enable toggle, edit, delete. */
-import type { Breakpoint } from "@/lib/client/types";
+import type { Breakpoint } from "@/lib/wire";
 import type { BreakpointsApi } from "./use-breakpoints";
 
 export function describeBreakpoint(b: Breakpoint): string {

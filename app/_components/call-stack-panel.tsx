@@ -1,12 +1,11 @@
 "use client";
 /** The causal chain of the paused activation; clicking a frame selects and centres its node. */
 import { useQuery } from "@tanstack/react-query";
-import { api } from "@/lib/client/api";
-import type { PausedAt } from "@/lib/client/types";
-import { pauseKey } from "./variables-panel";
+import type { PausedAt } from "@/lib/wire";
+import { queries } from "./queries";
 
 export function CallStackPanel({ jobId, pausedAt, onFrame }: { jobId: string; pausedAt: PausedAt | null; onFrame(routineId: string): void }) {
-  const stack = useQuery({ queryKey: ["call-stack", jobId, pauseKey(pausedAt)], queryFn: () => api.callStack(jobId), enabled: pausedAt !== null, retry: false });
+  const stack = useQuery(queries.callStack(jobId, pausedAt));
   return (
     <section className="panel" data-testid="call-stack-panel">
       <h3>Call stack</h3>

@@ -2,7 +2,7 @@
 /** A connection: labelled event→slot, with the number of payloads that crossed it and a breakpoint dot. */
 import { BaseEdge, type Edge, EdgeLabelRenderer, type EdgeProps, getBezierPath, useStore as useFlowStore } from "@xyflow/react";
 import { memo } from "react";
-import type { ConnectionInfo } from "@/lib/client/types";
+import type { ConnectionInfo } from "@/lib/wire";
 import { LOW_DETAIL_ZOOM, useGraph, useLive } from "./graph-context";
 
 export type CountEdgeData = { connection: ConnectionInfo };

@@ -2,7 +2,7 @@
 /** Continue / Pause / Step over / Step into / Step out / Cancel, with VS Code's keys. */
 import { useEffect, useRef } from "react";
 import { isFinal } from "@/lib/client/run-state";
-import type { JobStatus } from "@/lib/client/types";
+import type { JobStatus } from "@/lib/wire";
 
 export type ToolbarAction = "continue" | "pause" | "step_over" | "step_into" | "step_out" | "cancel";
 

@@ -5,7 +5,7 @@ import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "rea
 import { useStore } from "zustand";
 import type { JobLiveStore } from "@/lib/client/live-store";
 import { describeJobError } from "@/lib/client/run-state";
-import type { TraceEvent } from "@/lib/client/types";
+import type { TraceEvent } from "@/lib/wire";
 
 const TYPES = ["job_started", "routine_start", "event_emit", "routine_complete", "routine_error", "breakpoint_hit", "log", "job_paused", "job_resumed", "job_completed", "job_failed", "job_cancelled"];
 

@@ -7,7 +7,7 @@ import { Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider
 import "@xyflow/react/dist/style.css";
 import { memo, useCallback, useEffect, useMemo, useRef } from "react";
 import { LayoutCache, type LayoutStorage, NODE_WIDTH } from "@/lib/client/layout";
-import type { Breakpoint, FlowDetail } from "@/lib/client/types";
+import type { Breakpoint, FlowDetail } from "@/lib/wire";
 import { CountEdge, type CountEdgeType } from "./count-edge";
 import { GraphContext, type GraphContextValue } from "./graph-context";
 import { RoutineNode, type RoutineNodeType } from "./routine-node";

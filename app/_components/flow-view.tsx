@@ -3,15 +3,15 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import { api } from "@/lib/client/api";
 import { BreakpointEditor } from "./breakpoint-editor";
 import { BreakpointsPanel } from "./breakpoints-panel";
 import { FlowGraph } from "./flow-graph";
+import { queries } from "./queries";
 import { RunPanel } from "./run-panel";
 import { useBreakpoints } from "./use-breakpoints";
 
 export function FlowView({ flowId }: { flowId: string }) {
-  const flow = useQuery({ queryKey: ["flow", flowId], queryFn: () => api.flow(flowId) });
+  const flow = useQuery(queries.flow(flowId));
   const breakpoints = useBreakpoints({ flowId });
   const [editing, setEditing] = useState<string | null>(null);
   const [running, setRunning] = useState(false);

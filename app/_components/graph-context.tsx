@@ -9,7 +9,7 @@ import { createContext, useContext } from "react";
 import type { StoreApi } from "zustand";
 import { useStore } from "zustand";
 import type { JobLiveState } from "@/lib/client/live-store";
-import type { Breakpoint } from "@/lib/client/types";
+import type { Breakpoint } from "@/lib/wire";
 
 export interface GraphContextValue {
   live: StoreApi<JobLiveState> | null;

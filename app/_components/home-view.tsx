@@ -1,12 +1,13 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { api } from "@/lib/client/api";
-import { StatusBadge, timeAgo } from "./status-badge";
+import type { JobSummary } from "@/lib/wire";
+import { queries } from "./queries";
+import { formatMs, StatusBadge, timeAgo } from "./status-badge";
 
 export function HomeView() {
-  const flows = useQuery({ queryKey: ["flows"], queryFn: api.flows, refetchInterval: 3000 });
-  const jobs = useQuery({ queryKey: ["jobs", "recent"], queryFn: () => api.jobs({ limit: 10 }), refetchInterval: 3000 });
+  const flows = useQuery(queries.flows(3000));
+  const jobs = useQuery(queries.jobs({ limit: 10 }, 3000));
   return (
     <main className="page">
       <h1>Flows</h1>
@@ -53,7 +54,7 @@ export function HomeView() {
   );
 }
 
-export function JobTable({ jobs }: { jobs: { job_id: string; flow_id: string; status: string; created_at: string; duration_ms?: number | null }[] }) {
+export function JobTable({ jobs }: { jobs: JobSummary[] }) {
   return (
     <table className="table" data-testid="job-list">
       <thead>
@@ -78,7 +79,9 @@ export function JobTable({ jobs }: { jobs: { job_id: string; flow_id: string; st
               <StatusBadge status={j.status} />
             </td>
             <td>{timeAgo(j.created_at)}</td>
-            <td>{j.duration_ms != null ? `${j.duration_ms} ms` : "—"}</td>
+            <td data-testid={`job-duration-${j.job_id}`} data-ms={j.duration_ms ?? ""}>
+              {formatMs(j.duration_ms)}
+            </td>
           </tr>
         ))}
         {jobs.length === 0 && (

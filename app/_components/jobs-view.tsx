@@ -2,9 +2,9 @@
 import { useQuery } from "@tanstack/react-query";
 import { useSearchParams } from "next/navigation";
 import { useState } from "react";
-import { api } from "@/lib/client/api";
-import type { JobStatus } from "@/lib/client/types";
+import type { JobStatus } from "@/lib/wire";
 import { JobTable } from "./home-view";
+import { queries } from "./queries";
 
 const STATUSES: JobStatus[] = ["running", "paused", "completed", "failed", "cancelled", "pending"];
 const PAGE = 50;
@@ -15,8 +15,8 @@ export function JobsView() {
   const [flowId, setFlowId] = useState(params.get("flow_id") ?? "");
   const [status, setStatus] = useState<JobStatus | "">("");
   const [offset, setOffset] = useState(0);
-  const flows = useQuery({ queryKey: ["flows"], queryFn: api.flows });
-  const jobs = useQuery({ queryKey: ["jobs", flowId, status, offset], queryFn: () => api.jobs({ flow_id: flowId || undefined, status, limit: PAGE, offset }), refetchInterval: 2000 });
+  const flows = useQuery(queries.flows());
+  const jobs = useQuery(queries.jobs({ flow_id: flowId || undefined, status, limit: PAGE, offset }, 2000));
   const total = jobs.data?.total ?? 0;
   return (
     <main className="page">

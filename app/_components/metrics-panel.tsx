@@ -2,7 +2,7 @@
 /** Duration, events and the per-routine table of the collector's metrics. */
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useRef } from "react";
-import type { JobMetrics, RoutineMetrics } from "@/lib/client/types";
+import type { JobMetrics, RoutineMetrics } from "@/lib/wire";
 import { formatMs } from "./status-badge";
 
 const COLUMNS = ["Routine", "Runs", "Errors", "Avg", "Min", "Max", "Total"];
@@ -24,13 +24,13 @@ function RoutineRows({ rows }: { rows: RoutineMetrics[] }) {
         const r = rows[item.index];
         if (!r) return null;
         return (
-          <tr key={r.routine_id} className="metrics-row" data-routine-id={r.routine_id} style={{ top: item.start }}>
+          <tr key={r.routine_id} className="metrics-row" data-routine-id={r.routine_id} data-testid={`metrics-row-${r.routine_id}`} style={{ top: item.start }}>
             <td className="mono" title={r.routine_id}>
               {r.routine_id}
             </td>
             <td>{r.execution_count}</td>
             <td className={r.error_count ? "err" : ""}>{r.error_count}</td>
-            <td>{formatMs(r.avg_duration_ms)}</td>
+            <td data-testid="metrics-avg">{formatMs(r.avg_duration_ms)}</td>
             <td>{formatMs(r.min_duration_ms)}</td>
             <td>{formatMs(r.max_duration_ms)}</td>
             <td>{formatMs(r.duration_ms)}</td>
@@ -74,10 +74,9 @@ export function MetricsPanel({ metrics }: { metrics: JobMetrics | undefined }) {
       </div>
       {metrics.errors.length > 0 && (
         <ul className="errors metrics-errors">
-          {metrics.errors.map((e, i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: errors have no id
-            <li key={i} className="err small">
-              {e.routine_id}: {e.error_type} {e.message}
+          {metrics.errors.map((e) => (
+            <li key={e.error_id} className="err small" data-testid="metrics-error" data-routine-id={e.routine_id ?? ""}>
+              <span className="mono">{e.routine_id ?? "job"}</span>: {e.error_type}: {e.error_message}
             </li>
           ))}
         </ul>

@@ -4,7 +4,7 @@ import { Handle, type Node, type NodeProps, Position, useStore as useFlowStore }
 import { memo } from "react";
 import { nodeHeight } from "@/lib/client/layout";
 import { averageMs } from "@/lib/client/run-state";
-import type { RoutineInfo } from "@/lib/client/types";
+import type { RoutineInfo } from "@/lib/wire";
 import { LOW_DETAIL_ZOOM, useGraph, useLive } from "./graph-context";
 
 export type RoutineNodeData = { routine: RoutineInfo };

@@ -3,7 +3,7 @@
 import { useStore } from "zustand";
 import type { JobLiveStore } from "@/lib/client/live-store";
 import { averageMs } from "@/lib/client/run-state";
-import type { FlowDetail, JobMetrics } from "@/lib/client/types";
+import type { FlowDetail, JobMetrics } from "@/lib/wire";
 import { formatMs, StatusBadge } from "./status-badge";
 
 export function RoutinePanel({ store, flow, metrics }: { store: JobLiveStore; flow: FlowDetail | undefined; metrics: JobMetrics | undefined }) {
@@ -41,7 +41,8 @@ export function RoutinePanel({ store, flow, metrics }: { store: JobLiveStore; fl
         )}
         <div>timing</div>
         <div>
-          avg {formatMs(m?.avg_duration_ms ?? avg)} · max {formatMs(m?.max_duration_ms ?? null)}
+          {/* The server's figures once it has any (null: no timed run yet), else the live ones. */}
+          avg {formatMs(m ? m.avg_duration_ms : avg)} · max {formatMs(m ? m.max_duration_ms : null)}
         </div>
       </div>
     </section>

@@ -3,7 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import { api } from "@/lib/client/api";
-import type { FlowDetail } from "@/lib/client/types";
+import type { FlowDetail } from "@/lib/wire";
 import { Popover } from "./popover";
 
 /** Entry candidates: routines nothing connects into come first. */

@@ -5,35 +5,15 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "@/lib/client/api";
-import type { Breakpoint, BreakpointInput, BreakpointPatch } from "@/lib/client/types";
+import type { Breakpoint, BreakpointBody, BreakpointPatch } from "@/lib/wire";
+import { type BreakpointScope, queries, queryKeys } from "./queries";
 
-export interface BreakpointScope {
-  flowId: string;
-  jobId?: string;
-}
-
-export type NewBreakpoint = Omit<BreakpointInput, "job_id" | "flow_id">;
-
-export function breakpointsKey(scope: BreakpointScope): unknown[] {
-  return scope.jobId ? ["breakpoints", "job", scope.jobId] : ["breakpoints", "flow", scope.flowId];
-}
+export type NewBreakpoint = BreakpointBody;
 
 export function useBreakpoints(scope: BreakpointScope, live = false) {
   const qc = useQueryClient();
-  const key = breakpointsKey(scope);
-  const query = useQuery({
-    queryKey: key,
-    queryFn: async (): Promise<Breakpoint[]> => {
-      if (scope.jobId) {
-        const r = await api.jobBreakpoints(scope.jobId);
-        return [...r.breakpoints, ...(r.flow_breakpoints ?? [])];
-      }
-      return (await api.flowBreakpoints(scope.flowId)).breakpoints;
-    },
-    // Hit counts move while a job runs.
-    refetchInterval: live ? 1500 : false,
-  });
-  const invalidate = () => qc.invalidateQueries({ queryKey: ["breakpoints"] });
+  const query = useQuery(queries.breakpoints(scope, live));
+  const invalidate = () => qc.invalidateQueries({ queryKey: queryKeys.breakpointsAll });
   const add = useMutation({
     mutationFn: (bp: NewBreakpoint) => (scope.jobId ? api.addJobBreakpoint(scope.jobId, bp) : api.addFlowBreakpoint(scope.flowId, bp)),
     onSettled: invalidate,

@@ -7,16 +7,15 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { api } from "@/lib/client/api";
-import type { PausedAt } from "@/lib/client/types";
+import type { PausedAt } from "@/lib/wire";
 import { JsonTree, JsonValue } from "./json-tree";
-
-export const pauseKey = (p: PausedAt | null): string => (p ? `${p.activation_id}:${p.kind}:${p.routine_id}` : "none");
+import { queries, queryKeys } from "./queries";
 
 export function VariablesPanel({ jobId, pausedAt }: { jobId: string; pausedAt: PausedAt | null }) {
   const qc = useQueryClient();
-  const key = ["variables", jobId, pauseKey(pausedAt)];
-  const vars = useQuery({ queryKey: key, queryFn: () => api.variables(jobId), enabled: pausedAt !== null, retry: false });
-  const refresh = () => qc.invalidateQueries({ queryKey: key });
+  const vars = useQuery(queries.variables(jobId, pausedAt));
+  // An edit changes what watches and the stack read too: everything about this stop is read again.
+  const refresh = () => qc.invalidateQueries({ queryKey: queryKeys.stop(jobId) });
   return (
     <section className="panel" data-testid="variables-panel">
       <h3>Variables</h3>

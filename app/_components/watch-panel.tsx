@@ -2,10 +2,9 @@
 /** Watch expressions, evaluated against the paused activation every time the job stops. */
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { api } from "@/lib/client/api";
-import type { PausedAt } from "@/lib/client/types";
+import type { PausedAt } from "@/lib/wire";
 import { JsonValue } from "./json-tree";
-import { pauseKey } from "./variables-panel";
+import { queries } from "./queries";
 
 const STORAGE = "routilux.watch";
 
@@ -46,7 +45,7 @@ export function WatchPanel({ jobId, pausedAt }: { jobId: string; pausedAt: Pause
 }
 
 function WatchRow({ jobId, expression, pausedAt, onRemove }: { jobId: string; expression: string; pausedAt: PausedAt | null; onRemove(): void }) {
-  const r = useQuery({ queryKey: ["watch", jobId, expression, pauseKey(pausedAt)], queryFn: () => api.evaluate(jobId, expression), enabled: pausedAt !== null, retry: false });
+  const r = useQuery(queries.watch(jobId, expression, pausedAt));
   return (
     <li className="watch-row" data-testid="watch-row">
       <span className="mono">{expression}</span> ={" "}

@@ -1,36 +1,40 @@
 /**
- * The browser's HTTP client: one `request` that turns every error answer into an `ApiError`
- * carrying the server's code and message (shown in place by the UI), and typed helpers per route.
+ * The browser's HTTP client, built from the HTTP contract (lib/wire `API`): `call(name, ...)` takes
+ * that route's typed parameters, query and body and resolves with its typed answer. Every error
+ * answer becomes an `ApiError` carrying the server's code and message (shown in place by the UI).
  */
-import type {
-  Breakpoint,
-  BreakpointInput,
-  BreakpointPatch,
-  CallFrame,
-  FlowDetail,
-  FlowSummary,
-  JobBreakpoints,
-  JobMetrics,
-  JobSnapshot,
-  JobStatus,
-  JobSummary,
-  SessionSnapshot,
-  StepAnswer,
-  TracePage,
-  Variables,
-} from "./types";
+import {
+  API,
+  type Api,
+  branded,
+  type BreakpointBody,
+  type BreakpointPatch,
+  type ErrorKind,
+  fillPath,
+  type JobStatus,
+  type RouteAnswer,
+  type RouteBodyInput,
+  type RouteName,
+  type RouteParams,
+  type RouteQueryInput,
+  RoutiluxError,
+  type StartJobRequest,
+} from "../wire";
 
-export class ApiError extends Error {
+const KIND_OF_STATUS: Record<number, ErrorKind> = { 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 413: "too_large", 503: "unavailable" };
+
+/** An error answer (or no answer: `httpStatus` 0), with the server's code and message. */
+export class ApiError extends RoutiluxError {
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly httpStatus: number,
+    code: string,
     message: string,
-    readonly details?: unknown,
+    details?: unknown,
   ) {
-    super(message);
-    this.name = "ApiError";
+    super(code, message, { kind: KIND_OF_STATUS[httpStatus] ?? (httpStatus === 0 ? "unavailable" : "internal"), details });
   }
 }
+branded("ApiError", ApiError);
 
 const KEY_STORAGE = "routilux.api_key";
 /** Fired on window when the server refuses the key (401/403): the UI asks for one. */
@@ -48,7 +52,7 @@ export function getApiKey(): string | null {
   return apiKey;
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function request(method: string, path: string, body?: unknown): Promise<unknown> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers["content-type"] = "application/json";
   if (apiKey) headers["x-api-key"] = apiKey;
@@ -74,50 +78,64 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     const e = (json as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
     throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? `HTTP ${res.status}`, e?.details);
   }
-  return json as T;
+  return json;
 }
 
-const enc = encodeURIComponent;
-const qs = (q: Record<string, string | number | undefined>): string => {
-  const parts = Object.entries(q).filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => `${enc(k)}=${enc(String(v))}`);
-  return parts.length ? `?${parts.join("&")}` : "";
-};
+/** What a call of route K takes: its path parameters, query and body (only those it has). */
+export type CallInput<K extends RouteName> = (keyof RouteParams<Api[K]> extends never ? { params?: undefined } : { params: RouteParams<Api[K]> }) &
+  (RouteQueryInput<Api[K]> extends undefined ? { query?: undefined } : { query?: RouteQueryInput<Api[K]> }) &
+  (RouteBodyInput<Api[K]> extends undefined ? { body?: undefined } : { body: RouteBodyInput<Api[K]> });
 
-export interface StartJobInput {
-  flow_id: string;
-  entry_routine_id: string;
-  entry_slot?: string;
-  entry_params?: Record<string, unknown>;
-  pause_on_start?: boolean;
+function queryString(query: Record<string, unknown> | undefined): string {
+  if (!query) return "";
+  const parts = Object.entries(query)
+    .filter(([, v]) => v !== undefined && v !== "")
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join("&")}` : "";
+}
+
+/** Calls route `name` of the contract; resolves with its answer (undefined for 204). */
+export async function call<K extends RouteName>(name: K, input: CallInput<K> = {} as CallInput<K>): Promise<RouteAnswer<Api[K]>> {
+  const spec = API[name];
+  const { params, query, body } = input as { params?: Record<string, string>; query?: Record<string, unknown>; body?: unknown };
+  const path = fillPath(spec.path, (params ?? {}) as never) + queryString(query);
+  return (await request(spec.method, path, body)) as RouteAnswer<Api[K]>;
 }
 
 export type DebugAction = "continue" | "step_over" | "step_into" | "step_out";
+const DEBUG_ROUTE: Record<DebugAction, "debugContinue" | "debugStepOver" | "debugStepInto" | "debugStepOut"> = {
+  continue: "debugContinue",
+  step_over: "debugStepOver",
+  step_into: "debugStepInto",
+  step_out: "debugStepOut",
+};
 
+/** The calls the UI makes, by what they do. */
 export const api = {
-  flows: () => request<{ flows: FlowSummary[]; total: number }>("GET", "/api/flows"),
-  flow: (flowId: string) => request<FlowDetail>("GET", `/api/flows/${enc(flowId)}`),
-  flowBreakpoints: (flowId: string) => request<{ breakpoints: Breakpoint[]; total: number }>("GET", `/api/flows/${enc(flowId)}/breakpoints`),
-  addFlowBreakpoint: (flowId: string, bp: Omit<BreakpointInput, "job_id" | "flow_id">) => request<Breakpoint>("POST", `/api/flows/${enc(flowId)}/breakpoints`, bp),
-  patchFlowBreakpoint: (flowId: string, id: string, patch: BreakpointPatch) => request<Breakpoint>("PATCH", `/api/flows/${enc(flowId)}/breakpoints/${enc(id)}`, patch),
-  removeFlowBreakpoint: (flowId: string, id: string) => request<null>("DELETE", `/api/flows/${enc(flowId)}/breakpoints/${enc(id)}`),
+  flows: () => call("listFlows"),
+  flow: (flowId: string) => call("getFlow", { params: { flow_id: flowId } }),
+  flowBreakpoints: (flowId: string) => call("flowBreakpoints", { params: { flow_id: flowId } }),
+  addFlowBreakpoint: (flowId: string, bp: BreakpointBody) => call("addFlowBreakpoint", { params: { flow_id: flowId }, body: bp }),
+  patchFlowBreakpoint: (flowId: string, id: string, patch: BreakpointPatch) => call("patchFlowBreakpoint", { params: { flow_id: flowId, breakpoint_id: id }, body: patch }),
+  removeFlowBreakpoint: (flowId: string, id: string) => call("removeFlowBreakpoint", { params: { flow_id: flowId, breakpoint_id: id } }),
 
   jobs: (q: { flow_id?: string; status?: JobStatus | ""; limit?: number; offset?: number } = {}) =>
-    request<{ jobs: JobSummary[]; total: number; limit: number; offset: number }>("GET", `/api/jobs${qs(q)}`),
-  startJob: (input: StartJobInput) => request<{ job_id: string; flow_id: string; status: JobStatus; created_at: string }>("POST", "/api/jobs", input),
-  job: (jobId: string) => request<JobSnapshot>("GET", `/api/jobs/${enc(jobId)}`),
-  metrics: (jobId: string) => request<JobMetrics>("GET", `/api/jobs/${enc(jobId)}/metrics`),
-  trace: (jobId: string, q: { after_seq?: number; limit?: number } = {}) => request<TracePage>("GET", `/api/jobs/${enc(jobId)}/trace${qs(q)}`),
-  jobBreakpoints: (jobId: string) => request<JobBreakpoints>("GET", `/api/jobs/${enc(jobId)}/breakpoints`),
-  addJobBreakpoint: (jobId: string, bp: Omit<BreakpointInput, "job_id" | "flow_id">) => request<Breakpoint>("POST", `/api/jobs/${enc(jobId)}/breakpoints`, bp),
-  patchJobBreakpoint: (jobId: string, id: string, patch: BreakpointPatch) => request<Breakpoint>("PATCH", `/api/jobs/${enc(jobId)}/breakpoints/${enc(id)}`, patch),
-  removeJobBreakpoint: (jobId: string, id: string) => request<null>("DELETE", `/api/jobs/${enc(jobId)}/breakpoints/${enc(id)}`),
-  pause: (jobId: string) => request<{ job_id: string; status: JobStatus }>("POST", `/api/jobs/${enc(jobId)}/debug/pause`),
-  cancel: (jobId: string) => request<{ job_id: string; status: JobStatus }>("POST", `/api/jobs/${enc(jobId)}/cancel`),
-  debug: (jobId: string, action: DebugAction) => request<StepAnswer>("POST", `/api/jobs/${enc(jobId)}/debug/${action}`),
-  session: (jobId: string) => request<SessionSnapshot>("GET", `/api/jobs/${enc(jobId)}/debug/session`),
-  variables: (jobId: string) => request<Variables>("GET", `/api/jobs/${enc(jobId)}/debug/variables`),
+    call("listJobs", { query: { flow_id: q.flow_id, status: q.status || undefined, limit: q.limit, offset: q.offset } }),
+  startJob: (input: StartJobRequest) => call("startJob", { body: input }),
+  job: (jobId: string) => call("getJob", { params: { job_id: jobId } }),
+  metrics: (jobId: string) => call("jobMetrics", { params: { job_id: jobId } }),
+  trace: (jobId: string, q: { after_seq?: number; limit?: number } = {}) => call("jobTrace", { params: { job_id: jobId }, query: q }),
+  jobBreakpoints: (jobId: string) => call("jobBreakpoints", { params: { job_id: jobId } }),
+  addJobBreakpoint: (jobId: string, bp: BreakpointBody) => call("addJobBreakpoint", { params: { job_id: jobId }, body: bp }),
+  patchJobBreakpoint: (jobId: string, id: string, patch: BreakpointPatch) => call("patchJobBreakpoint", { params: { job_id: jobId, breakpoint_id: id }, body: patch }),
+  removeJobBreakpoint: (jobId: string, id: string) => call("removeJobBreakpoint", { params: { job_id: jobId, breakpoint_id: id } }),
+  pause: (jobId: string) => call("debugPause", { params: { job_id: jobId } }),
+  cancel: (jobId: string) => call("cancelJob", { params: { job_id: jobId } }),
+  debug: (jobId: string, action: DebugAction) => call(DEBUG_ROUTE[action], { params: { job_id: jobId } }),
+  session: (jobId: string) => call("debugSession", { params: { job_id: jobId } }),
+  variables: (jobId: string) => call("debugVariables", { params: { job_id: jobId } }),
   setVariable: (jobId: string, name: string, value: unknown, scope: "local" | "shared") =>
-    request<{ variable: string; value: unknown; scope: string }>("PUT", `/api/jobs/${enc(jobId)}/debug/variables/${enc(name)}`, { value, scope }),
-  callStack: (jobId: string) => request<{ frames: CallFrame[] }>("GET", `/api/jobs/${enc(jobId)}/debug/call_stack`),
-  evaluate: (jobId: string, expression: string) => request<{ result: unknown }>("POST", `/api/jobs/${enc(jobId)}/debug/evaluate`, { expression }),
+    call("putVariable", { params: { job_id: jobId, variable: name }, body: { value, scope } }),
+  callStack: (jobId: string) => call("callStack", { params: { job_id: jobId } }),
+  evaluate: (jobId: string, expression: string) => call("evaluate", { params: { job_id: jobId }, body: { expression } }),
 };

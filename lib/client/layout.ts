@@ -3,7 +3,7 @@
  * sized by their port count, so labels never overlap.
  */
 import dagre from "@dagrejs/dagre";
-import type { FlowDetail } from "./types";
+import type { FlowDetail } from "../wire";
 
 export const NODE_WIDTH = 200;
 /** The node's fixed height (head, one 18 px row per port, status row): fixed so that live text

@@ -6,7 +6,7 @@
 import { io, type Socket } from "socket.io-client";
 import { api, getApiKey } from "./api";
 import type { JobLiveStore } from "./live-store";
-import type { SessionSnapshot, TraceEvent } from "./types";
+import type { SessionSnapshot, TraceEvent } from "../wire";
 
 interface SubscribeAck {
   ok: boolean;

@@ -5,7 +5,7 @@
  */
 import { createStore, type StoreApi } from "zustand/vanilla";
 import { applyEvents, emptyRunState, isFinal, reconcileWithSnapshot, type RunState } from "./run-state";
-import type { JobSnapshot, SessionSnapshot, TraceEvent } from "./types";
+import type { JobSnapshot, SessionSnapshot, TraceEvent } from "../wire";
 
 export type ConnectionState = "connected" | "reconnecting" | "offline";
 

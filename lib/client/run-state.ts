@@ -3,7 +3,10 @@
  * store applies batches of events with `applyEvents`; unchanged routines and edges keep their
  * object identity so each graph node re-renders only when its own slice changed.
  */
-import type { JobError, JobSnapshot, JobStatus, PausedAt, RoutineStatus, TraceEvent } from "./types";
+import type { JobError, JobSnapshot, JobStatus, PausedAt, RoutineStatus as EngineRoutineStatus, TraceEvent } from "../wire";
+
+/** A routine's state as the engine reports it, plus the UI's own "paused" (the node the job stopped at). */
+export type RoutineStatus = EngineRoutineStatus | "paused";
 
 export interface RoutineLive {
   status: RoutineStatus;

@@ -7,6 +7,7 @@ import { setOwn } from "./object-utils";
 import type { RoutineRegistry } from "./registry";
 import { Routine } from "./routine";
 import type { Payload } from "./types";
+import { PORT_NAME_PATTERN } from "../wire/ids";
 
 /** Compiles each distinct condition once per routine instance (config can change between jobs). */
 class ConditionCache {
@@ -105,7 +106,7 @@ export class Filter extends Routine {
 const RouterConfig = z
   .object({
     routes: z
-      .array(z.object({ event: z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/), condition: z.string().min(1) }).strict())
+      .array(z.object({ event: z.string().regex(PORT_NAME_PATTERN), condition: z.string().min(1) }).strict())
       .describe("checked in order"),
     mode: z.enum(["first", "all"]).optional().describe("first matching route only (default) or every matching route"),
     timeout: z.number().positive().optional(),

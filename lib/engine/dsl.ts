@@ -1,12 +1,13 @@
+// The DSL format only: building a Flow from it (and back) lives in flow.ts, which imports this.
 import { parse as parseYaml, stringify as toYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
-import { ERROR_STRATEGIES, ErrorHandler } from "./error-handler";
-import { DslError, FlowDefinitionError } from "./errors";
-import { Flow } from "./flow";
-import { type RoutineRegistry, routineRegistry } from "./registry";
+import { ERROR_STRATEGIES } from "./error-handler";
+import { DslError } from "./errors";
+import { NAME_PATTERN, PORT_NAME_PATTERN } from "../wire/ids";
 
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
-const ENDPOINT_RE = /^([A-Za-z0-9_-]{1,128})\.([A-Za-z_][A-Za-z0-9_-]{0,63})$/;
+/** `routine.port`: a routine id, a dot, a slot or event name. */
+const ENDPOINT_RE = new RegExp(`^(${NAME_PATTERN.source.slice(1, -1)})\\.(${PORT_NAME_PATTERN.source.slice(1, -1)})$`);
 /** DSL documents are small; a bigger one is a mistake or an attack. */
 export const MAX_DSL_TEXT = 1_000_000;
 
@@ -93,7 +94,7 @@ function zodPath(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replaceAll(".[", "[");
 }
 
-/** Checks the document's shape and returns it typed; every failure names where and what. */
+/** Checks a DSL document's shape and returns it typed; every failure names where and what. */
 export function validateDsl(spec: unknown): FlowDsl {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new DslError("", "Flow specification must be an object");
@@ -113,103 +114,10 @@ export function validateDsl(spec: unknown): FlowDsl {
   return parsed.data;
 }
 
-/**
- * Builds a flow from a DSL document (object, YAML or JSON text). All-or-nothing: on any
- * problem it throws a DslError naming it, and no flow exists.
- */
-export function flowFromDsl(
-  source: unknown,
-  registry: RoutineRegistry = routineRegistry,
-  options: { flowId?: string } = {},
-): Flow {
-  const raw = typeof source === "string" ? parseDslText(source) : source;
-  const spec = validateDsl(raw);
-  const flowId = options.flowId ?? spec.flow_id;
-  if (!flowId) throw new DslError("flow_id", "a flow id is required (in the DSL or given by the caller)");
-  if (options.flowId && spec.flow_id && spec.flow_id !== options.flowId) {
-    throw new DslError("flow_id", `DSL flow_id '${spec.flow_id}' differs from the requested '${options.flowId}'`);
-  }
-  let flow: Flow;
-  try {
-    flow = new Flow(flowId, {
-      executionStrategy: spec.execution?.strategy ?? "sequential",
-      maxWorkers: spec.execution?.max_workers ?? 5,
-      timeout: spec.execution?.timeout ?? null,
-    });
-  } catch (err) {
-    throw new DslError("flow_id", (err as Error).message);
-  }
-  for (const [id, r] of Object.entries(spec.routines)) {
-    const path = `routines.${id}`;
-    if (!registry.has(r.class)) {
-      throw new DslError(`${path}.class`, `unknown routine type '${r.class}' (registered: ${registry.names.join(", ") || "none"})`);
-    }
-    try {
-      const routine = registry.create(r.class, r.config);
-      if (r.error_handler) {
-        const h = r.error_handler;
-        routine.setErrorHandler(
-          new ErrorHandler(h.strategy, {
-            maxRetries: h.max_retries,
-            retryDelay: h.retry_delay,
-            retryBackoff: h.retry_backoff,
-            isCritical: h.is_critical,
-          }),
-        );
-      }
-      flow.addRoutine(routine, id);
-    } catch (err) {
-      if (err instanceof FlowDefinitionError) throw new DslError(path, err.message);
-      throw err;
-    }
-  }
-  (spec.connections ?? []).forEach((c, i) => {
-    const path = `connections[${i}]`;
-    const from = ENDPOINT_RE.exec(c.from);
-    if (!from) throw new DslError(`${path}.from`, `Invalid connection format '${c.from}' (expected 'routine.event')`);
-    const to = ENDPOINT_RE.exec(c.to);
-    if (!to) throw new DslError(`${path}.to`, `Invalid connection format '${c.to}' (expected 'routine.slot')`);
-    try {
-      flow.connect(from[1] as string, from[2] as string, to[1] as string, to[2] as string, c.param_mapping ?? null);
-    } catch (err) {
-      if (err instanceof FlowDefinitionError) throw new DslError(path, err.message);
-      throw err;
-    }
-  });
-  return flow;
-}
-
-/** The flow as a DSL object; routines whose class is not registered cannot be exported. */
-export function flowToDsl(flow: Flow, registry: RoutineRegistry = routineRegistry): FlowDsl {
-  const routines: FlowDsl["routines"] = {};
-  for (const [id, routine] of flow.routines) {
-    const name = registry.nameOf(routine);
-    if (!name) {
-      throw new FlowDefinitionError(
-        "UNREGISTERED_TYPE",
-        `Routine '${id}' (${routine.constructor.name}) is not a registered type, so it cannot be exported to the DSL`,
-      );
-    }
-    const entry: FlowDsl["routines"][string] = { class: name };
-    const config = routine.getConfigObject();
-    if (Object.keys(config).length > 0) entry.config = config;
-    const h = routine.getErrorHandler();
-    if (h) entry.error_handler = h.toJSON();
-    routines[id] = entry;
-  }
-  return {
-    flow_id: flow.flowId,
-    routines,
-    connections: flow.connections.map((c) => {
-      const out: { from: string; to: string; param_mapping?: Record<string, string> } = {
-        from: `${c.sourceRoutineId}.${c.sourceEvent}`,
-        to: `${c.targetRoutineId}.${c.targetSlot}`,
-      };
-      if (c.paramMapping) out.param_mapping = { ...c.paramMapping };
-      return out;
-    }),
-    execution: { strategy: flow.executionStrategy, max_workers: flow.maxWorkers, timeout: flow.timeout },
-  };
+/** A connection end, `routine.event` or `routine.slot`, split in two; null when malformed. */
+export function parseEndpoint(endpoint: string): { routineId: string; name: string } | null {
+  const m = ENDPOINT_RE.exec(endpoint);
+  return m ? { routineId: m[1] as string, name: m[2] as string } : null;
 }
 
 export function dslToText(dsl: FlowDsl, format: "json" | "yaml"): string {

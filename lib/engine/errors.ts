@@ -1,24 +1,25 @@
 /** Errors thrown by the engine. Each names the thing that is wrong so a caller can show it as is. */
-export class RoutiluxError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+import { branded, RoutiluxError } from "../wire/errors";
+
+export { RoutiluxError };
 
 /** Bad wiring or a bad argument to a Flow/Routine method (unknown routine, slot, duplicate id...). */
-export class FlowDefinitionError extends RoutiluxError {}
+export class FlowDefinitionError extends RoutiluxError {
+  constructor(code: string, message: string) {
+    super(code, message, { kind: code.endsWith("NOT_FOUND") ? "not_found" : "bad_request" });
+  }
+}
+branded("FlowDefinitionError", FlowDefinitionError);
 
 /** A DSL document that cannot be loaded; `path` says where (e.g. `routines.ingest.class`). */
 export class DslError extends RoutiluxError {
   readonly path: string;
   constructor(path: string, message: string) {
-    super("INVALID_DSL", path ? `${path}: ${message}` : message);
+    super("INVALID_DSL", path ? `${path}: ${message}` : message, { kind: "bad_request" });
     this.path = path;
   }
 }
+branded("DslError", DslError);
 
 /** An activation or job that ran longer than its configured limit. */
 export class TimeoutError extends RoutiluxError {
@@ -26,6 +27,7 @@ export class TimeoutError extends RoutiluxError {
     super("TIMEOUT", message);
   }
 }
+branded("TimeoutError", TimeoutError);
 
 /** Errors a job ends with when it is cancelled. */
 export class CancelledError extends RoutiluxError {
@@ -33,6 +35,7 @@ export class CancelledError extends RoutiluxError {
     super("CANCELLED", reason);
   }
 }
+branded("CancelledError", CancelledError);
 
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -1,11 +1,12 @@
-import { type FlowDsl, flowFromDsl, flowToDsl } from "./dsl";
-import type { ErrorHandler } from "./error-handler";
-import { FlowDefinitionError } from "./errors";
+import { type FlowDsl, parseDslText, parseEndpoint, validateDsl } from "./dsl";
+import { ErrorHandler } from "./error-handler";
+import { DslError, FlowDefinitionError } from "./errors";
 import type { ExecutionHooks } from "./hooks";
 import { Job } from "./job";
-import type { RoutineRegistry } from "./registry";
+import { type RoutineRegistry, routineRegistry } from "./registry";
 import type { Routine, SlotDefinition } from "./routine";
 import type { ExecutionStrategy, Payload } from "./types";
+import { ID_PATTERN, NAME_PATTERN } from "../wire/ids";
 
 export interface Connection {
   /** `source.event:target.slot`, stable and URL-safe. */
@@ -50,8 +51,8 @@ export interface ValidationIssue {
   routine_id?: string;
 }
 
-const ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
-const ROUTINE_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+const ID_RE = ID_PATTERN;
+const ROUTINE_ID_RE = NAME_PATTERN;
 
 export function connectionId(src: string, event: string, dst: string, slot: string): string {
   return `${src}.${event}:${dst}.${slot}`;
@@ -268,14 +269,99 @@ export class Flow {
     return issues;
   }
 
-  /** Loads a flow from a DSL document (object, YAML or JSON text) whose `class` names registered types. */
-  static fromDSL(spec: unknown, registry?: RoutineRegistry, options?: { flowId?: string }): Flow {
-    return flowFromDsl(spec, registry, options);
+  /**
+   * Loads a flow from a DSL document (object, YAML or JSON text) whose `class` names registered
+   * types. All-or-nothing: on any problem it throws a DslError naming it, and no flow exists.
+   */
+  static fromDSL(source: unknown, registry: RoutineRegistry = routineRegistry, options: { flowId?: string } = {}): Flow {
+    const raw = typeof source === "string" ? parseDslText(source) : source;
+    const spec = validateDsl(raw);
+    const flowId = options.flowId ?? spec.flow_id;
+    if (!flowId) throw new DslError("flow_id", "a flow id is required (in the DSL or given by the caller)");
+    if (options.flowId && spec.flow_id && spec.flow_id !== options.flowId) {
+      throw new DslError("flow_id", `DSL flow_id '${spec.flow_id}' differs from the requested '${options.flowId}'`);
+    }
+    let flow: Flow;
+    try {
+      flow = new Flow(flowId, {
+        executionStrategy: spec.execution?.strategy ?? "sequential",
+        maxWorkers: spec.execution?.max_workers ?? 5,
+        timeout: spec.execution?.timeout ?? null,
+      });
+    } catch (err) {
+      throw new DslError("flow_id", (err as Error).message);
+    }
+    for (const [id, r] of Object.entries(spec.routines)) {
+      const path = `routines.${id}`;
+      if (!registry.has(r.class)) {
+        throw new DslError(`${path}.class`, `unknown routine type '${r.class}' (registered: ${registry.names.join(", ") || "none"})`);
+      }
+      try {
+        const routine = registry.create(r.class, r.config);
+        if (r.error_handler) {
+          const h = r.error_handler;
+          routine.setErrorHandler(
+            new ErrorHandler(h.strategy, {
+              maxRetries: h.max_retries,
+              retryDelay: h.retry_delay,
+              retryBackoff: h.retry_backoff,
+              isCritical: h.is_critical,
+            }),
+          );
+        }
+        flow.addRoutine(routine, id);
+      } catch (err) {
+        if (err instanceof FlowDefinitionError) throw new DslError(path, err.message);
+        throw err;
+      }
+    }
+    (spec.connections ?? []).forEach((c, i) => {
+      const path = `connections[${i}]`;
+      const from = parseEndpoint(c.from);
+      if (!from) throw new DslError(`${path}.from`, `Invalid connection format '${c.from}' (expected 'routine.event')`);
+      const to = parseEndpoint(c.to);
+      if (!to) throw new DslError(`${path}.to`, `Invalid connection format '${c.to}' (expected 'routine.slot')`);
+      try {
+        flow.connect(from.routineId, from.name, to.routineId, to.name, c.param_mapping ?? null);
+      } catch (err) {
+        if (err instanceof FlowDefinitionError) throw new DslError(path, err.message);
+        throw err;
+      }
+    });
+    return flow;
   }
 
-  /** The flow as a DSL object (every routine must be of a registered type). */
-  toDSL(registry?: RoutineRegistry): FlowDsl {
-    return flowToDsl(this, registry);
+  /** The flow as a DSL object; routines whose class is not registered cannot be exported. */
+  toDSL(registry: RoutineRegistry = routineRegistry): FlowDsl {
+    const routines: FlowDsl["routines"] = {};
+    for (const [id, routine] of this.routineMap) {
+      const name = registry.nameOf(routine);
+      if (!name) {
+        throw new FlowDefinitionError(
+          "UNREGISTERED_TYPE",
+          `Routine '${id}' (${routine.constructor.name}) is not a registered type, so it cannot be exported to the DSL`,
+        );
+      }
+      const entry: FlowDsl["routines"][string] = { class: name };
+      const config = routine.getConfigObject();
+      if (Object.keys(config).length > 0) entry.config = config;
+      const h = routine.getErrorHandler();
+      if (h) entry.error_handler = h.toJSON();
+      routines[id] = entry;
+    }
+    return {
+      flow_id: this.flowId,
+      routines,
+      connections: this.connectionList.map((c) => {
+        const out: { from: string; to: string; param_mapping?: Record<string, string> } = {
+          from: `${c.sourceRoutineId}.${c.sourceEvent}`,
+          to: `${c.targetRoutineId}.${c.targetSlot}`,
+        };
+        if (c.paramMapping) out.param_mapping = { ...c.paramMapping };
+        return out;
+      }),
+      execution: { strategy: this.executionStrategy, max_workers: this.maxWorkers, timeout: this.timeout },
+    };
   }
 
   /** Starts a job and returns it at once; the job runs in the background. */
@@ -344,4 +430,14 @@ export class Flow {
     for (const id of this.routineMap.keys()) if (!state.has(id)) visit(id);
     return cycles;
   }
+}
+
+/** Function spelling of `Flow.fromDSL`. */
+export function flowFromDsl(source: unknown, registry?: RoutineRegistry, options?: { flowId?: string }): Flow {
+  return Flow.fromDSL(source, registry, options);
+}
+
+/** Function spelling of `flow.toDSL`. */
+export function flowToDsl(flow: Flow, registry?: RoutineRegistry): FlowDsl {
+  return flow.toDSL(registry);
 }

@@ -5,7 +5,9 @@ export {
   type Connection,
   connectionId,
   Flow,
+  flowFromDsl,
   type FlowOptions,
+  flowToDsl,
   type Route,
   type StartOptions,
   type ValidationIssue,
@@ -37,7 +39,7 @@ export {
 export * from "./types";
 export { Aggregator, Delay, Fail, Filter, Mapper, Passthrough, Router, registerBuiltins, Splitter } from "./builtins";
 export { conditionScope, type ScopeContext } from "./condition-scope";
-export { dslToText, type FlowDsl, FlowDslSchema, flowFromDsl, flowToDsl, MAX_DSL_TEXT, parseDslText, validateDsl } from "./dsl";
+export { dslToText, type FlowDsl, FlowDslSchema, MAX_DSL_TEXT, parseDslText, validateDsl } from "./dsl";
 export {
   type RoutineClass,
   RoutineRegistry,

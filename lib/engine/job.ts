@@ -8,6 +8,7 @@ import { setOwn } from "./object-utils";
 import { ActivationQueue } from "./activation-queue";
 import { RingQueue } from "./queue";
 import type { Routine, SlotDefinition } from "./routine";
+import type { HistoryRecord, JobError, JobSnapshot, LogEntry, RoutineStateSnapshot } from "../wire/model";
 import type { JobStatus, Payload, RoutineStatus } from "./types";
 
 /** How long a job runs before it lets other jobs and I/O in (ms), and how often it checks the clock. */
@@ -22,53 +23,7 @@ export const MAX_SHARED_LOG = 10_000;
  */
 export const MAX_CAUSAL_CHAIN = 256;
 
-export interface JobError {
-  message: string;
-  error_type: string;
-  routine_id: string | null;
-}
-
-export interface LogEntry {
-  timestamp: string;
-  routine_id: string | null;
-  message: string;
-  data?: unknown;
-}
-
-export interface HistoryRecord {
-  timestamp: string;
-  routine_id: string | null;
-  event: string;
-  data?: unknown;
-}
-
-export interface RoutineStateSnapshot {
-  status: RoutineStatus;
-  activations: number;
-  errors: number;
-  last_error: string | null;
-}
-
-export interface JobSnapshot {
-  job_id: string;
-  flow_id: string;
-  status: JobStatus;
-  entry_routine_id: string;
-  entry_slot: string;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  updated_at: string;
-  duration_ms: number | null;
-  routine_states: Record<string, RoutineStateSnapshot>;
-  shared_data: Record<string, unknown>;
-  shared_log: LogEntry[];
-  error: JobError | null;
-  cancel_reason: string | null;
-  pause_points: { timestamp: string; reason: string }[];
-  execution_history: HistoryRecord[];
-  pending_activations: number;
-}
+export type { HistoryRecord, JobError, JobSnapshot, LogEntry, RoutineStateSnapshot } from "../wire/model";
 
 /** Per job, per routine: status, counters, private state and slot buffers. */
 export class RoutineRun {
@@ -243,7 +198,7 @@ export class Job {
       new Activation(this, this.nextActivationId++, route.routine, route.connection.targetRoutineId, route.slot, payload, parent, depth, route.connection.sourceEvent, route.connection, null),
   );
   private readonly runs = new Map<string, RoutineRun>();
-  private readonly history = new RingQueue<HistoryRecord>(64);
+  private readonly history = new RingQueue<HistoryRecord>(64, MAX_HISTORY);
   private readonly controller = new AbortController();
   private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
   private readonly entry: { routine: Routine; slot: SlotDefinition };
@@ -805,7 +760,6 @@ export class Job {
     const rec: HistoryRecord = { timestamp: nowIso(), routine_id: routineId, event };
     if (data !== undefined) rec.data = data;
     this.history.push(rec);
-    if (this.history.length > MAX_HISTORY) this.history.shift();
   }
 }
 

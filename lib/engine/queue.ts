@@ -1,6 +1,7 @@
 /**
- * A growable ring-buffer FIFO. `Array.shift()` is O(n) on large arrays; this is O(1)
- * for push and shift, which keeps per-activation cost flat as a job's queue grows.
+ * A ring-buffer FIFO, O(1) push and shift (`Array.shift()` is O(n) on large arrays). It grows as
+ * needed; with a `maxLength` it is bounded: a push into a full queue drops the oldest item and
+ * returns it.
  */
 export class RingQueue<T> {
   private buf: (T | undefined)[];
@@ -8,9 +9,12 @@ export class RingQueue<T> {
   private size = 0;
   private mask: number;
 
-  constructor(initialCapacity = 64) {
+  constructor(
+    initialCapacity = 64,
+    readonly maxLength = Number.POSITIVE_INFINITY,
+  ) {
     let cap = 16;
-    while (cap < initialCapacity) cap <<= 1;
+    while (cap < Math.min(initialCapacity, maxLength)) cap <<= 1;
     this.buf = new Array<T | undefined>(cap);
     this.mask = cap - 1;
   }
@@ -19,10 +23,13 @@ export class RingQueue<T> {
     return this.size;
   }
 
-  push(item: T): void {
+  /** Appends `item`; when the queue was at its bound, the oldest item is removed and returned. */
+  push(item: T): T | undefined {
+    const evicted = this.size === this.maxLength ? this.shift() : undefined;
     if (this.size === this.buf.length) this.grow();
     this.buf[(this.head + this.size) & this.mask] = item;
     this.size++;
+    return evicted;
   }
 
   shift(): T | undefined {

@@ -2,6 +2,7 @@ import { type ActivationContext, currentActivation } from "./context";
 import { ErrorHandler, type ErrorHandlerOptions, type ErrorStrategy } from "./error-handler";
 import { FlowDefinitionError } from "./errors";
 import { isJsonValue, type JsonObject, type JsonValue, type Payload } from "./types";
+import { PORT_NAME_PATTERN } from "../wire/ids";
 
 /** Return values are ignored (as in the reference), except that a returned promise is awaited. */
 export type SlotHandler = (payload: Payload, ctx: ActivationContext) => unknown;
@@ -28,7 +29,7 @@ export interface EventDefinition {
   readonly implicit: boolean;
 }
 
-const NAME_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+const NAME_RE = PORT_NAME_PATTERN;
 
 function checkName(kind: string, name: string): void {
   if (typeof name !== "string" || !NAME_RE.test(name)) {
@@ -72,7 +73,7 @@ export class Routine {
     return slot;
   }
 
-  /** The document's spelling: `addSlot("trigger", { handler: this.process })`. */
+  /** The options-object spelling: `addSlot("trigger", { handler: this.process })`. */
   addSlot(name: string, options: { handler: SlotHandler; mergeStrategy?: MergeStrategy }): SlotDefinition {
     return this.defineSlot(name, options.handler, { mergeStrategy: options.mergeStrategy });
   }

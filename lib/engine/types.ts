@@ -6,26 +6,16 @@ export type JsonObject = { [key: string]: JsonValue };
 /** What a slot handler receives and what `emit` sends: a plain object of named values. */
 export type Payload = Record<string, unknown>;
 
-export const JOB_STATUSES = ["pending", "running", "paused", "completed", "failed", "cancelled"] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-export const ROUTINE_STATUSES = [
-  "pending",
-  "running",
-  "completed",
-  "failed",
-  "error_continued",
-  "skipped",
-] as const;
-export type RoutineStatus = (typeof ROUTINE_STATUSES)[number];
-
-export type ExecutionStrategy = "sequential" | "concurrent";
-
-export const FINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(["completed", "failed", "cancelled"]);
-
-export function isFinalStatus(status: JobStatus): boolean {
-  return FINAL_JOB_STATUSES.has(status);
-}
+export {
+  EXECUTION_STRATEGIES,
+  type ExecutionStrategy,
+  FINAL_JOB_STATUSES,
+  isFinalStatus,
+  JOB_STATUSES,
+  type JobStatus,
+  ROUTINE_STATUSES,
+  type RoutineStatus,
+} from "../wire/model";
 
 /** True for values JSON can carry unchanged (no functions, symbols, class instances, cycles). */
 export function isJsonValue(value: unknown, depth = 0): value is JsonValue {

@@ -3,4 +3,4 @@
  * and `filter`/`router` routines. Compile once with `compileExpression`, evaluate many times.
  */
 export { type CompiledExpression, compileExpression, evaluateExpression, isTruthy } from "./evaluate";
-export { EXPRESSION_LIMITS, ExpressionError, type ExpressionErrorKind } from "./parse";
+export { EXPRESSION_LIMITS, ExpressionError, type ExpressionErrorPhase } from "./parse";

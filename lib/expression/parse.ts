@@ -10,24 +10,25 @@
  * the evaluator ever sees.
  */
 import jsep from "jsep";
+import { branded, RoutiluxError } from "../wire/errors";
 
 // ------------------------------------------------------------------ errors and limits
 
-export type ExpressionErrorKind = "parse" | "eval";
+export type ExpressionErrorPhase = "parse" | "eval";
 
 /** Every failure of this module, at compile time (`parse`) or at evaluation time (`eval`). */
-export class ExpressionError extends Error {
-  readonly kind: ExpressionErrorKind;
+export class ExpressionError extends RoutiluxError {
+  readonly phase: ExpressionErrorPhase;
   /** 0-based character offset in the source for parse errors, else null. */
   readonly position: number | null;
 
-  constructor(kind: ExpressionErrorKind, message: string, position?: number | null) {
-    super(message);
-    this.name = "ExpressionError";
-    this.kind = kind;
+  constructor(phase: ExpressionErrorPhase, message: string, position?: number | null) {
+    super("INVALID_EXPRESSION", message, { kind: "bad_request", details: { position: position ?? null } });
+    this.phase = phase;
     this.position = position ?? null;
   }
 }
+branded("ExpressionError", ExpressionError);
 
 /** The bounds that keep compiling and evaluating an expression cheap, whatever its text. */
 export const EXPRESSION_LIMITS = Object.freeze({

@@ -1,5 +1,6 @@
 import type { Activation, Job, Route } from "../engine";
 import type { ReplaySource } from "./event-manager";
+import type { ErrorRecord, JobMetrics, RoutineMetrics } from "../wire/model";
 import { preview, type TraceEvent, type TraceEventType, TraceRecord } from "./trace";
 
 /** Who gets events as they are recorded (the event manager). */
@@ -35,49 +36,7 @@ export const DEFAULT_MAX_EVENTS_PER_JOB = 1000;
 /** Error records kept per job (the count of errors is not capped). */
 export const MAX_ERRORS_PER_JOB = 100;
 
-export interface RoutineMetrics {
-  routine_id: string;
-  execution_count: number;
-  error_count: number;
-  /** Total time spent in the routine's handlers (ms). */
-  duration_ms: number;
-  avg_duration_ms: number | null;
-  min_duration_ms: number | null;
-  max_duration_ms: number | null;
-  last_execution: string | null;
-}
-
-export interface ErrorRecord {
-  error_id: string;
-  job_id: string;
-  routine_id: string | null;
-  timestamp: string;
-  error_type: string;
-  error_message: string;
-  strategy: string | null;
-}
-
-export interface JobMetrics {
-  job_id: string;
-  flow_id: string;
-  status: string;
-  start_time: string;
-  end_time: string | null;
-  /** Whole job, start to end (or to now while it runs). */
-  duration_ms: number;
-  total_routines: number;
-  completed_routines: number;
-  failed_routines: number;
-  /** Every event recorded, including those the ring buffer no longer holds. */
-  total_events: number;
-  retained_events: number;
-  dropped_events: number;
-  total_activations: number;
-  total_event_emits: number;
-  total_errors: number;
-  routine_metrics: Record<string, RoutineMetrics>;
-  errors: ErrorRecord[];
-}
+export type { ErrorRecord, JobMetrics, RoutineMetrics } from "../wire/model";
 
 function targetsOf(routes: readonly Route[]): { routine_id: string; slot_name: string }[] {
   return routes.map((r) => ({ routine_id: r.connection.targetRoutineId, slot_name: r.connection.targetSlot }));
@@ -473,7 +432,10 @@ export class MonitorCollector implements ReplaySource {
     const states = job.routineStates;
     const stateList = Object.values(states);
     const routineMetrics: Record<string, RoutineMetrics> = {};
-    for (const id of rec.routines.keys()) routineMetrics[id] = this.routineMetricsOf(rec, id) as RoutineMetrics;
+    // Every routine of the flow, run or not (not yet run: zero counts, null timings), so a table of
+    // them is complete from the start; plus any that ran and has since left the flow.
+    for (const id of rec.job.flow.routines.keys()) routineMetrics[id] = this.routineMetricsOf(rec, id) as RoutineMetrics;
+    for (const id of rec.routines.keys()) routineMetrics[id] ??= this.routineMetricsOf(rec, id) as RoutineMetrics;
     const end = rec.endTime;
     return {
       job_id: rec.jobId,

@@ -3,44 +3,9 @@ import { type Activation, conditionScope, type EmitInfo, errorMessage, errorType
 import { evaluateExpression } from "../expression";
 import { MonitoringError } from "./errors";
 import { preview } from "./trace";
+import type { CallFrame, PausedAt, SessionSnapshot, SessionStatus, StepMode, StopReason } from "../wire/model";
 
-export type SessionStatus = "running" | "paused" | "stepping";
-export type StepMode = "over" | "into" | "out";
-/** Why a job stopped, in DAP's words. */
-export type StopReason = "breakpoint" | "step" | "pause" | "entry" | "exception";
-
-export interface PausedAt {
-  routine_id: string;
-  slot_name: string;
-  event_name: string | null;
-  reason: StopReason;
-  /** A sentence for people: "Breakpoint bp_1 on process.data_ingested". */
-  description: string;
-  breakpoint_id: string | null;
-  depth: number;
-  /** activation: before the handler runs; emit: before an emitted payload travels; error: after a handler threw. */
-  kind: "activation" | "emit" | "error";
-  activation_id: number;
-  error: { error_type: string; message: string } | null;
-}
-
-export interface SessionSnapshot {
-  session_id: string;
-  job_id: string;
-  status: SessionStatus;
-  paused_at: PausedAt | null;
-  step_mode: StepMode | null;
-}
-
-export interface CallFrame {
-  routine_id: string;
-  slot_name: string;
-  event_name: string | null;
-  depth: number;
-  /** Source line of the `emit` this frame is at (where known), else null. */
-  line: number | null;
-  activation_id: number;
-}
+export type { CallFrame, PausedAt, SessionSnapshot, SessionStatus, StepMode, StopReason } from "../wire/model";
 
 export interface StopRequest {
   kind: PausedAt["kind"];

@@ -1,17 +1,15 @@
 /**
- * Errors of the monitoring layer. `kind` says what the caller did wrong, so a wire adapter can
- * map it to a status without parsing messages: bad_request → 400, not_found → 404, conflict → 409.
+ * Errors of the monitoring layer. `kind` says what the caller did wrong, so a wire adapter maps
+ * it to a status without parsing messages.
  */
-export type MonitoringErrorKind = "bad_request" | "not_found" | "conflict";
+import { branded, type ErrorKind, RoutiluxError } from "../wire/errors";
 
-export class MonitoringError extends Error {
-  constructor(
-    readonly kind: MonitoringErrorKind,
-    readonly code: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = "MonitoringError";
+export type MonitoringErrorKind = Extract<ErrorKind, "bad_request" | "not_found" | "conflict">;
+
+export class MonitoringError extends RoutiluxError {
+  declare readonly details: Record<string, unknown> | undefined;
+  constructor(kind: MonitoringErrorKind, code: string, message: string, details?: Record<string, unknown>) {
+    super(code, message, { kind, details });
   }
 }
+branded("MonitoringError", MonitoringError);

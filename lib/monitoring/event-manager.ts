@@ -13,6 +13,7 @@
  * events newer than what the source had recorded at subscribe time, so nothing is delivered twice
  * and nothing falls between replay and live.
  */
+import { RingQueue } from "../engine";
 import type { TraceRecord } from "./trace";
 
 /** Default bound of each subscriber's live queue. */
@@ -58,61 +59,6 @@ export interface EventManagerStatus {
   total_subscribers: number;
   max_size: number;
   jobs: Record<string, JobQueueStatus>;
-}
-
-/** A fixed-capacity FIFO that overwrites its oldest item when full. Grows lazily up to `capacity`. */
-class RingQueue<T> {
-  private buf: (T | undefined)[];
-  private head = 0;
-  private count = 0;
-
-  constructor(readonly capacity: number) {
-    this.buf = new Array<T | undefined>(Math.min(capacity, 16));
-  }
-
-  get size(): number {
-    return this.count;
-  }
-
-  /** Appends `item`; when the queue was full, the oldest item is removed and returned. */
-  push(item: T): T | undefined {
-    if (this.count === this.capacity) {
-      // Full: buf.length === capacity here.
-      const oldest = this.buf[this.head];
-      this.buf[this.head] = item;
-      this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
-      return oldest;
-    }
-    if (this.count === this.buf.length) this.grow();
-    let tail = this.head + this.count;
-    if (tail >= this.buf.length) tail -= this.buf.length;
-    this.buf[tail] = item;
-    this.count++;
-    return undefined;
-  }
-
-  peek(): T | undefined {
-    return this.count === 0 ? undefined : this.buf[this.head];
-  }
-
-  shift(): T | undefined {
-    if (this.count === 0) return undefined;
-    const item = this.buf[this.head];
-    this.buf[this.head] = undefined;
-    this.head = this.head + 1 === this.buf.length ? 0 : this.head + 1;
-    this.count--;
-    return item;
-  }
-
-  private grow(): void {
-    const size = Math.min(this.capacity, Math.max(1, this.buf.length * 2));
-    const next = new Array<T | undefined>(size);
-    for (let i = 0; i < this.count; i++) {
-      next[i] = this.buf[(this.head + i) % this.buf.length];
-    }
-    this.buf = next;
-    this.head = 0;
-  }
 }
 
 /** Module-private handles: the manager talks to subscribers through these, nobody else can. */
@@ -173,12 +119,12 @@ export class Subscriber {
     this.replayEnd = init.replayEnd;
     this.liveFloor = init.liveFloor;
     this.detach = init.detach;
-    this.queue = new RingQueue<TraceRecord>(init.maxQueueSize);
+    this.queue = new RingQueue<TraceRecord>(16, init.maxQueueSize);
   }
 
   /** Live items waiting (not counting pending replay). */
   get queueSize(): number {
-    return this.queue.size;
+    return this.queue.length;
   }
 
   /** Everything this subscriber ever lost (queue overflow and replay events evicted from the source). */
@@ -261,7 +207,7 @@ export class Subscriber {
       this.lastLostJobId = evicted.job_id;
     }
     if (this.waiters.length > 0) this.feedWaiters();
-    if (this.queue.size > 0) this.notify();
+    if (this.queue.length > 0) this.notify();
   }
 
   /** @internal Announces a replay pending at subscribe time. */

@@ -32,5 +32,5 @@ export { getEventManager, MonitoringRegistry } from "./registry";
 export * from "./schemas";
 export { PREVIEW_BUDGET, preview, TRACE_EVENT_TYPES, type TraceEvent, type TraceEventType, TraceRecord } from "./trace";
 
-/** The document's module-level `job_store`. */
+/** The module-level job store (`job_store` in the Python original). */
 export const jobStore = MonitoringRegistry.getInstance().jobStore;

@@ -2,10 +2,10 @@ import { setHooksProvider } from "../engine";
 import { BreakpointManager } from "./breakpoints";
 import { MonitorCollector } from "./collector";
 import { DebugSessionManager } from "./debug-session-manager";
-import { MonitoringError } from "./errors";
 import { JobEventManager } from "./event-manager";
 import { JobStore } from "./job-store";
 import { MonitoringHooks } from "./monitor-hooks";
+import { checkBreakpointTarget } from "./schemas";
 
 const INSTANCE_KEY = Symbol.for("routilux.monitoring.registry");
 type Slot = { [INSTANCE_KEY]?: { instance: MonitoringRegistry; enabled: boolean } };
@@ -31,22 +31,8 @@ export class MonitoringRegistry {
       flowOfJob: (jobId) => jobStore.get(jobId)?.flowId ?? null,
       checkTarget: (flowId, bp) => {
         // Check against the flow of a known job of that flow (flows themselves live in the server).
-        const job = bp.job_id ? jobStore.get(bp.job_id) : undefined;
-        const flow = job?.flow;
-        if (!flow || flow.flowId !== flowId) return;
-        if (bp.routine_id) {
-          const routine = flow.getRoutine(bp.routine_id);
-          if (!routine) throw new MonitoringError("not_found", "ROUTINE_NOT_FOUND", `Routine '${bp.routine_id}' not found in flow '${flowId}'`);
-          if (bp.slot_name && !routine.getSlot(bp.slot_name)) {
-            throw new MonitoringError("not_found", "SLOT_NOT_FOUND", `Slot '${bp.slot_name}' not found on routine '${bp.routine_id}'`);
-          }
-          if (bp.event_name && !routine.hasEvent(bp.event_name)) {
-            throw new MonitoringError("not_found", "EVENT_NOT_FOUND", `Event '${bp.event_name}' not found on routine '${bp.routine_id}'`);
-          }
-        }
-        if (bp.connection && !flow.getConnection(bp.connection)) {
-          throw new MonitoringError("not_found", "CONNECTION_NOT_FOUND", `Connection '${bp.connection}' not found in flow '${flowId}'`);
-        }
+        const flow = bp.job_id ? jobStore.get(bp.job_id)?.flow : undefined;
+        if (flow && flow.flowId === flowId) checkBreakpointTarget(flow, bp);
       },
     });
     this.debugSessionManager = new DebugSessionManager(jobStore);
@@ -94,7 +80,7 @@ export class MonitoringRegistry {
   }
 }
 
-/** The document's `get_event_manager()`. */
+/** The process's event manager (`get_event_manager()` in the Python original). */
 export function getEventManager(): JobEventManager {
   return MonitoringRegistry.getInstance().eventManager;
 }

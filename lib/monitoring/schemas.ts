@@ -1,64 +1,26 @@
-import { z } from "zod";
+/**
+ * Breakpoint shapes come from the wire contract; what is left here is monitoring's own: the
+ * TypeScript spelling of breakpoint fields, and the check that a breakpoint names real parts of
+ * its flow.
+ */
+import type { Flow } from "../engine";
+import { MonitoringError } from "./errors";
 
-/** Ids that travel in URLs and JSON (flows, jobs, breakpoints, connections). */
-export const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-export const IdSchema = z.string().regex(ID_PATTERN, "must be 1-128 of letters, digits, '_', '.', ':' or '-'");
-/** Routine ids, slot and event names. */
-export const NameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "must be 1-128 of letters, digits, '_' or '-'");
-
-export const BREAKPOINT_TYPES = ["routine", "slot", "event", "connection", "error"] as const;
-export const BreakpointTypeSchema = z.enum(BREAKPOINT_TYPES);
-export type BreakpointType = z.infer<typeof BreakpointTypeSchema>;
-
-/** A breakpoint as the API and `setBreakpoint` accept it (snake_case; `type` is inferred when omitted). */
-export const BreakpointInputSchema = z
-  .object({
-    type: BreakpointTypeSchema.optional(),
-    job_id: IdSchema.nullable().optional(),
-    flow_id: IdSchema.nullable().optional(),
-    routine_id: NameSchema.nullable().optional(),
-    slot_name: NameSchema.nullable().optional(),
-    event_name: NameSchema.nullable().optional(),
-    connection: IdSchema.nullable().optional(),
-    condition: z.string().max(4096).nullable().optional(),
-    hit_condition: z.string().max(64).nullable().optional(),
-    log_message: z.string().max(4096).nullable().optional(),
-    enabled: z.boolean().optional(),
-  })
-  .strict();
-export type BreakpointInput = z.infer<typeof BreakpointInputSchema>;
-
-/** What may change on an existing breakpoint. */
-export const BreakpointPatchSchema = z
-  .object({
-    enabled: z.boolean().optional(),
-    condition: z.string().max(4096).nullable().optional(),
-    hit_condition: z.string().max(64).nullable().optional(),
-    log_message: z.string().max(4096).nullable().optional(),
-  })
-  .strict();
-export type BreakpointPatch = z.infer<typeof BreakpointPatchSchema>;
-
-/** A breakpoint on the wire. */
-export const BreakpointSchema = z.object({
-  breakpoint_id: z.string(),
-  job_id: z.string().nullable(),
-  flow_id: z.string().nullable(),
-  type: BreakpointTypeSchema,
-  routine_id: z.string().nullable(),
-  slot_name: z.string().nullable(),
-  event_name: z.string().nullable(),
-  connection: z.string().nullable(),
-  condition: z.string().nullable(),
-  hit_condition: z.string().nullable(),
-  log_message: z.string().nullable(),
-  enabled: z.boolean(),
-  hit_count: z.number().int(),
-  error_count: z.number().int(),
-  last_error: z.string().nullable(),
-  created_at: z.string(),
-});
-export type Breakpoint = z.infer<typeof BreakpointSchema>;
+export {
+  BREAKPOINT_TYPES,
+  type Breakpoint,
+  type BreakpointBody,
+  BreakpointBodySchema,
+  type BreakpointInput,
+  BreakpointInputSchema,
+  type BreakpointPatch,
+  BreakpointPatchSchema,
+  BreakpointSchema,
+  type BreakpointType,
+  BreakpointTypeSchema,
+} from "../wire/model";
+export { formatZodError } from "../wire/errors";
+export { ID_PATTERN, IdSchema, NameSchema } from "../wire/ids";
 
 const CAMEL_TO_SNAKE: Record<string, string> = {
   jobId: "job_id",
@@ -70,17 +32,31 @@ const CAMEL_TO_SNAKE: Record<string, string> = {
   logMessage: "log_message",
 };
 
-/** Accepts the TypeScript spelling (`routineId`) as well as the document's (`routine_id`). */
+/** Accepts the TypeScript spelling (`routineId`) as well as the wire's (`routine_id`). */
 export function snakeCaseKeys(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) out[CAMEL_TO_SNAKE[key] ?? key] = value;
   return out;
 }
 
-export function formatZodError(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return "invalid input";
-  const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
-  if (issue.code === "unrecognized_keys") return `${where}unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
-  return `${where}${issue.message}`;
+/** What a breakpoint may name in its flow. */
+export interface BreakpointTarget {
+  routine_id?: string | null;
+  slot_name?: string | null;
+  event_name?: string | null;
+  connection?: string | null;
+}
+
+/** Throws not_found when the breakpoint names a routine, slot, event or connection the flow does not have. */
+export function checkBreakpointTarget(flow: Flow, bp: BreakpointTarget): void {
+  const rid = bp.routine_id;
+  if (rid) {
+    const routine = flow.getRoutine(rid);
+    if (!routine) throw new MonitoringError("not_found", "ROUTINE_NOT_FOUND", `Routine '${rid}' not found in flow '${flow.flowId}'`);
+    if (bp.slot_name && !routine.getSlot(bp.slot_name)) throw new MonitoringError("not_found", "SLOT_NOT_FOUND", `Slot '${bp.slot_name}' not found on routine '${rid}'`);
+    if (bp.event_name && !routine.hasEvent(bp.event_name)) throw new MonitoringError("not_found", "EVENT_NOT_FOUND", `Event '${bp.event_name}' not found on routine '${rid}'`);
+  }
+  if (bp.connection && !flow.getConnection(bp.connection)) {
+    throw new MonitoringError("not_found", "CONNECTION_NOT_FOUND", `Connection '${bp.connection}' not found in flow '${flow.flowId}'`);
+  }
 }

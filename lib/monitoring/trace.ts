@@ -1,36 +1,8 @@
 /** Trace events: one record shape everywhere (REST trace, WebSocket, socket.io, the UI). */
 
-export const TRACE_EVENT_TYPES = [
-  "job_started",
-  "routine_start",
-  "event_emit",
-  "routine_complete",
-  "routine_error",
-  "breakpoint_hit",
-  "log",
-  "job_paused",
-  "job_resumed",
-  "job_completed",
-  "job_failed",
-  "job_cancelled",
-] as const;
-export type TraceEventType = (typeof TRACE_EVENT_TYPES)[number];
+import type { TraceEvent, TraceEventType } from "../wire/model";
 
-/** The wire shape (JSON). */
-export interface TraceEvent {
-  event_id: string;
-  seq: number;
-  job_id: string;
-  flow_id: string;
-  routine_id: string | null;
-  event_type: TraceEventType;
-  /** ISO-8601 UTC with `Z`. */
-  timestamp: string;
-  data: Record<string, unknown>;
-  /** Milliseconds, or null. */
-  duration: number | null;
-  status: string | null;
-}
+export { TRACE_EVENT_TYPES, type TraceEvent, type TraceEventType } from "../wire/model";
 
 /**
  * A recorded event. The timestamp is kept as epoch milliseconds and formatted only when the

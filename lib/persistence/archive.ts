@@ -6,19 +6,10 @@
  */
 import type { JobError, JobSnapshot } from "../engine";
 import { type JobArchive, type JobMetrics, type TraceEvent, TraceRecord } from "../monitoring";
+import { durationBetween, type JobStatus, type JobSummary } from "../wire/model";
 import type { HistoryReader, StoredJobSummary } from "./reader";
 
-/** A job's list entry, as GET /api/jobs shows it. */
-export interface JobSummary {
-  job_id: string;
-  flow_id: string;
-  status: string;
-  entry_routine_id: string;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  error: JobError | null;
-}
+export type { JobSummary } from "../wire/model";
 
 export interface ArchivedJob {
   summary: JobSummary;
@@ -44,11 +35,12 @@ export class HistoryArchive implements JobArchive {
         summary: {
           job_id: r.job_id,
           flow_id: r.flow_id,
-          status: r.status,
+          status: r.status as JobStatus,
           entry_routine_id: r.entry_routine_id,
           created_at: r.created_at,
           started_at: r.started_at,
           finished_at: r.finished_at,
+          duration_ms: durationBetween(r.started_at, r.finished_at),
           error: r.error === null ? null : (JSON.parse(r.error) as JobError),
         },
         lastSeq: r.last_seq,

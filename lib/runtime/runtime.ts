@@ -1,18 +1,10 @@
-import { type Flow, flowFromDsl, flowToDsl, type Job, type JobSnapshot, type JobStatus, type Payload, type RoutineRegistry, routineRegistry } from "../engine";
+import { type Flow, flowFromDsl, flowToDsl, type Job, type JobSnapshot, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
 import { type JobMetrics, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
+import type { StartJobRequest } from "../wire/requests";
 
 export type { JobSummary } from "../persistence";
-
-export interface StartJobRequest {
-  flow_id: string;
-  entry_routine_id: string;
-  entry_slot?: string;
-  entry_params?: Payload;
-  /** Job-scoped breakpoints set before the first activation runs. */
-  breakpoints?: Record<string, unknown>[];
-  pause_on_start?: boolean;
-}
+export type { StartJobRequest } from "../wire/requests";
 
 export interface RuntimeOptions {
   registry?: RoutineRegistry;
@@ -41,6 +33,7 @@ function summaryOf(job: Job): JobSummary {
     created_at: job.createdAt.toISOString(),
     started_at: job.startedAt?.toISOString() ?? null,
     finished_at: job.finishedAt?.toISOString() ?? null,
+    duration_ms: job.startedAt && job.finishedAt ? job.finishedAt.getTime() - job.startedAt.getTime() : null,
     error: job.error,
   };
 }

@@ -1,21 +1,22 @@
 import { getRuntime, type Runtime } from "../../lib";
+import { API, RoutiluxError } from "../../lib/wire";
 import { checkKey } from "./auth";
-import { type ApiResponse, errorResponse, HttpError, toErrorResponse } from "./errors";
-import { openApiDocument } from "./openapi";
-import { Router } from "./router";
-import { routes } from "./routes";
+import { type ApiResponse, errorResponse, toErrorResponse } from "./errors";
+import { RouteTable } from "./router";
+import { handlers } from "./routes";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-const router = new Router(routes);
-let openApiCache: Record<string, unknown> | null = null;
+const table = new RouteTable(handlers);
+/** Checks every answer against its schema before sending it (tests and development turn it on). */
+const checkAnswers = process.env.ROUTILUX_CHECK_WIRE === "1";
 
 export interface ApiRequest {
   method: string;
   url: URL;
   /** Header lookup (lower-case names). */
   header(name: string): string | null;
-  /** Reads the body; throws HttpError(413) past the limit. */
+  /** Reads the body; throws a `too_large` error past the limit. */
   readBody(limit: number): Promise<string | null>;
 }
 
@@ -31,17 +32,21 @@ function presentedKey(req: ApiRequest): string | null {
 export async function dispatch(req: ApiRequest, runtime: Runtime = getRuntime()): Promise<ApiResponse> {
   try {
     const pathname = req.url.pathname.replace(/\/+$/, "") || "/";
-    if (pathname !== "/api/health") {
+    if (pathname !== API.health.path) {
       const auth = checkKey(presentedKey(req));
       if (!auth.ok) return errorResponse(auth.status, auth.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN", auth.message);
     }
-    if (pathname === "/api/openapi.json" && req.method === "GET") {
-      openApiCache ??= openApiDocument(routes);
-      return { status: 200, body: openApiCache };
+    const matched = table.match(req.method, pathname);
+    const body = matched.spec.body ? await req.readBody(MAX_BODY_BYTES) : null;
+    const res = await table.run(matched, req.url.searchParams, body, runtime);
+    if (checkAnswers && matched.spec.response !== null) {
+      const parsed = matched.spec.response.safeParse(res.body);
+      if (!parsed.success) {
+        console.error(`[wire] ${matched.name} answered outside its contract:`, JSON.stringify(parsed.error.issues.slice(0, 5)));
+        return errorResponse(500, "WIRE_CONTRACT_VIOLATION", `${matched.name} answered outside its contract: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+      }
     }
-    const { def, params } = router.match(req.method, pathname);
-    const body = def.body ? await req.readBody(MAX_BODY_BYTES) : null;
-    return await router.run(def, params, req.url.searchParams, body, runtime);
+    return res;
   } catch (err) {
     return toErrorResponse(err);
   }
@@ -49,7 +54,8 @@ export async function dispatch(req: ApiRequest, runtime: Runtime = getRuntime())
 
 /** Reads a web-standard body stream up to `limit` bytes. */
 export async function readLimited(stream: ReadableStream<Uint8Array> | null, declaredLength: string | null, limit: number): Promise<string | null> {
-  if (declaredLength !== null && Number(declaredLength) > limit) throw new HttpError(413, "PAYLOAD_TOO_LARGE", `Body larger than ${limit} bytes`);
+  const tooLarge = () => new RoutiluxError("PAYLOAD_TOO_LARGE", `Body larger than ${limit} bytes`, { kind: "too_large" });
+  if (declaredLength !== null && Number(declaredLength) > limit) throw tooLarge();
   if (stream === null) return null;
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
@@ -60,7 +66,7 @@ export async function readLimited(stream: ReadableStream<Uint8Array> | null, dec
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel();
-      throw new HttpError(413, "PAYLOAD_TOO_LARGE", `Body larger than ${limit} bytes`);
+      throw tooLarge();
     }
     chunks.push(value);
   }

@@ -1,115 +1,139 @@
-import type { z } from "zod";
+/**
+ * Matches a request to a route of the contract (lib/wire `API`), parses its query and body with the
+ * route's schemas and calls its handler with typed path parameters, query and body.
+ */
 import type { Runtime } from "../../lib";
-import { type ApiResponse, badRequest, HttpError } from "./errors";
+import {
+  type Api,
+  API,
+  ID_RULE,
+  isId,
+  type RouteAnswer,
+  type RouteBody,
+  type RouteName,
+  type RouteParams,
+  type RouteQuery,
+  type RouteSpec,
+  RoutiluxError,
+  shownId,
+} from "../../lib/wire";
+import { badRequest } from "./errors";
 
-export interface RouteContext<B = unknown, Q = unknown> {
-  params: Record<string, string>;
-  query: Q;
-  body: B;
+export interface RouteContext<R extends RouteSpec> {
+  params: RouteParams<R>;
+  query: RouteQuery<R>;
+  body: RouteBody<R>;
   runtime: Runtime;
 }
 
-export interface RouteDef {
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  /** `/api/jobs/:job_id/...`; `:name` segments are ids checked against the id pattern. */
-  path: string;
-  summary: string;
-  tag: string;
-  body?: z.ZodType;
-  query?: z.ZodType;
-  /** Other spellings of the same route (the document's `step_over` and the hyphenated `step-over`). */
-  aliases?: string[];
-  status?: number;
-  handler: (ctx: RouteContext<never, never>) => unknown | Promise<unknown>;
-}
+/** A handler's answer, checked against the route's schema by the compiler; 204 routes answer nothing. */
+type HandlerResult<R extends RouteSpec> = R["response"] extends null ? Promise<void> | void : RouteAnswer<R> | Promise<RouteAnswer<R>>;
+export type RouteHandler<R extends RouteSpec> = (ctx: RouteContext<R>) => HandlerResult<R>;
 
-const ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** One handler per route of the contract (the compiler checks that none is missing). */
+export type RouteHandlers = { [K in RouteName]: RouteHandler<Api[K]> };
+
+export interface Matched {
+  name: RouteName;
+  spec: RouteSpec;
+  params: Record<string, string>;
+}
 
 /**
  * JSON.parse reviver: a `__proto__` key anywhere in a body is refused. JSON.parse keeps it as an
  * own key, but any later copy (`{...x}`, `out[k] = v`) would set a prototype instead.
  */
 function refuseProtoKey(key: string, value: unknown): unknown {
-  if (key === "__proto__") throw new HttpError(400, "FORBIDDEN_KEY", "Key '__proto__' is not allowed in a request body");
+  if (key === "__proto__") throw new RoutiluxError("FORBIDDEN_KEY", "Key '__proto__' is not allowed in a request body", { kind: "bad_request" });
   return value;
 }
 
 interface Compiled {
-  def: RouteDef;
+  name: RouteName;
+  spec: RouteSpec;
   segments: string[];
 }
 
-export class Router {
+export class RouteTable {
   private readonly compiled: Compiled[] = [];
 
-  constructor(readonly routes: RouteDef[]) {
-    for (const def of routes) {
-      for (const path of [def.path, ...(def.aliases ?? [])]) this.compiled.push({ def, segments: path.split("/").filter(Boolean) });
+  constructor(private readonly handlers: RouteHandlers) {
+    for (const name of Object.keys(API) as RouteName[]) {
+      const spec: RouteSpec = API[name];
+      for (const path of [spec.path, ...(spec.aliases ?? [])]) this.compiled.push({ name, spec, segments: path.split("/").filter(Boolean) });
     }
   }
 
   /** Finds the route; a path that exists with another method answers 405. */
-  match(method: string, pathname: string): { def: RouteDef; params: Record<string, string> } {
-    const parts = pathname.split("/").filter(Boolean).map((p) => {
-      try {
-        return decodeURIComponent(p);
-      } catch {
-        throw new HttpError(400, "BAD_PATH", "Malformed path");
-      }
-    });
+  match(method: string, pathname: string): Matched {
+    const parts = pathname
+      .split("/")
+      .filter(Boolean)
+      .map((p) => {
+        try {
+          return decodeURIComponent(p);
+        } catch {
+          throw new RoutiluxError("BAD_PATH", "Malformed path", { kind: "bad_request" });
+        }
+      });
     let pathMatched = false;
     for (const c of this.compiled) {
-      if (c.segments.length !== parts.length) continue;
-      const params: Record<string, string> = {};
-      let ok = true;
-      for (let i = 0; i < parts.length; i++) {
-        const seg = c.segments[i] as string;
-        const part = parts[i] as string;
-        if (seg.startsWith(":")) params[seg.slice(1)] = part;
-        else if (seg !== part) {
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) continue;
+      const params = matchSegments(c.segments, parts);
+      if (params === null) continue;
       pathMatched = true;
-      if (c.def.method !== method) continue;
+      if (c.spec.method !== method) continue;
       for (const [name, value] of Object.entries(params)) {
-        if (!ID_RE.test(value)) throw new HttpError(400, "INVALID_ID", `Invalid ${name} '${value.slice(0, 140)}' (1-128 of letters, digits, '_', '.', ':' or '-')`);
+        if (!isId(value)) throw new RoutiluxError("INVALID_ID", `Invalid ${name} '${shownId(value)}' (${ID_RULE})`, { kind: "bad_request" });
       }
-      return { def: c.def, params };
+      return { name: c.name, spec: c.spec, params };
     }
-    if (pathMatched) throw new HttpError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed on ${pathname}`);
-    throw new HttpError(404, "NOT_FOUND", `No API route ${method} ${pathname}`);
+    if (pathMatched) throw new RoutiluxError("METHOD_NOT_ALLOWED", `${method} is not allowed on ${pathname}`, { kind: "method_not_allowed" });
+    throw new RoutiluxError("NOT_FOUND", `No API route ${method} ${pathname}`, { kind: "not_found" });
   }
 
-  async run(def: RouteDef, params: Record<string, string>, search: URLSearchParams, bodyText: string | null, runtime: Runtime): Promise<ApiResponse> {
-    let query: unknown = {};
-    if (def.query) {
+  /** Parses query and body with the route's schemas and runs its handler; the answer and its status. */
+  async run(m: Matched, search: URLSearchParams, bodyText: string | null, runtime: Runtime): Promise<{ status: number; body?: unknown }> {
+    const { spec } = m;
+    let query: unknown;
+    if (spec.query) {
       // No prototype: a `__proto__` parameter stays an own key, so strict schemas refuse it.
       const raw: Record<string, string> = Object.create(null);
       for (const [k, v] of search) raw[k] = v;
-      const parsed = def.query.safeParse(raw);
+      const parsed = spec.query.safeParse(raw);
       if (!parsed.success) throw badRequest(parsed.error, "query");
       query = parsed.data;
     }
     let body: unknown;
-    if (def.body) {
+    if (spec.body) {
       let json: unknown = {};
       if (bodyText !== null && bodyText.trim() !== "") {
         try {
           json = JSON.parse(bodyText, refuseProtoKey);
         } catch (err) {
-          if (err instanceof HttpError) throw err;
-          throw new HttpError(400, "MALFORMED_JSON", `Malformed JSON body: ${(err as Error).message}`);
+          if (err instanceof RoutiluxError) throw err;
+          throw new RoutiluxError("MALFORMED_JSON", `Malformed JSON body: ${(err as Error).message}`, { kind: "bad_request" });
         }
       }
-      const parsed = def.body.safeParse(json);
+      const parsed = spec.body.safeParse(json);
       if (!parsed.success) throw badRequest(parsed.error, "body");
       body = parsed.data;
     }
-    const result = await def.handler({ params, query: query as never, body: body as never, runtime });
-    if (result === undefined) return { status: def.status ?? 204 };
-    return { status: def.status ?? 200, body: result };
+    const handler = this.handlers[m.name] as RouteHandler<RouteSpec>;
+    const result = await handler({ params: m.params as never, query: query as never, body: body as never, runtime });
+    if (spec.response === null) return { status: spec.status ?? 204 };
+    return { status: spec.status ?? 200, body: result };
   }
+}
+
+/** The path parameters when `parts` fit `segments`, else null. */
+function matchSegments(segments: string[], parts: string[]): Record<string, string> | null {
+  if (segments.length !== parts.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const seg = segments[i] as string;
+    const part = parts[i] as string;
+    if (seg.startsWith(":")) params[seg.slice(1)] = part;
+    else if (seg !== part) return null;
+  }
+  return params;
 }

@@ -1,27 +1,64 @@
 /**
  * socket.io for the browser UI: `subscribe` to a job (with `after_seq`) or a flow, receive
  * `events` (trace records coalesced per job per tick), `events_dropped` and `session` updates,
- * and send debug commands with an ack.
+ * and send debug commands with an ack. Every message is typed by lib/wire's event maps and
+ * checked against its schemas on arrival.
  *
- * Backpressure: each subscription drains its bounded queue (100) into the connection only while
- * engine.io's write buffer is short, so a slow browser costs its queue and that buffer, and is
- * told what it lost (`events_dropped`). A job publishes whole bursts without yielding (a
- * splitter's thousands of emits), so once a queue is half full it is moved to the connection at
- * once instead of waiting for the next tick: a client that keeps up misses nothing.
+ * Back-pressure: one pump per connection (transport/pump.ts) drains the subscriptions' bounded
+ * queues while engine.io's write buffer is short, so a slow browser costs its queues and that
+ * buffer, and is told what it lost (`events_dropped`).
  */
 import type { Server as HttpServer } from "node:http";
 import { Server } from "socket.io";
-import type { Runtime, Subscriber, SubscriberItem, TraceEvent } from "../../lib";
+import type { z } from "zod";
+import { type Runtime, RoutiluxError, type Subscriber, type TraceEvent } from "../../lib";
+import {
+  type ClientToServerEvents,
+  DebugRequestSchema,
+  formatZodError,
+  type ServerToClientEvents,
+  SubscribeFlowSchema,
+  SubscribeJobSchema,
+  type SubscribeRequest,
+  UnsubscribeRequestSchema,
+} from "../../lib/wire";
 import { checkKey } from "../api/auth";
-import { executeDebugCommand } from "./debug-commands";
+import { argsOf, commandFailure, runCommand } from "../transport/commands";
+import { Pump } from "../transport/pump";
 
-const ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** engine.io packets waiting to be written before a connection counts as congested. */
 const MAX_PENDING_PACKETS = 64;
-type Ack = (reply: unknown) => void;
+/** Events per `events` message at most (one message per job per tick). */
+const EVENTS_PER_MESSAGE = 1000;
 
-export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: Server; close(): Promise<void> } {
-  const io = new Server(httpServer, { path: "/socket.io/", serveClient: false, destroyUpgrade: false, maxHttpBufferSize: 1e6, cors: { origin: false } });
+/** Why a message was refused: the error family's code and message. */
+function refusal(err: unknown): { error: string; code: string } {
+  const { code, message } = commandFailure(err);
+  return { error: message, code };
+}
+
+function invalid(what: string, error: z.ZodError): RoutiluxError {
+  return new RoutiluxError("BAD_MESSAGE", `Invalid ${what}: ${formatZodError(error)}`, { kind: "bad_request" });
+}
+
+/** `{job_id, after_seq?}` or `{flow_id}`, each checked on its own so the error names what is wrong. */
+function parseSubscribe(msg: unknown): SubscribeRequest {
+  const has = (key: string) => typeof msg === "object" && msg !== null && key in msg;
+  const schema = has("job_id") ? SubscribeJobSchema : has("flow_id") ? SubscribeFlowSchema : null;
+  if (schema === null) throw new RoutiluxError("BAD_MESSAGE", "subscribe needs a job_id or a flow_id", { kind: "bad_request" });
+  const parsed = schema.safeParse(msg);
+  if (!parsed.success) throw invalid("subscribe", parsed.error);
+  return parsed.data;
+}
+
+export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: Server<ClientToServerEvents, ServerToClientEvents>; close(): Promise<void> } {
+  const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
+    path: "/socket.io/",
+    serveClient: false,
+    destroyUpgrade: false,
+    maxHttpBufferSize: 1e6,
+    cors: { origin: false },
+  });
   const em = runtime.monitoring.eventManager;
 
   io.use((socket, next) => {
@@ -33,59 +70,40 @@ export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: 
 
   io.on("connection", (socket) => {
     const subs = new Map<string, Subscriber>(); // key: job id or "flow:<id>"
-    let flushScheduled = false;
-    let flushing = false;
     const conn = socket.conn;
-    // engine.io keeps unsent packets in `writeBuffer` (typed private, but it is the only measure
-    // of what a slow client has left unread).
-    const congested = (): boolean => (conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length > MAX_PENDING_PACKETS;
-    // When engine.io has written its buffer, drain what the queues kept meanwhile.
-    conn.on("drain", () => schedule());
-
-    const flush = (): void => {
-      flushScheduled = false;
-      if (flushing || congested()) return;
-      flushing = true;
-      try {
-        drainAll();
-      } finally {
-        flushing = false;
-      }
-    };
-    const drainAll = (): void => {
-      for (const sub of subs.values()) {
-        const items = sub.drain(1000);
-        if (items.length === 0) continue;
-        // Coalesced per job: one `events` message per job per tick.
-        const byJob = new Map<string, TraceEvent[]>();
-        for (const item of items as SubscriberItem[]) {
-          if (item.kind === "dropped") {
-            socket.emit("events_dropped", { job_id: item.job_id, count: item.count, next_seq: item.next_seq });
-            continue;
+    const pump = new Pump(
+      {
+        // engine.io keeps unsent packets in `writeBuffer` (typed private, but it is the only
+        // measure of what a slow client has left unread).
+        congested: () => (conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length > MAX_PENDING_PACKETS,
+        send: (items) => {
+          // Coalesced per job: one `events` message per job per batch.
+          const byJob = new Map<string, TraceEvent[]>();
+          for (const item of items) {
+            if (item.kind === "dropped") {
+              socket.emit("events_dropped", { job_id: item.job_id, count: item.count, next_seq: item.next_seq });
+              continue;
+            }
+            const rec = item.event.toJSON();
+            const list = byJob.get(rec.job_id);
+            if (list) list.push(rec);
+            else byJob.set(rec.job_id, [rec]);
           }
-          const rec = item.event.toJSON();
-          const list = byJob.get(rec.job_id) ?? [];
-          list.push(rec);
-          byJob.set(rec.job_id, list);
-        }
-        for (const events of byJob.values()) socket.emit("events", events);
-        if (sub.queueSize > 0 || sub.replayPending) schedule();
+          for (const events of byJob.values()) socket.emit("events", events);
+        },
+      },
+      { chunk: EVENTS_PER_MESSAGE, perFlush: EVENTS_PER_MESSAGE },
+    );
+    // When engine.io has written its buffer, drain what the queues kept meanwhile.
+    conn.on("drain", pump.schedule);
+    const track = (key: string, subscriber: Subscriber): void => {
+      const old = subs.get(key);
+      if (old) {
+        pump.remove(old);
+        old.close();
       }
-    };
-    const schedule = (): void => {
-      if (flushScheduled) return;
-      flushScheduled = true;
-      setImmediate(flush);
-    };
-    /** onReadable: a half-full queue goes out now (see the header), the rest on the next tick. */
-    const ready = (): void => {
-      for (const sub of subs.values()) {
-        if (sub.queueSize >= sub.maxQueueSize >> 1) {
-          flush();
-          break;
-        }
-      }
-      schedule();
+      subs.set(key, subscriber);
+      pump.add(subscriber);
     };
 
     const offSession = runtime.monitoring.debugSessionManager.onSessionChange((session) => {
@@ -95,53 +113,54 @@ export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: 
       if (subs.has(`flow:${flowId}`)) socket.emit("job_created", { flow_id: flowId, job_id: job.jobId });
     });
 
-    socket.on("subscribe", (msg: unknown, ack?: Ack) => {
+    socket.on("subscribe", (msg, ack) => {
       const reply = typeof ack === "function" ? ack : () => {};
-      const m = (msg ?? {}) as { job_id?: unknown; flow_id?: unknown; after_seq?: unknown };
       try {
-        if (typeof m.job_id === "string") {
-          if (!ID_RE.test(m.job_id)) return reply({ ok: false, error: `Invalid job id '${m.job_id.slice(0, 140)}'` });
+        const request = parseSubscribe(msg);
+        if ("job_id" in request) {
           // Live or restored from history (a restored job replays from the database).
-          const job = runtime.jobSummary(m.job_id);
-          subs.get(job.job_id)?.close();
-          const afterSeq = typeof m.after_seq === "number" && m.after_seq >= 0 ? Math.floor(m.after_seq) : 0;
-          subs.set(job.job_id, em.subscribe(job.job_id, { afterSeq, onReadable: ready }));
+          const job = runtime.jobSummary(request.job_id);
+          track(job.job_id, em.subscribe(job.job_id, { afterSeq: request.after_seq ?? 0, onReadable: pump.ready }));
           const info = runtime.monitoring.monitorCollector.traceInfo(job.job_id);
           reply({ ok: true, job_id: job.job_id, status: job.status, last_seq: info?.last_seq ?? 0, session: runtime.jobSession(job.job_id) });
-          schedule();
           return;
         }
-        if (typeof m.flow_id === "string") {
-          if (!ID_RE.test(m.flow_id)) return reply({ ok: false, error: `Invalid flow id '${m.flow_id.slice(0, 140)}'` });
-          runtime.getFlow(m.flow_id);
-          subs.get(`flow:${m.flow_id}`)?.close();
-          subs.set(`flow:${m.flow_id}`, em.subscribeFlow(m.flow_id, { onReadable: ready }));
-          return reply({ ok: true, flow_id: m.flow_id });
-        }
-        reply({ ok: false, error: "subscribe needs a job_id or a flow_id" });
+        runtime.getFlow(request.flow_id);
+        track(`flow:${request.flow_id}`, em.subscribeFlow(request.flow_id, { onReadable: pump.ready }));
+        reply({ ok: true, flow_id: request.flow_id });
       } catch (err) {
-        reply({ ok: false, error: (err as Error).message });
+        reply({ ok: false, ...refusal(err) });
       }
     });
 
-    socket.on("unsubscribe", (msg: unknown, ack?: Ack) => {
-      const m = (msg ?? {}) as { job_id?: unknown; flow_id?: unknown };
-      const key = typeof m.job_id === "string" ? m.job_id : typeof m.flow_id === "string" ? `flow:${m.flow_id}` : null;
-      const sub = key ? subs.get(key) : undefined;
-      sub?.close();
-      if (key) subs.delete(key);
+    socket.on("unsubscribe", (msg, ack) => {
+      const parsed = UnsubscribeRequestSchema.safeParse(msg);
+      const key = !parsed.success ? null : "job_id" in parsed.data ? parsed.data.job_id : `flow:${parsed.data.flow_id}`;
+      const sub = key === null ? undefined : subs.get(key);
+      if (sub && key !== null) {
+        pump.remove(sub);
+        sub.close();
+        subs.delete(key);
+      }
       if (typeof ack === "function") ack({ ok: Boolean(sub) });
     });
 
-    socket.on("debug", (msg: unknown, ack?: Ack) => {
-      const m = (msg ?? {}) as { job_id?: unknown; command?: unknown };
+    socket.on("debug", (msg, ack) => {
       const reply = typeof ack === "function" ? ack : () => {};
-      if (typeof m.job_id !== "string" || !ID_RE.test(m.job_id)) return reply({ ok: false, error: "debug needs a valid job_id" });
-      const outcome = executeDebugCommand(runtime, m.job_id, m as Record<string, unknown>);
-      reply(outcome.ok ? { ok: true, command: m.command, data: outcome.data } : { ok: false, command: m.command, error: outcome.message, code: outcome.code });
+      const parsed = DebugRequestSchema.safeParse(msg);
+      if (!parsed.success) {
+        reply({ ok: false, command: null, ...refusal(invalid("debug message (job_id and command)", parsed.error)) });
+        return;
+      }
+      const { job_id, command } = parsed.data;
+      runCommand(runtime, job_id, command, argsOf(parsed.data)).then(
+        (data) => reply({ ok: true, command, data }),
+        (err: unknown) => reply({ ok: false, command, ...refusal(err) }),
+      );
     });
 
     socket.on("disconnect", () => {
+      pump.stop();
       for (const sub of subs.values()) sub.close();
       subs.clear();
       offSession();

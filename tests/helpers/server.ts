@@ -35,7 +35,7 @@ export async function startServer(env: Record<string, string> = {}, options: { i
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server/main.ts"], {
     cwd: process.cwd(),
     // Each server gets its own in-memory database unless the test names a file (never ./data).
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ROUTILUX_DB: ":memory:", ...env },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ROUTILUX_DB: ":memory:", ROUTILUX_CHECK_WIRE: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { routes } from "../../server/api/routes";
+import { API, type RouteSpec } from "../../lib/wire";
 import { startServer, type TestServer } from "../helpers/server";
 
 let server: TestServer;
@@ -37,7 +37,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe("the document's Complete Monitoring Setup, over HTTP", () => {
+describe("the Complete Monitoring Setup example, over HTTP", () => {
   it("starts a job (201, running at once), then metrics and trace show the finished job", async () => {
     const response = await startDataProcessing();
     expect(response.status).toBe(201);
@@ -129,7 +129,7 @@ describe("routes", () => {
     expect((await api("GET", "/api/flows/http_flow")).status).toBe(404);
   });
 
-  it("jobs: list newest first with filters, job breakpoints with the document's body, pause/resume/cancel", async () => {
+  it("jobs: list newest first with filters, job breakpoints with the snake_case body, pause/resume/cancel", async () => {
     const job = await api("POST", "/api/jobs", { flow_id: "slow_stream", entry_routine_id: "source", entry_params: { count: 500, interval_ms: 20 } });
     const jobId = job.json.job_id as string;
     const bp = await api("POST", `/api/jobs/${jobId}/breakpoints`, { routine_id: "scale", slot_name: "input", condition: "n >= 3" });
@@ -162,7 +162,7 @@ describe("routes", () => {
     expect(result.valid).toBe(true);
     const paths = doc.json.paths as Record<string, Record<string, unknown>>;
     // Every route of the table (and every alias) is there with its method.
-    for (const def of routes) {
+    for (const def of Object.values(API) as RouteSpec[]) {
       for (const p of [def.path, ...(def.aliases ?? [])]) {
         const oaPath = p.replace(/:([a-z_]+)/g, "{$1}");
         expect(paths[oaPath]?.[def.method.toLowerCase()], `${def.method} ${oaPath}`).toBeDefined();

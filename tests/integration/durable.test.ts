@@ -79,7 +79,7 @@ async function socketIoReplay(s: TestServer, jobId: string): Promise<{ ack: Reco
   }
 }
 
-/** Everything the issue lists as "still served after a restart", as raw JSON text. */
+/** Everything that must still be served after a restart, as raw JSON text. */
 async function history(s: TestServer, jobIds: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const p of ["/api/jobs", "/api/jobs?flow_id=pipeline&limit=2", "/api/flows", "/api/flows/pipeline", "/api/flows/pipeline/breakpoints", "/api/flows/pipeline/metrics", "/api/flows/data_processing/breakpoints"]) {

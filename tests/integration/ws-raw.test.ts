@@ -2,78 +2,11 @@ import type { IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startServer, type TestServer } from "../helpers/server";
+import { Client, clients, type Ev, isEvent, sleep } from "../helpers/ws-client";
 
 const PING_MS = 200;
 
 let server: TestServer;
-const clients: Client[] = [];
-
-interface Msg {
-  type: string;
-  [key: string]: unknown;
-}
-
-interface Ev extends Msg {
-  seq: number;
-  job_id: string;
-  event_type: string;
-}
-
-const isEvent = (m: Msg): m is Ev => typeof m.seq === "number" && typeof m.event_type === "string";
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A real `ws` client that records every message and how the socket closed. */
-class Client {
-  readonly messages: Msg[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-  private nextId = 1;
-
-  constructor(readonly ws: WebSocket) {
-    ws.on("message", (data) => {
-      this.messages.push(JSON.parse(String(data)) as Msg);
-    });
-    this.closed = new Promise((resolve) => {
-      ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() }));
-    });
-    ws.on("error", () => {});
-  }
-
-  static connect(base: string, path: string, options?: WebSocket.ClientOptions): Client {
-    const client = new Client(new WebSocket(`${base}${path}`, options));
-    clients.push(client);
-    return client;
-  }
-
-  get events(): Ev[] {
-    return this.messages.filter(isEvent);
-  }
-
-  get isOpen(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
-  }
-
-  /** The first message (from index `from`) matching `pred`, waiting up to `timeoutMs`. */
-  async waitFor(pred: (m: Msg) => boolean, timeoutMs = 10_000, from = 0): Promise<Msg> {
-    const start = Date.now();
-    for (;;) {
-      const found = this.messages.slice(from).find(pred);
-      if (found) return found;
-      if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${this.messages.length} messages, the last: ${JSON.stringify(this.messages.slice(-10).map((m) => m.type))}`);
-      await sleep(10);
-    }
-  }
-
-  waitForEvent(type: string, from = 0): Promise<Msg> {
-    return this.waitFor((m) => isEvent(m) && m.event_type === type, 10_000, from);
-  }
-
-  /** Sends a debug command and resolves with its reply (`command_result` or `error`). */
-  async command(command: string, args: Record<string, unknown> = {}): Promise<Msg> {
-    const id = `c${this.nextId++}`;
-    this.ws.send(JSON.stringify({ command, id, ...args }));
-    return this.waitFor((m) => (m.type === "command_result" || m.type === "error") && m.id === id);
-  }
-}
 
 async function post(path: string, body: unknown, target: TestServer = server): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${target.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LayoutCache, type LayoutStorage, layoutFlow, layoutSignature } from "../../lib/client/layout";
-import type { FlowDetail } from "../../lib/client/types";
+import type { FlowDetail } from "../../lib/wire";
 
 type Shape = Pick<FlowDetail, "routines" | "connections">;
 

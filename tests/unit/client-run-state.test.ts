@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createJobLiveStore, EVENT_LOG_LIMIT, VIEW_REFRESH_MS } from "../../lib/client/live-store";
 import { applyEvents, connectionId, emptyRunState, reconcileWithSnapshot } from "../../lib/client/run-state";
-import type { TraceEvent, TraceEventType } from "../../lib/client/types";
+import type { TraceEvent, TraceEventType } from "../../lib/wire";
 
 let seq = 0;
 function ev(event_type: TraceEventType, routine_id: string | null, data: Record<string, unknown> = {}, extra: Partial<TraceEvent> = {}): TraceEvent {

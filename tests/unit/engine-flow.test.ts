@@ -3,8 +3,8 @@ import { dataProcessingFlow } from "../../examples/data-processing";
 import { Flow, FlowDefinitionError, type Payload, Routine } from "../../lib";
 import { diamond, Fn, sleep } from "../helpers/flows";
 
-describe("the document's three-routine example (ingest → process → validate)", () => {
-  // The flow as the document writes it, in TypeScript (examples/data-processing.ts, `npm run example`).
+describe("the three-routine example (ingest → process → validate)", () => {
+  // The example flow (examples/data-processing.ts, `npm run example`).
   const build = dataProcessingFlow;
 
   it("validates with no issues and runs to completion with the right result", async () => {

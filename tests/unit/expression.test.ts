@@ -149,7 +149,7 @@ describe("arithmetic", () => {
     ["data.missing > 100", "Operator '>' is not supported between undefined and number"],
   ])("%s is an eval error", (source, message) => {
     const error = errorOf(() => run(source));
-    expect(error.kind).toBe("eval");
+    expect(error.phase).toBe("eval");
     expect(error.position).toBeNull();
     expect(error.message).toBe(message);
   });
@@ -157,7 +157,7 @@ describe("arithmetic", () => {
   it("compares strings and numbers only with their own kind", () => {
     expect(run("'apple' < 'banana'")).toBe(true);
     expect(run("2 <= 2")).toBe(true);
-    expect(errorOf(() => run("[1] < [2]")).kind).toBe("eval");
+    expect(errorOf(() => run("[1] < [2]")).phase).toBe("eval");
   });
 });
 
@@ -178,7 +178,7 @@ describe("equality", () => {
     const b: unknown[] = [];
     b.push(b);
     const error = errorOf(() => run("a == b", { a, b }));
-    expect(error.kind).toBe("eval");
+    expect(error.phase).toBe("eval");
   });
 });
 
@@ -250,7 +250,7 @@ describe("membership", () => {
   });
 
   it("refuses values that are not containers", () => {
-    expect(errorOf(() => run("1 in 5")).kind).toBe("eval");
+    expect(errorOf(() => run("1 in 5")).phase).toBe("eval");
     expect(errorOf(() => run("1 in text")).message).toContain("requires a string");
   });
 });
@@ -302,14 +302,14 @@ describe("member access, .get and indices", () => {
     const s = { nothing: null, fn: () => 1, point: new Point(), map: new Map([["a", 1]]), date: new Date() };
     for (const source of ["nothing.x", "fn.name", "fn.length", "point.x", "map.size", "map.get('a')", "date.getTime()"]) {
       const error = errorOf(() => run(source, s));
-      expect(error.kind, source).toBe("eval");
+      expect(error.phase, source).toBe("eval");
     }
   });
 
   it("refuses list properties other than indices and length", () => {
     expect(errorOf(() => run("items.map")).message).toBe("list has no property 'map'");
     expect(errorOf(() => run("items[0.5]")).message).toBe("list indices must be integers, not number");
-    expect(errorOf(() => run("items['0']")).kind).toBe("eval");
+    expect(errorOf(() => run("items['0']")).phase).toBe("eval");
   });
 });
 
@@ -347,7 +347,7 @@ describe("allow-listed functions", () => {
     expect(run("sorted([3, 1, 2])")).toEqual([1, 2, 3]);
     expect(run("sorted(['b', 'a'])")).toEqual(["a", "b"]);
     expect(run("sorted(shared)")).toEqual(["count", "x"]);
-    expect(errorOf(() => run("sorted([1, 'a'])")).kind).toBe("eval");
+    expect(errorOf(() => run("sorted([1, 'a'])")).phase).toBe("eval");
   });
 
   it("checks arguments", () => {
@@ -355,7 +355,7 @@ describe("allow-listed functions", () => {
     expect(errorOf(() => run("len()")).message).toBe("len() takes 1 argument (0 given)");
     expect(errorOf(() => run("max([])")).message).toBe("max() arg is an empty sequence");
     expect(errorOf(() => run("int('x')")).message).toBe("Invalid literal for int(): 'x'");
-    expect(errorOf(() => run("sum(['a'])")).kind).toBe("eval");
+    expect(errorOf(() => run("sum(['a'])")).phase).toBe("eval");
   });
 
   it("names a function or method that is not allowed", () => {
@@ -394,9 +394,9 @@ describe("names", () => {
     };
     expect(errorOf(() => run("trap", s)).message).toBe("Name 'trap' is an accessor and cannot be read");
     expect(errorOf(() => run("data.trap", s)).message).toBe("Property 'trap' is an accessor and cannot be read");
-    expect(errorOf(() => run("data.trap", s)).kind).toBe("eval");
-    expect(errorOf(() => run("data.get('trap')", s)).kind).toBe("eval");
-    expect(errorOf(() => run("str(data)", s)).kind).toBe("eval");
+    expect(errorOf(() => run("data.trap", s)).phase).toBe("eval");
+    expect(errorOf(() => run("data.get('trap')", s)).phase).toBe("eval");
+    expect(errorOf(() => run("str(data)", s)).phase).toBe("eval");
     expect(ran).toBe(false);
   });
 
@@ -418,10 +418,10 @@ describe("names", () => {
     };
     expect(errorOf(() => run("fn()", s)).message).toBe("Function 'fn' is not allowed");
     expect(errorOf(() => run("data.fn()", s)).message).toBe("Method 'fn' is not allowed");
-    expect(errorOf(() => run("data['fn']()", s)).kind).toBe("eval");
-    expect(errorOf(() => run("(data.fn)()", s)).kind).toBe("eval");
+    expect(errorOf(() => run("data['fn']()", s)).phase).toBe("eval");
+    expect(errorOf(() => run("(data.fn)()", s)).phase).toBe("eval");
     expect(run("str(data)", s)).toBe("{'fn': <function>, 'toString': <function>}");
-    expect(errorOf(() => run("data + 'x'", s)).kind).toBe("eval");
+    expect(errorOf(() => run("data + 'x'", s)).phase).toBe("eval");
     expect(called).toBe(false);
   });
 });
@@ -444,7 +444,7 @@ describe("parse errors", () => {
     ["data.__proto__", 5, "Property '__proto__' is not allowed at position 5"],
   ])("%j", (source, position, message) => {
     const error = errorOf(() => compileExpression(source));
-    expect(error.kind).toBe("parse");
+    expect(error.phase).toBe("parse");
     expect(error.position).toBe(position);
     expect(error.message).toBe(message);
   });
@@ -563,7 +563,7 @@ describe("hostile inputs", () => {
 
   it.each(hostile)("%s is refused (%s)", (source, kind) => {
     const error = errorOf(() => evaluateExpression(source, hostileScope));
-    expect(error.kind).toBe(kind);
+    expect(error.phase).toBe(kind);
     if (kind === "parse") {
       expect(typeof error.position).toBe("number");
       expect(error.message).toMatch(/ at position \d+$/);
@@ -577,7 +577,7 @@ describe("hostile inputs", () => {
     expect(deep.message).toBe("Expression is nested too deeply (maximum depth is 64) at position 64");
     expect(compileExpression("[".repeat(64) + "]".repeat(64)).evaluate({})).toBeInstanceOf(Array);
     const long = errorOf(() => compileExpression(`${"1+".repeat(3_000)}1`));
-    expect(long.kind).toBe("parse");
+    expect(long.phase).toBe("parse");
     expect(long.position).toBe(EXPRESSION_LIMITS.maxSourceLength);
   });
 
@@ -611,7 +611,7 @@ describe("hostile inputs", () => {
     const proto = Object.prototype as Record<string, unknown>;
     proto.injected = "bad";
     try {
-      expect(errorOf(() => run("injected")).kind).toBe("eval");
+      expect(errorOf(() => run("injected")).phase).toBe("eval");
       expect(run("data.injected")).toBeUndefined();
       expect(run("'injected' in data")).toBe(false);
       expect(run("data.get('injected', 'clean')")).toBe("clean");
@@ -630,9 +630,9 @@ describe("hostile inputs", () => {
       },
     );
     const error = errorOf(() => run("x", throwing));
-    expect(error.kind).toBe("eval");
+    expect(error.phase).toBe("eval");
     expect(error.message).toBe("Evaluation failed: boom");
-    expect(errorOf(() => compileExpression("1").evaluate(null as unknown as Record<string, unknown>)).kind).toBe(
+    expect(errorOf(() => compileExpression("1").evaluate(null as unknown as Record<string, unknown>)).phase).toBe(
       "eval",
     );
   });

@@ -7,7 +7,7 @@ afterAll(() => {
   MonitoringRegistry.getInstance().monitorCollector.setMaxEventsPerJob(1000);
 });
 
-describe("the document's 'Using Monitoring in Python', in TypeScript", () => {
+describe("'Using Monitoring' example, in TypeScript", () => {
   it("collects metrics, the trace and per-routine metrics of an executed flow", async () => {
     // Enable monitoring
     MonitoringRegistry.enable();
@@ -72,7 +72,7 @@ describe("the document's 'Using Monitoring in Python', in TypeScript", () => {
   });
 });
 
-describe("the document's 'Breakpoint Conditions', in TypeScript", () => {
+describe("'Breakpoint Conditions' examples, in TypeScript", () => {
   it("stops job_abc123 only when the condition holds, and 'True' always", async () => {
     MonitoringRegistry.enable();
     const registry = MonitoringRegistry.getInstance();
@@ -85,7 +85,7 @@ describe("the document's 'Breakpoint Conditions', in TypeScript", () => {
       slot_name: "trigger",
       condition: "data.get('value', 0) > 100", // Only break if value > 100
     });
-    // Set a breakpoint on any error... as the document writes it: condition True, always break
+    // Set a breakpoint on any error... condition True, always break
     const always = breakpointManager.setBreakpoint({
       jobId: "job_abc123",
       routineId: "risky_operation",
@@ -120,7 +120,7 @@ describe("the document's 'Breakpoint Conditions', in TypeScript", () => {
   });
 });
 
-describe("the document's 'Memory Management' and 'Event Queue Management'", () => {
+describe("'Memory Management' and 'Event Queue Management' examples", () => {
   it("setMaxEventsPerJob(500) on a 2,000-event job keeps the last 500, counts 2,000, reports 1,500 dropped", async () => {
     MonitoringRegistry.enable();
     const collector = MonitoringRegistry.getInstance().monitorCollector;

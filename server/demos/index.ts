@@ -1,6 +1,6 @@
 /** The demo flows `npm start` serves (unless ROUTILUX_DEMO=0). */
-import { dataProcessingFlow } from "../examples/data-processing";
-import { type ActivationContext, Flow, type Payload, Routine, routineRegistry } from "../lib";
+import { type ActivationContext, Flow, type Payload, Routine, routineRegistry } from "../../lib";
+import { dataProcessingFlow } from "./data-processing";
 
 /** Emits `count` items (default 50), `interval_ms` apart (default 100): a stream to watch live. */
 export class Ticker extends Routine {

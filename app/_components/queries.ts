@@ -1,0 +1,66 @@
+/**
+ * Every REST query of the UI: its key and options in one place (TanStack Query's `queryOptions`),
+ * so components share cache entries and invalidate by the same keys.
+ */
+import { queryOptions } from "@tanstack/react-query";
+import { api } from "@/lib/client/api";
+import type { Breakpoint, JobStatus, PausedAt } from "@/lib/wire";
+
+/** Identifies one stop: panels that read the paused activation refetch when it changes. */
+export const pauseKey = (p: PausedAt | null): string => (p ? `${p.activation_id}:${p.kind}:${p.routine_id}` : "none");
+
+export interface JobFilter {
+  flow_id?: string;
+  status?: JobStatus | "";
+  limit?: number;
+  offset?: number;
+}
+
+export interface BreakpointScope {
+  flowId: string;
+  jobId?: string;
+}
+
+export const queryKeys = {
+  flows: ["flows"] as const,
+  flow: (flowId: string) => ["flow", flowId] as const,
+  jobs: (filter: JobFilter) => ["jobs", filter] as const,
+  job: (jobId: string) => ["job", jobId] as const,
+  metrics: (jobId: string) => ["metrics", jobId] as const,
+  /** Everything that reads the paused activation of a job (variables, stack, watches). */
+  stop: (jobId: string) => ["stop", jobId] as const,
+  variables: (jobId: string, at: PausedAt | null) => ["stop", jobId, "variables", pauseKey(at)] as const,
+  callStack: (jobId: string, at: PausedAt | null) => ["stop", jobId, "call-stack", pauseKey(at)] as const,
+  watch: (jobId: string, expression: string, at: PausedAt | null) => ["stop", jobId, "watch", expression, pauseKey(at)] as const,
+  breakpointsAll: ["breakpoints"] as const,
+  breakpoints: (scope: BreakpointScope) => (scope.jobId ? (["breakpoints", "job", scope.jobId] as const) : (["breakpoints", "flow", scope.flowId] as const)),
+};
+
+export const queries = {
+  flows: (refetchInterval: number | false = false) => queryOptions({ queryKey: queryKeys.flows, queryFn: api.flows, refetchInterval }),
+  flow: (flowId: string | undefined) =>
+    queryOptions({ queryKey: queryKeys.flow(flowId ?? ""), queryFn: () => api.flow(flowId as string), enabled: Boolean(flowId) }),
+  jobs: (filter: JobFilter, refetchInterval: number) => queryOptions({ queryKey: queryKeys.jobs(filter), queryFn: () => api.jobs(filter), refetchInterval }),
+  job: (jobId: string) => queryOptions({ queryKey: queryKeys.job(jobId), queryFn: () => api.job(jobId), retry: false }),
+  /** Polled while the job can still change. */
+  metrics: (jobId: string, live: boolean) => queryOptions({ queryKey: queryKeys.metrics(jobId), queryFn: () => api.metrics(jobId), refetchInterval: live ? 1000 : false }),
+  variables: (jobId: string, at: PausedAt | null) =>
+    queryOptions({ queryKey: queryKeys.variables(jobId, at), queryFn: () => api.variables(jobId), enabled: at !== null, retry: false }),
+  callStack: (jobId: string, at: PausedAt | null) =>
+    queryOptions({ queryKey: queryKeys.callStack(jobId, at), queryFn: () => api.callStack(jobId), enabled: at !== null, retry: false }),
+  watch: (jobId: string, expression: string, at: PausedAt | null) =>
+    queryOptions({ queryKey: queryKeys.watch(jobId, expression, at), queryFn: () => api.evaluate(jobId, expression), enabled: at !== null, retry: false }),
+  /** A job's own breakpoints and its flow's, or a flow's; hit counts move while a job runs. */
+  breakpoints: (scope: BreakpointScope, live: boolean) =>
+    queryOptions({
+      queryKey: queryKeys.breakpoints(scope),
+      queryFn: async (): Promise<Breakpoint[]> => {
+        if (scope.jobId) {
+          const r = await api.jobBreakpoints(scope.jobId);
+          return [...r.breakpoints, ...r.flow_breakpoints];
+        }
+        return (await api.flowBreakpoints(scope.flowId)).breakpoints;
+      },
+      refetchInterval: live ? 1500 : false,
+    }),
+};

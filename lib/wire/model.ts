@@ -1,0 +1,424 @@
+/**
+ * The shapes that travel: flows, jobs, trace events, metrics, breakpoints, debug sessions. Each is
+ * defined once, as a zod schema; the library's objects are typed by them, the server's answers are
+ * checked against them, and the browser's types are inferred from them. Objects are strict: a
+ * field the contract does not name is a drift the schema test reports.
+ */
+import { z } from "zod";
+import { IdSchema, NameSchema } from "./ids";
+
+const Json = z.unknown();
+const JsonObject = z.record(z.string(), z.unknown());
+const Timestamp = z.string();
+
+// ------------------------------------------------------------------ statuses
+
+export const JOB_STATUSES = ["pending", "running", "paused", "completed", "failed", "cancelled"] as const;
+export const JobStatusSchema = z.enum(JOB_STATUSES);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+export const FINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set(["completed", "failed", "cancelled"]);
+export function isFinalStatus(status: JobStatus | null | undefined): boolean {
+  return status !== null && status !== undefined && FINAL_JOB_STATUSES.has(status);
+}
+
+export const ROUTINE_STATUSES = ["pending", "running", "completed", "failed", "error_continued", "skipped"] as const;
+export const RoutineStatusSchema = z.enum(ROUTINE_STATUSES);
+export type RoutineStatus = z.infer<typeof RoutineStatusSchema>;
+
+export const EXECUTION_STRATEGIES = ["sequential", "concurrent"] as const;
+export type ExecutionStrategy = (typeof EXECUTION_STRATEGIES)[number];
+
+// ------------------------------------------------------------------ flows
+
+export const FlowSummarySchema = z.strictObject({
+  flow_id: z.string(),
+  routine_count: z.number().int(),
+  connection_count: z.number().int(),
+  execution_strategy: z.enum(EXECUTION_STRATEGIES),
+  job_count: z.number().int(),
+  last_job_id: z.string().nullable(),
+  last_job_status: JobStatusSchema.nullable(),
+});
+export type FlowSummary = z.infer<typeof FlowSummarySchema>;
+
+export const RoutineInfoSchema = z.strictObject({
+  routine_id: z.string(),
+  type: z.string(),
+  slots: z.array(z.string()),
+  events: z.array(z.string()),
+  config: JsonObject,
+});
+export type RoutineInfo = z.infer<typeof RoutineInfoSchema>;
+
+export const ConnectionInfoSchema = z.strictObject({
+  id: z.string(),
+  source_routine: z.string(),
+  source_event: z.string(),
+  target_routine: z.string(),
+  target_slot: z.string(),
+  param_mapping: z.record(z.string(), z.string()).nullable(),
+});
+export type ConnectionInfo = z.infer<typeof ConnectionInfoSchema>;
+
+export const FlowDetailSchema = z.strictObject({
+  flow_id: z.string(),
+  execution_strategy: z.enum(EXECUTION_STRATEGIES),
+  max_workers: z.number().int(),
+  timeout: z.number().nullable(),
+  routines: z.record(z.string(), RoutineInfoSchema),
+  connections: z.array(ConnectionInfoSchema),
+});
+export type FlowDetail = z.infer<typeof FlowDetailSchema>;
+
+export const ValidationIssueSchema = z.strictObject({
+  level: z.enum(["error", "warning", "info"]),
+  code: z.string(),
+  message: z.string(),
+  routine_id: z.string().optional(),
+});
+export type ValidationIssue = z.infer<typeof ValidationIssueSchema>;
+
+export const RoutineTypeInfoSchema = z.strictObject({
+  name: z.string(),
+  description: z.string(),
+  slots: z.array(z.strictObject({ name: z.string(), description: z.string(), merge_strategy: z.string() })),
+  events: z.array(z.strictObject({ name: z.string(), description: z.string(), output_params: z.array(z.string()) })),
+  /** JSON Schema of the config, or null when the type declares none. */
+  config_schema: JsonObject.nullable(),
+});
+export type RoutineTypeInfo = z.infer<typeof RoutineTypeInfoSchema>;
+
+// ------------------------------------------------------------------ jobs
+
+/** Why a job failed. */
+export const JobErrorSchema = z.strictObject({
+  message: z.string(),
+  error_type: z.string(),
+  routine_id: z.string().nullable(),
+});
+export type JobError = z.infer<typeof JobErrorSchema>;
+
+/** A job's entry in lists. */
+export const JobSummarySchema = z.strictObject({
+  job_id: z.string(),
+  flow_id: z.string(),
+  status: JobStatusSchema,
+  entry_routine_id: z.string(),
+  created_at: Timestamp,
+  started_at: Timestamp.nullable(),
+  finished_at: Timestamp.nullable(),
+  /** Start to end; null until the job has both. */
+  duration_ms: z.number().nullable(),
+  error: JobErrorSchema.nullable(),
+});
+export type JobSummary = z.infer<typeof JobSummarySchema>;
+
+/** Start to end in ms, from two ISO timestamps; null unless both are there. */
+export function durationBetween(startedAt: string | null, finishedAt: string | null): number | null {
+  return startedAt !== null && finishedAt !== null ? Date.parse(finishedAt) - Date.parse(startedAt) : null;
+}
+
+export const LogEntrySchema = z.strictObject({
+  timestamp: Timestamp,
+  routine_id: z.string().nullable(),
+  message: z.string(),
+  data: Json.optional(),
+});
+export type LogEntry = z.infer<typeof LogEntrySchema>;
+
+export const HistoryRecordSchema = z.strictObject({
+  timestamp: Timestamp,
+  routine_id: z.string().nullable(),
+  event: z.string(),
+  data: Json.optional(),
+});
+export type HistoryRecord = z.infer<typeof HistoryRecordSchema>;
+
+export const RoutineStateSchema = z.strictObject({
+  status: RoutineStatusSchema,
+  activations: z.number().int(),
+  errors: z.number().int(),
+  last_error: z.string().nullable(),
+});
+export type RoutineStateSnapshot = z.infer<typeof RoutineStateSchema>;
+
+/** GET /api/jobs/{id}: the job's whole state. */
+export const JobSnapshotSchema = z.strictObject({
+  job_id: z.string(),
+  flow_id: z.string(),
+  status: JobStatusSchema,
+  entry_routine_id: z.string(),
+  entry_slot: z.string(),
+  created_at: Timestamp,
+  started_at: Timestamp.nullable(),
+  finished_at: Timestamp.nullable(),
+  updated_at: Timestamp,
+  duration_ms: z.number().nullable(),
+  routine_states: z.record(z.string(), RoutineStateSchema),
+  shared_data: JsonObject,
+  shared_log: z.array(LogEntrySchema),
+  error: JobErrorSchema.nullable(),
+  cancel_reason: z.string().nullable(),
+  pause_points: z.array(z.strictObject({ timestamp: Timestamp, reason: z.string() })),
+  execution_history: z.array(HistoryRecordSchema),
+  pending_activations: z.number().int(),
+});
+export type JobSnapshot = z.infer<typeof JobSnapshotSchema>;
+
+// ------------------------------------------------------------------ trace events
+
+export const TRACE_EVENT_TYPES = [
+  "job_started",
+  "routine_start",
+  "event_emit",
+  "routine_complete",
+  "routine_error",
+  "breakpoint_hit",
+  "log",
+  "job_paused",
+  "job_resumed",
+  "job_completed",
+  "job_failed",
+  "job_cancelled",
+] as const;
+export const TraceEventTypeSchema = z.enum(TRACE_EVENT_TYPES);
+export type TraceEventType = z.infer<typeof TraceEventTypeSchema>;
+export const TERMINAL_EVENT_TYPES: ReadonlySet<TraceEventType> = new Set(["job_completed", "job_failed", "job_cancelled"]);
+
+const traceEventFields = {
+  event_id: z.string(),
+  /** Per job, +1 per event with no gaps: a jump means loss. */
+  seq: z.number().int().min(1),
+  job_id: z.string(),
+  flow_id: z.string(),
+  routine_id: z.string().nullable(),
+  event_type: TraceEventTypeSchema,
+  /** ISO-8601 UTC with `Z`. */
+  timestamp: Timestamp,
+  data: JsonObject,
+  /** Milliseconds, or null. */
+  duration: z.number().nullable(),
+  status: z.string().nullable(),
+};
+/** One record shape everywhere: REST trace, both sockets, the UI. */
+export const TraceEventSchema = z.strictObject(traceEventFields);
+export type TraceEvent = z.infer<typeof TraceEventSchema>;
+/** A trace event on the raw WebSocket: the record plus `type` = its event type. */
+export const TraceEventMessageSchema = z.strictObject({ ...traceEventFields, type: TraceEventTypeSchema });
+
+export const TracePageSchema = z.strictObject({
+  job_id: z.string(),
+  /** Every event recorded. */
+  total: z.number().int(),
+  /** Events the ring still holds. */
+  retained: z.number().int(),
+  /** Events the ring no longer holds. */
+  dropped: z.number().int(),
+  last_seq: z.number().int(),
+  events: z.array(TraceEventSchema),
+});
+export type TracePage = z.infer<typeof TracePageSchema>;
+
+// ------------------------------------------------------------------ metrics
+
+export const RoutineMetricsSchema = z.strictObject({
+  routine_id: z.string(),
+  execution_count: z.number().int(),
+  error_count: z.number().int(),
+  /** Total time in the routine's handlers (ms). */
+  duration_ms: z.number(),
+  /** Null until the routine has finished an activation. */
+  avg_duration_ms: z.number().nullable(),
+  min_duration_ms: z.number().nullable(),
+  max_duration_ms: z.number().nullable(),
+  last_execution: Timestamp.nullable(),
+});
+export type RoutineMetrics = z.infer<typeof RoutineMetricsSchema>;
+
+export const ErrorRecordSchema = z.strictObject({
+  error_id: z.string(),
+  job_id: z.string(),
+  routine_id: z.string().nullable(),
+  timestamp: Timestamp,
+  error_type: z.string(),
+  error_message: z.string(),
+  strategy: z.string().nullable(),
+});
+export type ErrorRecord = z.infer<typeof ErrorRecordSchema>;
+
+export const JobMetricsSchema = z.strictObject({
+  job_id: z.string(),
+  flow_id: z.string(),
+  status: JobStatusSchema,
+  start_time: Timestamp,
+  end_time: Timestamp.nullable(),
+  /** Whole job, start to end (or to now while it runs). */
+  duration_ms: z.number(),
+  total_routines: z.number().int(),
+  completed_routines: z.number().int(),
+  failed_routines: z.number().int(),
+  /** Every event recorded, including those the ring buffer no longer holds. */
+  total_events: z.number().int(),
+  retained_events: z.number().int(),
+  dropped_events: z.number().int(),
+  total_activations: z.number().int(),
+  total_event_emits: z.number().int(),
+  total_errors: z.number().int(),
+  routine_metrics: z.record(z.string(), RoutineMetricsSchema),
+  errors: z.array(ErrorRecordSchema),
+});
+export type JobMetrics = z.infer<typeof JobMetricsSchema>;
+
+export const FlowMetricsSchema = z.strictObject({
+  flow_id: z.string(),
+  total_jobs: z.number().int(),
+  completed_jobs: z.number().int(),
+  failed_jobs: z.number().int(),
+  cancelled_jobs: z.number().int(),
+  running_jobs: z.number().int(),
+  paused_jobs: z.number().int(),
+  /** Over the jobs that have a duration; null when none has. */
+  avg_duration_ms: z.number().nullable(),
+  job_metrics: z.array(JobSummarySchema),
+});
+export type FlowMetrics = z.infer<typeof FlowMetricsSchema>;
+
+// ------------------------------------------------------------------ breakpoints
+
+export const BREAKPOINT_TYPES = ["routine", "slot", "event", "connection", "error"] as const;
+export const BreakpointTypeSchema = z.enum(BREAKPOINT_TYPES);
+export type BreakpointType = z.infer<typeof BreakpointTypeSchema>;
+
+/** A breakpoint as `setBreakpoint` and the API accept it (snake_case; `type` is inferred when omitted). */
+export const BreakpointInputSchema = z.strictObject({
+  type: BreakpointTypeSchema.optional(),
+  job_id: IdSchema.nullable().optional(),
+  flow_id: IdSchema.nullable().optional(),
+  routine_id: NameSchema.nullable().optional(),
+  slot_name: NameSchema.nullable().optional(),
+  event_name: NameSchema.nullable().optional(),
+  connection: IdSchema.nullable().optional(),
+  condition: z.string().max(4096).nullable().optional(),
+  hit_condition: z.string().max(64).nullable().optional(),
+  log_message: z.string().max(4096).nullable().optional(),
+  enabled: z.boolean().optional(),
+});
+export type BreakpointInput = z.infer<typeof BreakpointInputSchema>;
+/** A breakpoint in a request that already names its job or flow (the URL does). */
+export const BreakpointBodySchema = BreakpointInputSchema.omit({ job_id: true, flow_id: true });
+export type BreakpointBody = z.infer<typeof BreakpointBodySchema>;
+
+/** What may change on an existing breakpoint. */
+export const BreakpointPatchSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  condition: z.string().max(4096).nullable().optional(),
+  hit_condition: z.string().max(64).nullable().optional(),
+  log_message: z.string().max(4096).nullable().optional(),
+});
+export type BreakpointPatch = z.infer<typeof BreakpointPatchSchema>;
+
+export const BreakpointSchema = z.strictObject({
+  breakpoint_id: z.string(),
+  job_id: z.string().nullable(),
+  flow_id: z.string().nullable(),
+  type: BreakpointTypeSchema,
+  routine_id: z.string().nullable(),
+  slot_name: z.string().nullable(),
+  event_name: z.string().nullable(),
+  connection: z.string().nullable(),
+  condition: z.string().nullable(),
+  hit_condition: z.string().nullable(),
+  log_message: z.string().nullable(),
+  enabled: z.boolean(),
+  hit_count: z.number().int(),
+  error_count: z.number().int(),
+  last_error: z.string().nullable(),
+  created_at: Timestamp,
+});
+export type Breakpoint = z.infer<typeof BreakpointSchema>;
+
+export const BreakpointListSchema = z.strictObject({ breakpoints: z.array(BreakpointSchema), total: z.number().int() });
+export const JobBreakpointsSchema = z.strictObject({
+  breakpoints: z.array(BreakpointSchema),
+  total: z.number().int(),
+  /** The flow's breakpoints that apply to this job (set before it started). */
+  flow_breakpoints: z.array(BreakpointSchema),
+});
+export type JobBreakpoints = z.infer<typeof JobBreakpointsSchema>;
+
+// ------------------------------------------------------------------ debug sessions
+
+export const SESSION_STATUSES = ["running", "paused", "stepping"] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+export const STEP_MODES = ["over", "into", "out"] as const;
+export type StepMode = (typeof STEP_MODES)[number];
+/** Why a job stopped, in the Debug Adapter Protocol's words. */
+export const STOP_REASONS = ["breakpoint", "step", "pause", "entry", "exception"] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
+export const PausedAtSchema = z.strictObject({
+  routine_id: z.string(),
+  slot_name: z.string(),
+  event_name: z.string().nullable(),
+  reason: z.enum(STOP_REASONS),
+  /** A sentence for people. */
+  description: z.string(),
+  breakpoint_id: z.string().nullable(),
+  depth: z.number().int(),
+  /** activation: before the handler runs; emit: before an emitted payload travels; error: after a handler threw. */
+  kind: z.enum(["activation", "emit", "error"]),
+  activation_id: z.number().int(),
+  error: z.strictObject({ error_type: z.string(), message: z.string() }).nullable(),
+});
+export type PausedAt = z.infer<typeof PausedAtSchema>;
+
+export const SessionSnapshotSchema = z.strictObject({
+  session_id: z.string(),
+  job_id: z.string(),
+  status: z.enum(SESSION_STATUSES),
+  paused_at: PausedAtSchema.nullable(),
+  step_mode: z.enum(STEP_MODES).nullable(),
+});
+export type SessionSnapshot = z.infer<typeof SessionSnapshotSchema>;
+
+export const CallFrameSchema = z.strictObject({
+  routine_id: z.string(),
+  slot_name: z.string(),
+  event_name: z.string().nullable(),
+  depth: z.number().int(),
+  /** Source line of the `emit` this frame is at (where known), else null. */
+  line: z.number().int().nullable(),
+  activation_id: z.number().int(),
+});
+export type CallFrame = z.infer<typeof CallFrameSchema>;
+export const CallStackSchema = z.strictObject({ frames: z.array(CallFrameSchema) });
+export type CallStack = z.infer<typeof CallStackSchema>;
+
+export const VariablesSchema = z.strictObject({
+  variables: z.strictObject({ local: JsonObject, shared: JsonObject }),
+  routine_id: z.string(),
+  slot_name: z.string(),
+  event_name: z.string().nullable(),
+});
+export type Variables = z.infer<typeof VariablesSchema>;
+
+export const VARIABLE_SCOPES = ["local", "shared"] as const;
+export type VariableScope = (typeof VARIABLE_SCOPES)[number];
+export const SetVariableResultSchema = z.strictObject({ variable: z.string(), value: Json, scope: z.enum(VARIABLE_SCOPES) });
+export type SetVariableResult = z.infer<typeof SetVariableResultSchema>;
+
+export const EvaluateResultSchema = z.strictObject({ result: Json });
+export type EvaluateResult = z.infer<typeof EvaluateResultSchema>;
+
+/** What a continue, step or pause answers: where the job is now. */
+export const DebugStateSchema = z.strictObject({
+  job_id: z.string(),
+  status: JobStatusSchema,
+  paused_at: PausedAtSchema.nullable(),
+  session: SessionSnapshotSchema,
+});
+export type DebugState = z.infer<typeof DebugStateSchema>;
+
+export const JobStatusAnswerSchema = z.strictObject({ job_id: z.string(), status: JobStatusSchema });
+export type JobStatusAnswer = z.infer<typeof JobStatusAnswerSchema>;
