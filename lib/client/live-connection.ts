@@ -6,27 +6,22 @@
 import { io, type Socket } from "socket.io-client";
 import { api, getApiKey } from "./api";
 import type { JobLiveStore } from "./live-store";
-import type { SessionSnapshot, TraceEvent } from "../wire";
+import type { ClientToServerEvents, ServerToClientEvents, SessionSnapshot, SubscribeAck, TraceEvent } from "../wire";
 
-interface SubscribeAck {
-  ok: boolean;
-  error?: string;
-  status?: string;
-  last_seq?: number;
-  session?: SessionSnapshot;
-}
+/** The page's socket.io connection, typed by the contract's event maps. */
+export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 const nextFrame: (cb: () => void) => void =
   typeof requestAnimationFrame === "function" ? (cb) => requestAnimationFrame(() => cb()) : (cb) => setTimeout(cb, 16);
 
 /** One socket per page; every job view shares it. */
-let shared: Socket | null = null;
-export function liveSocket(): Socket {
+let shared: LiveSocket | null = null;
+export function liveSocket(): LiveSocket {
   shared ??= io({ path: "/socket.io/", transports: ["websocket"], auth: { api_key: getApiKey() ?? undefined }, reconnectionDelay: 250, reconnectionDelayMax: 2000 });
   return shared;
 }
 
-export function connectJob(store: JobLiveStore, socket: Socket = liveSocket()): () => void {
+export function connectJob(store: JobLiveStore, socket: LiveSocket = liveSocket()): () => void {
   const jobId = store.getState().jobId;
   let pending: TraceEvent[] = [];
   let frameScheduled = false;
@@ -88,7 +83,7 @@ export function connectJob(store: JobLiveStore, socket: Socket = liveSocket()): 
       if (closed) return;
       if (ack?.ok) {
         store.getState().setConnection("connected");
-        if (ack.session) store.getState().setSession(ack.session);
+        if ("session" in ack) store.getState().setSession(ack.session);
       } else {
         store.getState().setConnection("offline");
       }
