@@ -27,6 +27,8 @@ export class ActivationQueue<A extends QueuedActivation> {
     private readonly isActivation: (item: Route | A) => item is A,
     private readonly build: ActivationFactory<A>,
     initialCapacity = 64,
+    /** A ready-made activation's parent, undefined for one that is not new (a retry). */
+    private readonly parentOfActivation?: (act: A) => A | null | undefined,
   ) {
     let cap = 16;
     while (cap < initialCapacity) cap <<= 1;
@@ -86,6 +88,21 @@ export class ActivationQueue<A extends QueuedActivation> {
     this.mask = 15;
     this.head = 0;
     this.size = 0;
+  }
+
+  /**
+   * The parent of each queued item in FIFO order: a routed payload's parent, a ready-made
+   * activation's own parent on its first attempt, undefined for a retry (it is not a new child).
+   */
+  parentsOf(): (A | null | undefined)[] {
+    const out: (A | null | undefined)[] = [];
+    for (let k = 0; k < this.size; k++) {
+      const i = (this.head + k) & this.mask;
+      const item = this.items[i] as Route | A;
+      if (this.isActivation(item)) out.push(this.parentOfActivation?.(item));
+      else out.push(this.parents[i] as A | null);
+    }
+    return out;
   }
 
   /** A read-only view of the queued items in FIFO order (for inspection, not the hot path). */

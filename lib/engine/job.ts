@@ -56,6 +56,8 @@ export class Activation implements ActiveActivation {
   startedAt = 0;
   /** True only while the synchronous part of the handler runs (emits then happen "now"). */
   inSyncPart = false;
+  /** Set while a retry of this activation waits for its timer (it will run again). */
+  retryPending = false;
 
   constructor(
     readonly job: Job,
@@ -196,6 +198,8 @@ export class Job {
     (item): item is Activation => item instanceof Activation,
     (route, payload, parent, depth) =>
       new Activation(this, this.nextActivationId++, route.routine, route.connection.targetRoutineId, route.slot, payload, parent, depth, route.connection.sourceEvent, route.connection, null),
+    64,
+    (act) => (act.attempt === 0 ? act.parent : undefined),
   );
   private readonly runs = new Map<string, RoutineRun>();
   private readonly history = new RingQueue<HistoryRecord>(64, MAX_HISTORY);
@@ -292,6 +296,11 @@ export class Job {
   /** The last MAX_HISTORY records (start, errors, retries, pauses, the end). */
   get executionHistory(): HistoryRecord[] {
     return this.history.toArray();
+  }
+
+  /** The causal parent of every queued activation (null where none is kept), in FIFO order; retries queued again are skipped. */
+  queuedParents(): (Activation | null)[] {
+    return this.queue.parentsOf().filter((p): p is Activation | null => p !== undefined);
   }
 
   /** What waits in the queue, in FIFO order (a copy, for inspection). */
@@ -683,9 +692,11 @@ export class Job {
 
   private scheduleRetry(act: Activation, handler: ErrorHandler): void {
     act.attempt++;
+    act.retryPending = true;
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       if (this.finalized) return;
+      act.retryPending = false;
       act.settled = false;
       act.controller = null;
       this.queue.pushActivation(act);

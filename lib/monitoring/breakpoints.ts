@@ -103,7 +103,8 @@ const FIELDS: Record<BreakpointType, { requires: (keyof BreakpointInput)[]; allo
   slot: { requires: ["routine_id", "slot_name"], allows: ["routine_id", "slot_name"] },
   event: { requires: ["routine_id", "event_name"], allows: ["routine_id", "event_name"] },
   connection: { requires: ["connection"], allows: ["connection"] },
-  error: { requires: ["routine_id"], allows: ["routine_id", "slot_name"] },
+  // Without a routine: any error of the job (or of every job of the flow).
+  error: { requires: [], allows: ["routine_id", "slot_name"] },
 };
 
 let idCounter = 0;
@@ -167,6 +168,7 @@ export class BreakpointManager {
       hit_condition: b.hit_condition?.trim() || null,
       log_message: b.log_message || null,
       enabled: b.enabled ?? true,
+      once: b.once ?? false,
       hit_count: 0,
       error_count: 0,
       last_error: null,
@@ -266,7 +268,8 @@ export class BreakpointManager {
     } catch {
       return false;
     }
-    const entry = new Entry({ ...bp }, compiled);
+    // Saved before `once` existed: such a breakpoint is a lasting one.
+    const entry = new Entry({ ...bp, once: bp.once ?? false }, compiled);
     this.byId.set(bp.breakpoint_id, entry);
     addTo(this.byFlow, bp.flow_id, entry);
     this.changed();
@@ -325,6 +328,8 @@ export class BreakpointManager {
         result.stop = e.snapshot();
       }
     }
+    // A one-shot breakpoint ("run to here") is gone once it stopped the job.
+    if (result.stop?.once) this.removeBreakpoint(result.stop.breakpoint_id);
     return result;
   }
 
@@ -347,7 +352,7 @@ function matches(bp: Breakpoint, loc: BreakpointLocation): boolean {
     case "event":
       return loc.kind === "emit" && loc.routine_id === bp.routine_id && loc.event_name === bp.event_name;
     case "error":
-      return loc.kind === "error" && loc.routine_id === bp.routine_id && (bp.slot_name === null || loc.slot_name === bp.slot_name);
+      return loc.kind === "error" && (bp.routine_id === null || loc.routine_id === bp.routine_id) && (bp.slot_name === null || loc.slot_name === bp.slot_name);
   }
 }
 

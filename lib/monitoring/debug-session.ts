@@ -4,6 +4,7 @@ import { evaluateExpression } from "../expression";
 import { MonitoringError } from "./errors";
 import { preview } from "./trace";
 import type { CallFrame, PausedAt, SessionSnapshot, SessionStatus, StepMode, StopReason } from "../wire/model";
+import { StepTracker, willRetry } from "./step";
 
 export type { CallFrame, PausedAt, SessionSnapshot, SessionStatus, StepMode, StopReason } from "../wire/model";
 
@@ -19,6 +20,8 @@ export interface StopRequest {
 
 interface Stop extends StopRequest {
   resolve: () => void;
+  /** 1 for the job's first stop (numbered when it is shown). */
+  number: number;
 }
 
 /** What a session tells the outside world (trace events, socket updates). */
@@ -37,7 +40,11 @@ export class DebugSession {
   readonly sessionId = `session_${randomUUID().slice(0, 8)}`;
   status: SessionStatus = "running";
   stepMode: StepMode | null = null;
-  private stepDepth = 0;
+  /** The step in progress (status "stepping"). */
+  private step: StepTracker | null = null;
+  /** Where the last step's item went when the job ended before the step stopped anywhere. */
+  private stepOutcome: string | null = null;
+  private stops = 0;
   private pauseRequest: StopReason | null = null;
   private current: Stop | null = null;
   private readonly waiting: Stop[] = [];
@@ -61,7 +68,7 @@ export class DebugSession {
   }
 
   toJSON(): SessionSnapshot {
-    return { session_id: this.sessionId, job_id: this.jobId, status: this.status, paused_at: this.pausedAt, step_mode: this.stepMode };
+    return { session_id: this.sessionId, job_id: this.jobId, status: this.status, paused_at: this.pausedAt, step_mode: this.stepMode, step_outcome: this.stepOutcome };
   }
 
   // ------------------------------------------------------------ commands
@@ -74,19 +81,19 @@ export class DebugSession {
     return this.toJSON();
   }
 
-  /** Pause at the very next activation of the job. */
+  /** Stop at the very next activation of the job, whatever it is. */
   stepInto(): SessionSnapshot {
-    return this.step("into");
+    return this.startStep("into");
   }
 
-  /** Pause at the next activation at the same causal depth or shallower. */
+  /** Stop at the next hop of the item: the next activation the paused one causes (see step.ts). */
   stepOver(): SessionSnapshot {
-    return this.step("over");
+    return this.startStep("over");
   }
 
-  /** Pause at the next activation shallower than this one. */
+  /** Run the paused activation's whole subtree, then stop at the next item of its parent (see step.ts). */
   stepOut(): SessionSnapshot {
-    return this.step("out");
+    return this.startStep("out");
   }
 
   /** Stop at the next activation (the job's status turns `paused` when it actually stops). */
@@ -171,20 +178,39 @@ export class DebugSession {
 
   // ------------------------------------------------------------ engine side
 
-  /** Why the next activation must stop because of stepping or a pause request (null = it need not). */
-  stopReasonFor(act: Activation): StopReason | null {
-    if (this.pauseRequest !== null) return this.pauseRequest;
-    if (this.status !== "stepping") return null;
-    if (this.stepMode === "into") return "step";
-    if (this.stepMode === "over" && act.depth <= this.stepDepth) return "step";
-    if (this.stepMode === "out" && act.depth < this.stepDepth) return "step";
+  /**
+   * Called for every activation about to start while `wantsStop`: why it must stop because of a
+   * step or a pause request, with the words for it, or null. A step sees every activation once.
+   */
+  stopFor(act: Activation): { reason: StopReason; description: string } | null {
+    const stepStops = this.step !== null && this.step.stopsAt(act);
+    if (this.pauseRequest !== null) {
+      const where = `${act.routineId}.${act.slotName}`;
+      return { reason: this.pauseRequest, description: this.pauseRequest === "entry" ? `Paused on start, before ${where}` : `Paused (you asked), before ${where}` };
+    }
+    if (stepStops && this.step !== null) return { reason: "step", description: this.step.describeStop(act) };
     return null;
+  }
+
+  /** While a step runs: an emit of `source` is about to reach `targets` routines. */
+  noteEmit(source: Activation, targets: number): void {
+    this.step?.noteEmit(source, targets);
+  }
+
+  /** While a step runs: an attempt of `act` settled (`failed`: its handler threw). */
+  noteFinished(act: Activation, failed: boolean): void {
+    this.step?.noteFinished(act, failed && willRetry(act));
+  }
+
+  /** True while a step is in progress (the hooks then report emits and settles). */
+  get stepping(): boolean {
+    return this.step !== null;
   }
 
   /** Holds the job here until a command releases it. */
   hold(request: StopRequest): Promise<void> {
     return new Promise<void>((resolve) => {
-      const stop: Stop = { ...request, resolve };
+      const stop: Stop = { ...request, resolve, number: 0 };
       if (this.current !== null) {
         // Another concurrent activation stopped meanwhile: it waits its turn.
         this.waiting.push(stop);
@@ -199,6 +225,8 @@ export class DebugSession {
     const stops = [...(this.current ? [this.current] : []), ...this.waiting];
     this.current = null;
     this.waiting.length = 0;
+    if (this.step !== null) this.stepOutcome = this.step.describeEnd(this.job.status);
+    this.step = null;
     this.status = "running";
     this.stepMode = null;
     this.pauseRequest = null;
@@ -207,9 +235,11 @@ export class DebugSession {
   }
 
   private becomeCurrent(stop: Stop): void {
+    stop.number = ++this.stops;
     this.current = stop;
     this.status = "paused";
     this.stepMode = null;
+    this.step = null;
     this.pauseRequest = null;
     this.job.debugging = true;
     const at = describeStop(stop);
@@ -218,10 +248,12 @@ export class DebugSession {
     this.observer.onChange?.(this);
   }
 
-  private step(mode: StepMode): SessionSnapshot {
+  private startStep(mode: StepMode): SessionSnapshot {
     const stop = this.requirePaused(`step_${mode}`);
     this.stepMode = mode;
-    this.stepDepth = stop.activation.depth;
+    this.stepOutcome = null;
+    // Counted before the release: what is queued now is part of what the step follows.
+    this.step = new StepTracker(mode, stop.activation, this.job, stop.kind === "error");
     this.release("stepping");
     return this.toJSON();
   }
@@ -229,6 +261,10 @@ export class DebugSession {
   private release(next: SessionStatus): void {
     const stop = this.current as Stop;
     this.current = null;
+    if (next !== "stepping") {
+      this.step = null;
+      this.stepOutcome = null;
+    }
     const waiting = this.waiting.shift();
     if (waiting) {
       // Stay paused, now at the activation that was waiting.
@@ -249,7 +285,7 @@ export class DebugSession {
   }
 }
 
-function describeStop(stop: StopRequest): PausedAt {
+function describeStop(stop: Stop): PausedAt {
   const act = stop.activation;
   return {
     routine_id: act.routineId,
@@ -261,6 +297,7 @@ function describeStop(stop: StopRequest): PausedAt {
     depth: act.depth,
     kind: stop.kind,
     activation_id: act.id,
+    stop_number: stop.number,
     error: stop.kind === "error" ? errorInfo(stop.error) : null,
   };
 }

@@ -89,12 +89,11 @@ export class MonitoringHooks implements ExecutionHooks {
     if (state.hasBreakpoints || state.session?.wantsStop) {
       const location: BreakpointLocation = { kind: "activation", routine_id: act.routineId, slot_name: act.slotName, connection_id: act.connection?.id ?? null };
       const hit = this.checkBreakpoints(state, act, location, act.payload);
-      let reason: StopReason | null = hit ? "breakpoint" : null;
-      if (reason === null && state.session !== null) reason = state.session.stopReasonFor(act);
-      if (reason !== null) {
-        const description = hit
-          ? `Breakpoint ${hit.breakpoint_id} on ${describeLocation(location)}`
-          : `${reason === "step" ? "Step" : reason === "entry" ? "Paused on start" : "Paused"} before ${act.routineId}.${act.slotName}`;
+      // A step sees every activation start (it counts what it follows), even one a breakpoint stops.
+      const other = state.session?.wantsStop ? state.session.stopFor(act) : null;
+      const stop: { reason: StopReason; description: string } | null = hit ? { reason: "breakpoint", description: describeHit(hit, act) } : other;
+      if (stop !== null) {
+        const { reason, description } = stop;
         return this.stop(state, { kind: "activation", activation: act, emit: null, error: undefined, reason, description, breakpointId: hit?.breakpoint_id ?? null }, hit).then(() => {
           // Released by a cancel (or a failure elsewhere in the job): the handler never runs,
           // and nothing may follow the job's final event.
@@ -115,6 +114,8 @@ export class MonitoringHooks implements ExecutionHooks {
     state.record.clock = performance.now();
     state.clockEpoch = act.job.epoch;
     this.collector.activationFinished(state.record, act, error === undefined);
+    const session = state.session;
+    if (session !== null && session.stepping) session.noteFinished(act, error !== undefined);
   }
 
   onActivationError(act: Activation, error: unknown, strategy: ErrorStrategy): Promise<void> | undefined {
@@ -136,7 +137,7 @@ export class MonitoringHooks implements ExecutionHooks {
     const location: BreakpointLocation = { kind: "error", routine_id: act.routineId, slot_name: act.slotName };
     const hit = this.checkBreakpoints(state, act, location, act.payload, { error: { error_type: type, message } });
     if (!hit) return undefined;
-    return this.stop(state, { kind: "error", activation: act, emit: null, error, reason: "exception", description: `${type} in ${act.routineId}.${act.slotName}: ${message}`, breakpointId: hit.breakpoint_id }, hit);
+    return this.stop(state, { kind: "error", activation: act, emit: null, error, reason: "exception", description: describeHit(hit, act, { error_type: type, message }), breakpointId: hit.breakpoint_id }, hit);
   }
 
   onEmit(info: EmitInfo): Promise<void> | undefined {
@@ -150,12 +151,14 @@ export class MonitoringHooks implements ExecutionHooks {
       state.clockUses = 0;
     }
     this.collector.recordEmit(state.record, source.routineId, info.eventName, info.routes, info.payload);
+    const session = state.session;
+    if (session !== null && session.stepping) session.noteEmit(source, info.routes.length);
     if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
     if (!state.hasBreakpoints) return undefined;
     const location: BreakpointLocation = { kind: "emit", routine_id: source.routineId, event_name: info.eventName };
     const hit = this.checkBreakpoints(state, source, location, info.payload, undefined, info.eventName);
     if (!hit) return undefined;
-    return this.stop(state, { kind: "emit", activation: source, emit: info, error: undefined, reason: "breakpoint", description: `Breakpoint ${hit.breakpoint_id} on ${describeLocation(location)}`, breakpointId: hit.breakpoint_id }, hit);
+    return this.stop(state, { kind: "emit", activation: source, emit: info, error: undefined, reason: "breakpoint", description: describeHit(hit, source, undefined, info.eventName), breakpointId: hit.breakpoint_id }, hit);
   }
 
   onLog(job: Job, entry: LogEntry): void {
@@ -222,13 +225,28 @@ export class MonitoringHooks implements ExecutionHooks {
   }
 }
 
-function describeLocation(loc: BreakpointLocation): string {
-  switch (loc.kind) {
-    case "activation":
-      return loc.connection_id ? `${loc.connection_id}` : `${loc.routine_id}.${loc.slot_name}`;
-    case "emit":
-      return `${loc.routine_id} emitting '${loc.event_name}'`;
+/** A breakpoint stop in a user's words: what it is on, when it stops, and what it waited for. */
+export function describeHit(bp: Breakpoint, act: Activation, error?: { error_type: string; message: string }, eventName?: string): string {
+  let what: string;
+  switch (bp.type) {
+    case "routine":
+      what = `Breakpoint on ${act.routineId} (before the handler)`;
+      break;
+    case "slot":
+      what = `Breakpoint on ${act.routineId}.${act.slotName} (before the handler)`;
+      break;
+    case "connection":
+      what = `Breakpoint on the connection ${(bp.connection ?? "").replace(":", " → ")} (the payload is about to arrive)`;
+      break;
+    case "event":
+      what = `Breakpoint on ${act.routineId} emitting '${eventName ?? bp.event_name}' (before the payload travels)`;
+      break;
     case "error":
-      return `an error in ${loc.routine_id}.${loc.slot_name}`;
+      what = `${bp.routine_id === null ? "Break on any error" : "Break on error"}: ${error ? `${error.error_type} in ${act.routineId}.${act.slotName}: ${error.message}` : `in ${act.routineId}.${act.slotName}`}`;
+      break;
   }
+  if (bp.once) what = what.replace(/^Breakpoint on/, "Ran to");
+  if (bp.condition) what += ` · when ${bp.condition}`;
+  if (bp.hit_condition) what += ` · hit ${bp.hit_condition}`;
+  return what;
 }

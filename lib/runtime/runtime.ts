@@ -190,7 +190,7 @@ export class Runtime {
   jobSession(jobId: string): SessionSnapshot {
     if (this.monitoring.jobStore.has(jobId)) return this.monitoring.debugSessionManager.getSession(jobId).toJSON();
     this.jobSummary(jobId);
-    return { session_id: `session_${jobId.slice(-8)}`, job_id: jobId, status: "running", paused_at: null, step_mode: null };
+    return { session_id: `session_${jobId.slice(-8)}`, job_id: jobId, status: "running", paused_at: null, step_mode: null, step_outcome: null };
   }
 
   /**

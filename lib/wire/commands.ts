@@ -15,7 +15,7 @@ import {
   SetVariableResultSchema,
   VariablesSchema,
 } from "./model";
-import { BreakpointRefSchema, EvaluateArgsSchema, SetVariableArgsSchema } from "./requests";
+import { BreakpointRefSchema, EvaluateArgsSchema, RunToArgsSchema, SetVariableArgsSchema } from "./requests";
 
 const NoArgs = z.strictObject({});
 
@@ -33,6 +33,12 @@ export const DEBUG_COMMANDS = {
   step_into: { summary: "Step into: stop at the very next activation", args: NoArgs, result: DebugStateSchema, moves: true },
   step_out: { summary: "Step out: stop at the next activation above the paused one", args: NoArgs, result: DebugStateSchema, moves: true },
   pause: { summary: "Pause at the next activation", args: NoArgs, result: DebugStateSchema, moves: true },
+  run_to: {
+    summary: "Run to here: continue until the routine (or slot) is about to run, through a one-shot breakpoint (other breakpoints still stop)",
+    args: RunToArgsSchema,
+    result: DebugStateSchema,
+    moves: true,
+  },
   get_session: { summary: "The debug session", args: NoArgs, result: SessionSnapshotSchema },
   get_variables: { summary: "Variables of the paused activation: local (its payload) and shared", args: NoArgs, result: VariablesSchema },
   set_variable: { summary: "Change a variable (dotted paths allowed)", args: SetVariableArgsSchema, result: SetVariableResultSchema },

@@ -167,6 +167,7 @@ export const API = {
   debugStepInto: commandRoute("step_into", "POST", `${JOB}/debug/step_into`, { aliases: [`${JOB}/debug/step-into`] }),
   debugStepOut: commandRoute("step_out", "POST", `${JOB}/debug/step_out`, { aliases: [`${JOB}/debug/step-out`] }),
   debugPause: commandRoute("pause", "POST", `${JOB}/debug/pause`, {}),
+  debugRunTo: commandRoute("run_to", "POST", `${JOB}/debug/run_to`, { aliases: [`${JOB}/debug/run-to`], body: DEBUG_COMMANDS.run_to.args }),
   debugSession: commandRoute("get_session", "GET", `${JOB}/debug/session`, {}),
   debugVariables: commandRoute("get_variables", "GET", `${JOB}/debug/variables`, {}),
   putVariable: commandRoute("set_variable", "PUT", `${JOB}/debug/variables/:variable`, { body: SetVariableBodySchema }),

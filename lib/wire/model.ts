@@ -303,6 +303,8 @@ export const BreakpointInputSchema = z.strictObject({
   hit_condition: z.string().max(64).nullable().optional(),
   log_message: z.string().max(4096).nullable().optional(),
   enabled: z.boolean().optional(),
+  /** Removed when it first stops the job ("run to here"). */
+  once: z.boolean().optional(),
 });
 export type BreakpointInput = z.infer<typeof BreakpointInputSchema>;
 /** A breakpoint in a request that already names its job or flow (the URL does). */
@@ -331,6 +333,7 @@ export const BreakpointSchema = z.strictObject({
   hit_condition: z.string().nullable(),
   log_message: z.string().nullable(),
   enabled: z.boolean(),
+  once: z.boolean(),
   hit_count: z.number().int(),
   error_count: z.number().int(),
   last_error: z.string().nullable(),
@@ -369,6 +372,8 @@ export const PausedAtSchema = z.strictObject({
   /** activation: before the handler runs; emit: before an emitted payload travels; error: after a handler threw. */
   kind: z.enum(["activation", "emit", "error"]),
   activation_id: z.number().int(),
+  /** 1 for the job's first stop, 2 for the next: tells consecutive stops apart. */
+  stop_number: z.number().int().min(1),
   error: z.strictObject({ error_type: z.string(), message: z.string() }).nullable(),
 });
 export type PausedAt = z.infer<typeof PausedAtSchema>;
@@ -379,6 +384,8 @@ export const SessionSnapshotSchema = z.strictObject({
   status: z.enum(SESSION_STATUSES),
   paused_at: PausedAtSchema.nullable(),
   step_mode: z.enum(STEP_MODES).nullable(),
+  /** Set when the last step ran the job to its end without stopping: where the followed item went. */
+  step_outcome: z.string().nullable(),
 });
 export type SessionSnapshot = z.infer<typeof SessionSnapshotSchema>;
 

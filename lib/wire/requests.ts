@@ -81,6 +81,8 @@ export type SetVariableArgs = z.infer<typeof SetVariableArgsSchema>;
 export const EvaluateArgsSchema = z.strictObject({ expression: z.string().min(1).max(4096) });
 export type EvaluateArgs = z.infer<typeof EvaluateArgsSchema>;
 export const BreakpointRefSchema = z.strictObject({ breakpoint_id: IdSchema });
+/** Where "run to here" runs to: a routine (any slot) or one slot of it. */
+export const RunToArgsSchema = z.strictObject({ routine_id: NameSchema, slot_name: NameSchema.optional() });
 
 export const JobListQuerySchema = z.strictObject({
   flow_id: IdSchema.optional(),

@@ -70,6 +70,19 @@ const IMPLEMENTATIONS: { [N in DebugCommandName]: Impl<N> } = {
     if (job.isFinished) throw new MonitoringError("conflict", "JOB_FINISHED", `Job '${job.jobId}' has already finished (${job.status})`);
     sessionOf(ctx).pause();
   }),
+  run_to: async (ctx, { routine_id, slot_name }) => {
+    const { runtime, jobId } = ctx;
+    const job = runtime.getJob(jobId);
+    if (job.isFinished) throw new MonitoringError("conflict", "JOB_FINISHED", `Job '${job.jobId}' has already finished (${job.status})`);
+    checkBreakpointTarget(job.flow, { routine_id, slot_name });
+    runtime.monitoring.breakpointManager.setBreakpoint({ job_id: jobId, routine_id, slot_name: slot_name ?? null, once: true });
+    const session = runtime.monitoring.debugSessionManager.getSession(jobId);
+    if (session.status === "paused") {
+      session.continue();
+      await settle(job);
+    }
+    return debugState(ctx);
+  },
   get_session: ({ runtime, jobId }) => runtime.jobSession(jobId),
   get_variables: (ctx) => sessionOf(ctx).getVariables(),
   set_variable: (ctx, a) => sessionOf(ctx).setVariable(a.variable, a.value, a.scope ?? "local"),

@@ -163,6 +163,11 @@ describe("the HTTP contract", () => {
     const other = await hit("startJob", { body: { ...dataJob, pause_on_start: true } });
     await waitStatus(other.job_id, ["paused"]);
     await hit("debugStepOut", { params: { job_id: other.job_id } });
+    const third = await hit("startJob", { body: { ...dataJob, pause_on_start: true } });
+    await waitStatus(third.job_id, ["paused"]);
+    await hit("debugRunTo", { params: { job_id: third.job_id }, body: { routine_id: "validate" } });
+    await waitStatus(third.job_id, ["paused"]);
+    await hit("debugContinue", { params: { job_id: third.job_id } });
 
     // Pausing and resuming a running stream, then cancelling it.
     const stream = await hit("startJob", { body: { flow_id: "slow_stream", entry_routine_id: "source", entry_params: { count: 200, interval_ms: 20 } } });
@@ -194,6 +199,7 @@ const COMMAND_RUN: [DebugCommandName, Record<string, unknown>][] = [
   ["step_over", {}],
   ["step_out", {}],
   ["pause", {}],
+  ["run_to", { routine_id: "validate" }],
   ["continue", {}],
 ];
 

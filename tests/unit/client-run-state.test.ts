@@ -124,11 +124,11 @@ describe("the job's live store", () => {
   it("a session update is the authority on where a live job stands", () => {
     const store = createJobLiveStore("j1");
     store.getState().applyEvents([{ ...ev("job_started", null), seq: 1 }]);
-    const pausedAt = { routine_id: "b", slot_name: "in", event_name: null, reason: "step", description: "Step", breakpoint_id: null, depth: 1, kind: "activation", activation_id: 3, error: null } as const;
-    store.getState().setSession({ session_id: "s", job_id: "j1", status: "paused", paused_at: pausedAt, step_mode: null });
+    const pausedAt = { routine_id: "b", slot_name: "in", event_name: null, reason: "step", description: "Step", breakpoint_id: null, depth: 1, kind: "activation", activation_id: 3, stop_number: 1, error: null } as const;
+    store.getState().setSession({ session_id: "s", job_id: "j1", status: "paused", paused_at: pausedAt, step_mode: null, step_outcome: null });
     expect(store.getState().run.status).toBe("paused");
     expect(store.getState().run.pausedAt?.routine_id).toBe("b");
-    store.getState().setSession({ session_id: "s", job_id: "j1", status: "running", paused_at: null, step_mode: null });
+    store.getState().setSession({ session_id: "s", job_id: "j1", status: "running", paused_at: null, step_mode: null, step_outcome: null });
     expect(store.getState().run.status).toBe("running");
     expect(store.getState().run.pausedAt).toBeNull();
   });

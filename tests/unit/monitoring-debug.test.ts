@@ -46,31 +46,48 @@ describe("stepping (sequential, breadth-first)", () => {
     expect(job.status).toBe("completed");
   });
 
-  it("step_over stops at the next activation at the same depth or shallower", async () => {
+  it("step_over follows the item: a's child a2, then a3; from the end of the chain the job finishes", async () => {
     const ran: string[] = [];
     const flow = fanOutAndChain("step-over", ran);
     breakAt(flow.flowId, "a");
     const job = flow.start("src");
     const s = await pausedSession(job);
     s.stepOver();
-    expect(await nextStop(job)).toBe("b");
-    expect(s.pausedAt?.depth).toBe(1);
-    s.stepOver(); // nothing else at depth ≤ 1: a2 and a3 run, the job finishes
+    // b is not on the item's path: it runs without stopping.
+    expect(await nextStop(job)).toBe("a2");
+    expect(ran).toEqual(["src", "a", "b"]);
+    expect(s.pausedAt?.description).toBe("Step over: next hop of the item that a emitted, at a2.input");
+    s.stepOver();
+    expect(await nextStop(job)).toBe("a3");
+    s.stepOver(); // a3 passes nothing on and nothing waits on its path
     expect(await nextStop(job)).toBeNull();
     expect(job.status).toBe("completed");
-    expect(ran).toEqual(["src", "a", "b", "a2", "a3"]);
+    expect(s.toJSON().step_outcome).toBe("Step over from a3.input: the item ended at a3 (it passed nothing on); nothing else was waiting on its path, and the job completed");
   });
 
-  it("step_over from deep in the chain does not stop deeper; step_out finishes when nothing shallower comes", async () => {
-    const flow = fanOutAndChain("step-deep");
-    breakAt(flow.flowId, "a2");
-    const over = flow.start("src");
-    (await pausedSession(over)).stepOver();
-    expect(await nextStop(over)).toBeNull(); // a3 is deeper (3 > 2)
-    const out = flow.start("src");
-    (await pausedSession(out)).stepOut();
-    expect(await nextStop(out)).toBeNull();
-    expect(out.routineStates.a3?.activations).toBe(1);
+  it("step_over from a routine that passes nothing on goes to the next item of its parent", async () => {
+    const flow = fanOutAndChain("step-over-sibling");
+    const bpB = breakAt(flow.flowId, "a");
+    const job = flow.start("src");
+    const s = await pausedSession(job);
+    registry().breakpointManager.removeBreakpoint(bpB.breakpoint_id);
+    s.stepInto(); // → b (the next activation)
+    expect(await nextStop(job)).toBe("b");
+    s.stepOver(); // b emits nothing; src has nothing more waiting; a's line is not b's: the job ends
+    expect(await nextStop(job)).toBeNull();
+    expect(job.routineStates.a3?.activations).toBe(1);
+  });
+
+  it("step_out runs the whole subtree; in breadth-first order the parent's other items already ran, so the job ends", async () => {
+    const flow = fanOutAndChain("step-out");
+    breakAt(flow.flowId, "a");
+    const job = flow.start("src");
+    (await pausedSession(job)).stepOut();
+    expect(await nextStop(job)).toBeNull();
+    expect(job.routineStates.a3?.activations).toBe(1);
+    expect(registry().debugSessionManager.getSession(job.jobId).toJSON().step_outcome).toBe(
+      "Step out from a.input: its whole subtree ran (2 more activations); nothing else was waiting on its path, and the job completed",
+    );
   });
 
   it("breakpoints hit on the way still stop a step", async () => {
@@ -79,9 +96,9 @@ describe("stepping (sequential, breadth-first)", () => {
     const bp = breakAt(flow.flowId, "a3");
     const job = flow.start("src");
     const s = await pausedSession(job);
-    s.stepOut(); // nothing shallower than 1 comes, but the breakpoint on a3 does
+    s.stepOut(); // the subtree of a runs, but the breakpoint on a3 in it stops first
     expect(await nextStop(job)).toBe("a3");
-    expect(s.pausedAt).toMatchObject({ reason: "breakpoint", breakpoint_id: bp.breakpoint_id });
+    expect(s.pausedAt).toMatchObject({ reason: "breakpoint", breakpoint_id: bp.breakpoint_id, description: "Breakpoint on a3 (before the handler)", stop_number: 2 });
     s.continue();
     await job.done;
   });
@@ -117,14 +134,18 @@ describe("stepping where depths interleave (concurrent)", () => {
     expect(job.status).toBe("completed");
   });
 
-  it("step_over from a skips its child a2 and lands on b", async () => {
+  it("step_over from a lands on its child a2; from a2 (nothing passed on) on the next item of src, b", async () => {
     const flow = streaming("conc-over");
     breakAt(flow.flowId, "a");
     const job = flow.start("src");
-    (await pausedSession(job)).stepOver();
+    const s = await pausedSession(job);
+    s.stepOver();
+    expect(await nextStop(job)).toBe("a2");
+    s.stepOver();
+    // a2 and a are done; src is still running and sends b: the nearest open branch.
     expect(await nextStop(job)).toBe("b");
-    expect(job.routineStates.a2?.activations).toBe(1);
-    registry().debugSessionManager.getSession(job.jobId).continue();
+    expect(s.pausedAt?.description).toBe("Step over: a2 passed nothing more on; next item from src, at b.input");
+    s.continue();
     await job.done;
   });
 });
