@@ -36,14 +36,16 @@ test("the demo: breakpoint on process, run, edit data while paused, step over, c
   await expect(page.getByTestId("call-stack-frame-1")).toHaveAttribute("data-routine-id", "ingest");
   await page.screenshot({ path: testInfo.outputPath("paused-debugger.png") });
 
-  // Step over from process (depth 1) stops at the next activation of depth <= 1; validate is
-  // process' child (depth 2), so nothing qualifies and the job runs to its end. The stop bar says
-  // so, and Continue closes that note; after that there is nothing left to continue.
+  // Step over follows the item: its next hop is validate. From validate it goes nowhere, so the
+  // next step runs the job to its end; the stop bar says where the item went, and Continue
+  // closes that note; after that there is nothing left to continue.
+  await page.getByTestId("debug-step-over").click();
+  await expectPausedAt(page, "validate");
+  await expect(page.getByTestId("variable-local-result")).toContainText("Array(2)");
   await page.getByTestId("debug-step-over").click();
   await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
   await expect(page.getByTestId("paused-at")).toHaveCount(0);
-  await expect(page.getByTestId("step-ended")).toContainText("Step over from process.data_ingested ran the job to its end");
-  await expect(page.getByTestId("step-ended")).toContainText("depth ≤ 1");
+  await expect(page.getByTestId("step-ended")).toContainText("Step over from validate.data_processed: the item ended at validate");
   await page.getByTestId("debug-continue").click();
   await expect(page.getByTestId("step-ended")).toHaveCount(0);
   await expect(page.getByTestId("debug-continue")).toBeDisabled();
@@ -94,7 +96,7 @@ test("a conditional breakpoint set from the UI stops only on the matching payloa
   await expect(page.getByTestId("node-activations-route")).toContainText("4");
 });
 
-test("step into / over / out on the fan-out demo land where stepping by causal depth says; a call-stack frame selects its node", async ({ page }) => {
+test("step into / over / out on the fan-out demo follow the data; a call-stack frame selects its node", async ({ page }) => {
   await openFlow(page, "fan_out");
   await page.getByTestId("breakpoint-toggle-route").click();
   await expect(page.getByTestId("breakpoint-toggle-route")).toHaveAttribute("data-active", "true");
@@ -120,11 +122,13 @@ test("step into / over / out on the fan-out demo land where stepping by causal d
   await expect(page.locator('.react-flow__node[data-id="route"] .rnode')).toHaveClass(/selected/);
   await expect(page.locator('.react-flow__node[data-id="route"]')).toBeInViewport();
 
-  // Step over at depth 2: the next activation of depth <= 2, large_worker(20).
+  // Step over: the next hop of item 1, collect (large_worker(20) runs meanwhile, not on its path).
   await page.getByTestId("debug-step-over").click();
-  await expectPausedAt(page, "large_worker");
-  await expect(page.getByTestId("variable-local-item")).toContainText("20");
-  // Step out of depth 2: nothing of depth < 2 is left, so the job finishes without stopping.
+  await expectPausedAt(page, "collect");
+  await expect(page.getByTestId("variable-local-item")).toContainText("1");
+  await expect(page.getByTestId("node-activations-large_worker")).toContainText("1");
+  // Step out of collect: it passes nothing on (it waits for 4 items) and every other item
+  // already left the splitter, so the job finishes without stopping.
   await page.getByTestId("debug-step-out").click();
   await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
   await expect(page.getByTestId("node-activations-collect")).toContainText("2");
@@ -137,16 +141,16 @@ test("keyboard: F11 / F10 / F5 / Shift+F11 drive the debugger as in VS Code", as
   await page.keyboard.press("F11"); // into: route(1)
   await expectPausedAt(page, "route");
   await expect(page.getByTestId("variable-local-item")).toContainText("1");
-  await page.keyboard.press("F10"); // over at depth 1: route(20)
-  await expectPausedAt(page, "route");
-  await expect(page.getByTestId("variable-local-item")).toContainText("20");
+  await page.keyboard.press("F10"); // over: item 1's next hop, small_worker (route(20) runs meanwhile)
+  await expectPausedAt(page, "small_worker");
+  await expect(page.getByTestId("variable-local-item")).toContainText("1");
   // A breakpoint on collect, for this job, from the job view.
   await page.getByTestId("breakpoint-toggle-collect").click();
   await expect(page.getByTestId("breakpoint-toggle-collect")).toHaveAttribute("data-active", "true");
   await page.keyboard.press("F5"); // continue: stops at the breakpoint, collect(1) at depth 3
   await expectPausedAt(page, "collect");
   await expect(page.getByTestId("variable-local-item")).toContainText("1");
-  await page.keyboard.press("Shift+F11"); // out of depth 3: nothing shallower, but collect(20) hits the breakpoint on the way
+  await page.keyboard.press("Shift+F11"); // out of collect(1): nothing more on its path, but collect(20) hits the breakpoint on the way
   await expectPausedAt(page, "collect");
   await expect(page.getByTestId("variable-local-item")).toContainText("20");
   await page.keyboard.press("F5");

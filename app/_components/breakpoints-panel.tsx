@@ -1,7 +1,11 @@
 "use client";
-/** Breakpoints list: where, condition, hits, errors, enable toggle, edit, delete. */
+/** Breakpoints list: where, condition, hits, errors, enable toggle, edit, delete; "break on any error". */
 import type { Breakpoint } from "@/lib/wire";
+import type { EditTarget } from "./breakpoint-editor";
 import type { BreakpointsApi } from "./use-breakpoints";
+
+/** The global switch's breakpoints: error breakpoints on no routine in particular. */
+export const isAnyError = (b: Breakpoint): boolean => b.type === "error" && b.routine_id === null;
 
 export function describeBreakpoint(b: Breakpoint): string {
   if (b.type === "connection") return b.connection ?? "connection";
@@ -11,13 +15,27 @@ export function describeBreakpoint(b: Breakpoint): string {
   return b.routine_id ?? "?";
 }
 
-export function BreakpointsPanel({ breakpoints, onSelect, onEdit }: { breakpoints: BreakpointsApi; onSelect(id: string): void; onEdit(id: string): void }) {
+export function BreakpointsPanel({ breakpoints, onSelect, onEdit }: { breakpoints: BreakpointsApi; onSelect(id: string): void; onEdit(target: EditTarget): void }) {
   const list = breakpoints.list;
+  const anyError = list.filter(isAnyError);
   return (
     <section className="panel" data-testid="breakpoints-panel">
       <h3>
         Breakpoints <span className="count">{list.length}</span>
       </h3>
+      <label className="small switch" title="Stop after any routine's handler throws, before its error strategy applies">
+        <input
+          type="checkbox"
+          data-testid="break-on-any-error"
+          checked={anyError.some((b) => b.enabled)}
+          onChange={(e) => {
+            const on = e.target.checked;
+            const change = on ? (anyError.length ? Promise.all(anyError.map((b) => breakpoints.patch.mutateAsync({ bp: b, change: { enabled: true } }))) : breakpoints.add.mutateAsync({ type: "error" })) : Promise.all(anyError.map((b) => breakpoints.remove.mutateAsync(b)));
+            void change.catch(() => {});
+          }}
+        />{" "}
+        Break on any error
+      </label>
       {list.length === 0 && <p className="muted small">None. Click the dot on a node.</p>}
       <ul className="bp-list">
         {list.map((b) => (
@@ -51,8 +69,14 @@ export function BreakpointsPanel({ breakpoints, onSelect, onEdit }: { breakpoint
             </div>
             )}
             <span className="bp-actions">
-              {b.routine_id && b.type !== "connection" && (
-                <button type="button" className="icon" aria-label="Edit" onClick={() => onEdit(b.routine_id as string)}>
+              {(b.routine_id || b.connection) && (
+                <button
+                  type="button"
+                  className="icon"
+                  aria-label="Edit"
+                  data-testid={`breakpoint-edit-row-${b.breakpoint_id}`}
+                  onClick={() => onEdit(b.connection ? { connectionId: b.connection, breakpointId: b.breakpoint_id } : { routineId: b.routine_id as string, breakpointId: b.breakpoint_id })}
+                >
                   ✎
                 </button>
               )}

@@ -4,7 +4,8 @@ import { useQuery } from "@tanstack/react-query";
 import type { PausedAt } from "@/lib/wire";
 import { queries } from "./queries";
 
-export function CallStackPanel({ jobId, pausedAt, onFrame }: { jobId: string; pausedAt: PausedAt | null; onFrame(routineId: string): void }) {
+/** `frame`: the frame whose variables are shown (0 = the paused activation); a click selects one. */
+export function CallStackPanel({ jobId, pausedAt, frame, onFrame }: { jobId: string; pausedAt: PausedAt | null; frame: number; onFrame(routineId: string, index: number): void }) {
   const stack = useQuery(queries.callStack(jobId, pausedAt));
   return (
     <section className="panel" data-testid="call-stack-panel">
@@ -15,7 +16,14 @@ export function CallStackPanel({ jobId, pausedAt, onFrame }: { jobId: string; pa
         {pausedAt &&
           stack.data?.frames.map((f, i) => (
             <li key={f.activation_id}>
-              <button type="button" className={`frame${i === 0 ? " current" : ""}`} data-testid={`call-stack-frame-${i}`} data-routine-id={f.routine_id} onClick={() => onFrame(f.routine_id)}>
+              <button
+                type="button"
+                className={`frame${i === 0 ? " current" : ""}${i === frame ? " chosen" : ""}`}
+                data-testid={`call-stack-frame-${i}`}
+                data-routine-id={f.routine_id}
+                data-selected={i === frame ? "true" : "false"}
+                onClick={() => onFrame(f.routine_id, i)}
+              >
                 <span className="mono">
                   {f.routine_id}.{f.slot_name}
                 </span>

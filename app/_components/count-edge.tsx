@@ -31,10 +31,15 @@ function CountEdgeView({ id, sourceX, sourceY, targetX, targetY, sourcePosition,
             data-testid={`edge-breakpoint-${id}`}
             data-active={active ? "true" : "false"}
             aria-label={`Breakpoint on connection ${id}`}
-            title="Break when a payload crosses this connection"
+            title="Break when a payload crosses this connection (right click: condition, hit condition, log message)"
             onClick={(e) => {
               e.stopPropagation();
               g.onToggleConnectionBreakpoint(id);
+            }}
+            onContextMenu={(e) => {
+              e.preventDefault();
+              e.stopPropagation();
+              g.onEditConnectionBreakpoint(id);
             }}
           />
           <span>{c && (c.source_event === c.target_slot ? c.source_event : `${c.source_event}→${c.target_slot}`)}</span>

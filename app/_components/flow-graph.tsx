@@ -112,6 +112,7 @@ function FlowGraphView(props: FlowGraphProps) {
       onToggleBreakpoint: (id) => latest.current.onToggleBreakpoint(id),
       onEditBreakpoint: (id) => latest.current.onEditBreakpoint(id),
       onToggleConnectionBreakpoint: (id) => latest.current.onToggleConnectionBreakpoint(id),
+      onEditConnectionBreakpoint: (id) => latest.current.onEditConnectionBreakpoint(id),
       routineBreakpoints: byKey(breakpoints, (b) => (b.type !== "connection" ? b.routine_id : null)),
       connectionBreakpoints: byKey(breakpoints, (b) => (b.type === "connection" ? b.connection : null)),
     }),

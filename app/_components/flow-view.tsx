@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import { BreakpointEditor } from "./breakpoint-editor";
+import { type EditTarget, FlowBreakpointEditor } from "./breakpoint-editor";
 import { BreakpointsPanel } from "./breakpoints-panel";
 import { FlowGraph } from "./flow-graph";
 import { queries } from "./queries";
@@ -13,7 +13,7 @@ import { useBreakpoints } from "./use-breakpoints";
 export function FlowView({ flowId }: { flowId: string }) {
   const flow = useQuery(queries.flow(flowId));
   const breakpoints = useBreakpoints({ flowId });
-  const [editing, setEditing] = useState<string | null>(null);
+  const [editing, setEditing] = useState<EditTarget | null>(null);
   const [running, setRunning] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
@@ -50,10 +50,11 @@ export function FlowView({ flowId }: { flowId: string }) {
             selected={selected}
             onSelect={setSelected}
             onToggleBreakpoint={(id) => act(breakpoints.toggleRoutine(id))}
-            onEditBreakpoint={setEditing}
+            onEditBreakpoint={(routineId) => setEditing({ routineId })}
             onToggleConnectionBreakpoint={(id) => act(breakpoints.toggleConnection(id))}
+            onEditConnectionBreakpoint={(connectionId) => setEditing({ connectionId })}
           />
-          {editing && <BreakpointEditor key={editing} routineId={editing} events={f.routines[editing]?.events ?? []} breakpoints={breakpoints} onClose={() => setEditing(null)} />}
+          {editing && <FlowBreakpointEditor target={editing} flow={f} breakpoints={breakpoints} onClose={() => setEditing(null)} />}
           {running && <RunPanel flow={f} onClose={() => setRunning(false)} />}
         </div>
         <aside className="side">

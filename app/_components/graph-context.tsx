@@ -20,6 +20,8 @@ export interface GraphContextValue {
   onToggleBreakpoint(routineId: string): void;
   onEditBreakpoint(routineId: string): void;
   onToggleConnectionBreakpoint(connectionId: string): void;
+  /** Right click on a connection's dot: its breakpoints' editor. */
+  onEditConnectionBreakpoint(connectionId: string): void;
 }
 
 export const GraphContext = createContext<GraphContextValue | null>(null);

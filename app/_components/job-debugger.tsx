@@ -5,7 +5,7 @@
  */
 import Link from "next/link";
 import { useState } from "react";
-import { BreakpointEditor } from "./breakpoint-editor";
+import { FlowBreakpointEditor } from "./breakpoint-editor";
 import { BreakpointsPanel } from "./breakpoints-panel";
 import { CallStackPanel } from "./call-stack-panel";
 import { DebugToolbar } from "./debug-toolbar";
@@ -78,15 +78,14 @@ export function JobDebugger({ jobId }: { jobId: string }) {
                 focus={d.focus}
                 onSelect={d.select}
                 onToggleBreakpoint={d.toggleRoutineBreakpoint}
-                onEditBreakpoint={d.setEditing}
+                onEditBreakpoint={(routineId) => d.setEditing({ routineId })}
                 onToggleConnectionBreakpoint={d.toggleConnectionBreakpoint}
+                onEditConnectionBreakpoint={(connectionId) => d.setEditing({ connectionId })}
               />
             ) : (
               <div className="muted page">Loading the flow…</div>
             )}
-            {d.editing && (
-              <BreakpointEditor key={d.editing} routineId={d.editing} events={d.flow?.routines[d.editing]?.events ?? []} breakpoints={d.breakpoints} onClose={() => d.setEditing(null)} />
-            )}
+            {d.editing && <FlowBreakpointEditor target={d.editing} flow={d.flow} breakpoints={d.breakpoints} onClose={() => d.setEditing(null)} onRunTo={d.runTo} />}
           </div>
           <div className="bottom-dock">
             <div className="tabs" role="tablist">
@@ -101,8 +100,8 @@ export function JobDebugger({ jobId }: { jobId: string }) {
           </div>
         </div>
         <aside className="side">
-          <CallStackPanel jobId={jobId} pausedAt={d.pausedAt} onFrame={d.showFrame} />
-          <VariablesPanel jobId={jobId} pausedAt={d.pausedAt} />
+          <CallStackPanel jobId={jobId} pausedAt={d.pausedAt} frame={d.frame} onFrame={d.showFrame} />
+          <VariablesPanel jobId={jobId} pausedAt={d.pausedAt} frame={d.frame} />
           <RoutinePanel store={d.store} flow={d.flow} metrics={d.metrics} />
           <WatchPanel jobId={jobId} pausedAt={d.pausedAt} />
           <BreakpointsPanel breakpoints={d.breakpoints} onSelect={d.select} onEdit={d.setEditing} />
@@ -122,21 +121,32 @@ function StopBar({ d }: { d: JobDebuggerController }) {
   return (
     <div className="stop-bar">
       {p ? (
-        <div className="paused-banner" data-testid="paused-at" data-routine-id={p.routine_id} role="status" title={p.error ? `${p.description} · ${p.error.error_type}: ${p.error.message}` : p.description}>
-          <strong>❚❚ Paused</strong> at <span className="mono">{p.routine_id}.{p.slot_name}</span>
-          {p.kind === "emit" && (
+        <div
+          className="paused-banner"
+          data-testid="paused-at"
+          data-routine-id={p.routine_id}
+          data-activation-id={p.activation_id}
+          role="status"
+          title={`${p.description} · ${p.routine_id}.${p.slot_name}, activation ${p.activation_id}, depth ${p.depth}`}
+        >
+          <strong>❚❚</strong>{" "}
+          <span className="stop-number" data-testid="stop-number" data-count={p.stop_number} title="Stops so far in this job">
+            Stop {p.stop_number}
+          </span>{" "}
+          · {p.description}
+          {p.kind === "emit" && !p.description.includes("emitting") && (
             <>
               {" "}
-              while emitting <span className="mono">{p.event_name}</span>
+              · while emitting <span className="mono">{p.event_name}</span>
             </>
           )}
-          {p.kind === "error" && <> after an error</>} — {p.description}
-          {p.error && (
+          {p.error && !p.description.includes(p.error.message) && (
             <span className="err">
               {" "}
               · {p.error.error_type}: {p.error.message}
             </span>
           )}
+          <span className="muted small"> · activation {p.activation_id}</span>
         </div>
       ) : d.stepNote ? (
         <div className="step-ended" data-testid="step-ended" role="status">

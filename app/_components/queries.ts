@@ -29,7 +29,7 @@ export const queryKeys = {
   metrics: (jobId: string) => ["metrics", jobId] as const,
   /** Everything that reads the paused activation of a job (variables, stack, watches). */
   stop: (jobId: string) => ["stop", jobId] as const,
-  variables: (jobId: string, at: PausedAt | null) => ["stop", jobId, "variables", pauseKey(at)] as const,
+  variables: (jobId: string, at: PausedAt | null, frame = 0) => ["stop", jobId, "variables", pauseKey(at), frame] as const,
   callStack: (jobId: string, at: PausedAt | null) => ["stop", jobId, "call-stack", pauseKey(at)] as const,
   watch: (jobId: string, expression: string, at: PausedAt | null) => ["stop", jobId, "watch", expression, pauseKey(at)] as const,
   breakpointsAll: ["breakpoints"] as const,
@@ -44,8 +44,8 @@ export const queries = {
   job: (jobId: string) => queryOptions({ queryKey: queryKeys.job(jobId), queryFn: () => api.job(jobId), retry: false }),
   /** Polled while the job can still change. */
   metrics: (jobId: string, live: boolean) => queryOptions({ queryKey: queryKeys.metrics(jobId), queryFn: () => api.metrics(jobId), refetchInterval: live ? 1000 : false }),
-  variables: (jobId: string, at: PausedAt | null) =>
-    queryOptions({ queryKey: queryKeys.variables(jobId, at), queryFn: () => api.variables(jobId), enabled: at !== null, retry: false }),
+  variables: (jobId: string, at: PausedAt | null, frame = 0) =>
+    queryOptions({ queryKey: queryKeys.variables(jobId, at, frame), queryFn: () => api.variables(jobId, frame), enabled: at !== null, retry: false }),
   callStack: (jobId: string, at: PausedAt | null) =>
     queryOptions({ queryKey: queryKeys.callStack(jobId, at), queryFn: () => api.callStack(jobId), enabled: at !== null, retry: false }),
   watch: (jobId: string, expression: string, at: PausedAt | null) =>

@@ -12,6 +12,7 @@ import { connectJob } from "@/lib/client/live-connection";
 import { createJobLiveStore } from "@/lib/client/live-store";
 import { isFinal } from "@/lib/client/run-state";
 import type { PausedAt } from "@/lib/wire";
+import type { EditTarget } from "./breakpoint-editor";
 import type { ToolbarAction } from "./debug-toolbar";
 import type { FocusRequest } from "./flow-graph";
 import { pauseKey, queries, queryKeys } from "./queries";
@@ -34,16 +35,19 @@ export function useJobDebugger(jobId: string) {
   const selected = useStore(store, (s) => s.selectedRoutine);
   const runError = useStore(store, (s) => s.run.error);
   const missing = useStore(store, (s) => s.run.missing);
+  const stepOutcome = useStore(store, (s) => s.session?.step_outcome ?? null);
   const final = isFinal(status);
   const metrics = useQuery(queries.metrics(jobId, !final));
   const breakpoints = useBreakpoints({ flowId: flowId ?? "", jobId }, !final);
 
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
-  const [editing, setEditing] = useState<string | null>(null);
+  const [editing, setEditing] = useState<EditTarget | null>(null);
   const [focus, setFocus] = useState<FocusRequest>({ key: 0, centre: false });
+  // The call-stack frame whose variables show; every new stop starts at its own (0).
+  const [frame, setFrame] = useState(0);
   // The step the user asked for last, and where from: if the job ends before it stops anywhere,
-  // the stop bar says why (nothing came at the depth the step waits for).
+  // the stop bar says where the followed item went (the server's `step_outcome`).
   const [step, setStep] = useState<{ action: StepAction; from: PausedAt } | null>(null);
   const stepEnded = step !== null && final;
 
@@ -64,6 +68,7 @@ export function useJobDebugger(jobId: string) {
       // A new stop ends the step (the same stop, re-sent by a session update, does not).
       setStep((st) => (st && pauseKey(st.from) !== pauseKey(pausedAt) ? null : st));
       store.getState().select(pausedAt.routine_id);
+      setFrame(0);
       setFocus((f) => ({ key: f.key + 1, centre: false }));
     }
   }, [pausedAt, store]);
@@ -114,33 +119,27 @@ export function useJobDebugger(jobId: string) {
     editing,
     setEditing,
     focus,
-    /** Set when the user's last step ran the job to its end: what to tell them. */
-    stepNote: stepEnded && step ? describeStepEnd(step.action, step.from, status) : null,
+    /** Set when the user's last step ran the job to its end: where the item went. */
+    stepNote: stepEnded && step ? (stepOutcome ?? `${stepLabel(step.action)} from ${step.from.routine_id}.${step.from.slot_name} ran the job to its end (${status ?? "finished"})`) : null,
     stepEnded,
     act: (a: ToolbarAction) => void act(a),
     select: (routineId: string) => store.getState().select(routineId),
-    /** A call-stack frame: select its node and centre the graph on it. */
-    showFrame: (routineId: string) => {
+    frame,
+    /** A call-stack frame: its variables, its node selected and the graph centred on it. */
+    showFrame: (routineId: string, index: number) => {
+      setFrame(index);
       store.getState().select(routineId);
       setFocus((f) => ({ key: f.key + 1, centre: true }));
     },
     toggleRoutineBreakpoint: (routineId: string) => attempt(breakpoints.toggleRoutine(routineId)),
     toggleConnectionBreakpoint: (connectionId: string) => attempt(breakpoints.toggleConnection(connectionId)),
+    /** "Run to here" while the job can still run (a one-shot breakpoint, then continue if paused). */
+    runTo: final ? undefined : (routineId: string) => api.runTo(jobId, routineId),
   };
 }
 
 export type JobDebuggerController = ReturnType<typeof useJobDebugger>;
 
-/** Why a step did not stop: the depth rule, in words. */
-function describeStepEnd(action: StepAction, from: PausedAt, status: string | null): string {
-  const where = `${from.routine_id}.${from.slot_name}`;
-  const d = from.depth;
-  const waited =
-    action === "step_over"
-      ? `an activation at depth ≤ ${d} (the depth of ${where})`
-      : action === "step_out"
-        ? `an activation at depth < ${d} (above ${where})`
-        : "another activation";
-  const verb = action === "step_over" ? "Step over" : action === "step_out" ? "Step out" : "Step into";
-  return `${verb} from ${where} ran the job to its end (${status ?? "finished"}): no ${waited} came after it`;
+function stepLabel(action: StepAction): string {
+  return action === "step_over" ? "Step over" : action === "step_out" ? "Step out" : "Step into";
 }

@@ -11,27 +11,34 @@ import type { PausedAt } from "@/lib/wire";
 import { JsonTree, JsonValue } from "./json-tree";
 import { queries, queryKeys } from "./queries";
 
-export function VariablesPanel({ jobId, pausedAt }: { jobId: string; pausedAt: PausedAt | null }) {
+/** `frame`: the call-stack frame shown (0 = the paused activation, editable; others read-only). */
+export function VariablesPanel({ jobId, pausedAt, frame = 0 }: { jobId: string; pausedAt: PausedAt | null; frame?: number }) {
   const qc = useQueryClient();
-  const vars = useQuery(queries.variables(jobId, pausedAt));
+  const vars = useQuery(queries.variables(jobId, pausedAt, frame));
+  const readOnly = vars.data?.read_only ?? frame > 0;
   // An edit changes what watches and the stack read too: everything about this stop is read again.
   const refresh = () => qc.invalidateQueries({ queryKey: queryKeys.stop(jobId) });
   return (
-    <section className="panel" data-testid="variables-panel">
+    <section className="panel" data-testid="variables-panel" data-frame={frame} data-read-only={readOnly ? "true" : "false"}>
       <h3>Variables</h3>
+      {pausedAt && vars.data && frame > 0 && (
+        <p className="muted small" data-testid="variables-frame-note">
+          Frame {frame}: what {vars.data.routine_id}.{vars.data.slot_name} received (activation {vars.data.activation_id}) — read-only
+        </p>
+      )}
       {!pausedAt && <p className="muted small">Variables show while the job is paused.</p>}
       {pausedAt && vars.error && <div className="field-error">{(vars.error as Error).message}</div>}
       {pausedAt && vars.data && (
         <>
-          <VariableScope jobId={jobId} scope="local" values={vars.data.variables.local} onSaved={refresh} />
-          <VariableScope jobId={jobId} scope="shared" values={vars.data.variables.shared} onSaved={refresh} />
+          <VariableScope jobId={jobId} scope="local" values={vars.data.variables.local} onSaved={refresh} readOnly={readOnly} />
+          <VariableScope jobId={jobId} scope="shared" values={vars.data.variables.shared} onSaved={refresh} readOnly={readOnly} />
         </>
       )}
     </section>
   );
 }
 
-function VariableScope({ jobId, scope, values, onSaved }: { jobId: string; scope: "local" | "shared"; values: Record<string, unknown>; onSaved(): void }) {
+function VariableScope({ jobId, scope, values, onSaved, readOnly }: { jobId: string; scope: "local" | "shared"; values: Record<string, unknown>; onSaved(): void; readOnly: boolean }) {
   const names = Object.keys(values);
   return (
     <div className="var-scope">
@@ -39,14 +46,14 @@ function VariableScope({ jobId, scope, values, onSaved }: { jobId: string; scope
       {names.length === 0 && <div className="muted small">empty</div>}
       <ul className="vars">
         {names.map((n) => (
-          <Variable key={n} jobId={jobId} scope={scope} name={n} value={values[n]} onSaved={onSaved} />
+          <Variable key={n} jobId={jobId} scope={scope} name={n} value={values[n]} onSaved={onSaved} readOnly={readOnly} />
         ))}
       </ul>
     </div>
   );
 }
 
-function Variable({ jobId, scope, name, value, onSaved }: { jobId: string; scope: "local" | "shared"; name: string; value: unknown; onSaved(): void }) {
+function Variable({ jobId, scope, name, value, onSaved, readOnly }: { jobId: string; scope: "local" | "shared"; name: string; value: unknown; onSaved(): void; readOnly: boolean }) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -89,12 +96,17 @@ function Variable({ jobId, scope, name, value, onSaved }: { jobId: string; scope
           <span className="twisty" />
         )}
         <span className="j-key">{name}</span>:{" "}
-        {!editing && (
+        {!editing && readOnly && (
+          <span className="var-value" data-testid={`variable-value-${scope}-${name}`}>
+            <JsonValue value={value} />
+          </span>
+        )}
+        {!editing && !readOnly && (
           <button type="button" className="var-value" title="Click to edit as JSON" onClick={startEdit} data-testid={`variable-value-${scope}-${name}`}>
             <JsonValue value={value} />
           </button>
         )}
-        {!editing && (
+        {!editing && !readOnly && (
           <button type="button" className="icon" aria-label={`Edit ${name}`} data-testid={`variable-edit-${scope}-${name}`} onClick={startEdit}>
             ✎
           </button>

@@ -130,10 +130,11 @@ export const api = {
   patchJobBreakpoint: (jobId: string, id: string, patch: BreakpointPatch) => call("patchJobBreakpoint", { params: { job_id: jobId, breakpoint_id: id }, body: patch }),
   removeJobBreakpoint: (jobId: string, id: string) => call("removeJobBreakpoint", { params: { job_id: jobId, breakpoint_id: id } }),
   pause: (jobId: string) => call("debugPause", { params: { job_id: jobId } }),
+  runTo: (jobId: string, routineId: string, slotName?: string) => call("debugRunTo", { params: { job_id: jobId }, body: { routine_id: routineId, slot_name: slotName } }),
   cancel: (jobId: string) => call("cancelJob", { params: { job_id: jobId } }),
   debug: (jobId: string, action: DebugAction) => call(DEBUG_ROUTE[action], { params: { job_id: jobId } }),
   session: (jobId: string) => call("debugSession", { params: { job_id: jobId } }),
-  variables: (jobId: string) => call("debugVariables", { params: { job_id: jobId } }),
+  variables: (jobId: string, frame = 0) => call("debugVariables", { params: { job_id: jobId }, query: frame ? { frame } : {} }),
   setVariable: (jobId: string, name: string, value: unknown, scope: "local" | "shared") =>
     call("putVariable", { params: { job_id: jobId, variable: name }, body: { value, scope } }),
   callStack: (jobId: string) => call("callStack", { params: { job_id: jobId } }),

@@ -3,7 +3,7 @@ import { type Activation, conditionScope, type EmitInfo, errorMessage, errorType
 import { evaluateExpression } from "../expression";
 import { MonitoringError } from "./errors";
 import { preview } from "./trace";
-import type { CallFrame, PausedAt, SessionSnapshot, SessionStatus, StepMode, StopReason } from "../wire/model";
+import type { CallFrame, PausedAt, SessionSnapshot, SessionStatus, StepMode, StopReason, Variables } from "../wire/model";
 import { StepTracker, willRetry } from "./step";
 
 export type { CallFrame, PausedAt, SessionSnapshot, SessionStatus, StepMode, StopReason } from "../wire/model";
@@ -106,13 +106,35 @@ export class DebugSession {
     return this.toJSON();
   }
 
-  getVariables(): { variables: { local: Payload; shared: Record<string, unknown> }; routine_id: string; slot_name: string; event_name: string | null } {
+  /**
+   * The paused activation's variables (frame 0: what its handler will receive, or the payload it
+   * is emitting), or those of call-stack frame `frame` (the input that activation received;
+   * read-only). Shared data is the job's, as it is now.
+   */
+  getVariables(frame = 0): Variables {
     const stop = this.requirePaused("get_variables");
+    if (frame === 0) {
+      return {
+        variables: { local: localOf(stop), shared: this.job.shared },
+        routine_id: stop.activation.routineId,
+        slot_name: stop.activation.slotName,
+        event_name: stop.emit ? stop.emit.eventName : stop.activation.eventName,
+        frame: 0,
+        activation_id: stop.activation.id,
+        read_only: false,
+      };
+    }
+    let act: Activation | null = stop.activation;
+    for (let i = 0; i < frame && act !== null; i++) act = act.parent;
+    if (act === null) throw new MonitoringError("not_found", "FRAME_NOT_FOUND", `The call stack has no frame ${frame}`);
     return {
-      variables: { local: localOf(stop), shared: this.job.shared },
-      routine_id: stop.activation.routineId,
-      slot_name: stop.activation.slotName,
-      event_name: stop.emit ? stop.emit.eventName : stop.activation.eventName,
+      variables: { local: act.payload, shared: this.job.shared },
+      routine_id: act.routineId,
+      slot_name: act.slotName,
+      event_name: act.eventName,
+      frame,
+      activation_id: act.id,
+      read_only: true,
     };
   }
 
@@ -183,7 +205,7 @@ export class DebugSession {
    * step or a pause request, with the words for it, or null. A step sees every activation once.
    */
   stopFor(act: Activation): { reason: StopReason; description: string } | null {
-    const stepStops = this.step !== null && this.step.stopsAt(act);
+    const stepStops = this.step?.stopsAt(act) ?? false;
     if (this.pauseRequest !== null) {
       const where = `${act.routineId}.${act.slotName}`;
       return { reason: this.pauseRequest, description: this.pauseRequest === "entry" ? `Paused on start, before ${where}` : `Paused (you asked), before ${where}` };

@@ -115,7 +115,7 @@ export class MonitoringHooks implements ExecutionHooks {
     state.clockEpoch = act.job.epoch;
     this.collector.activationFinished(state.record, act, error === undefined);
     const session = state.session;
-    if (session !== null && session.stepping) session.noteFinished(act, error !== undefined);
+    if (session?.stepping) session.noteFinished(act, error !== undefined);
   }
 
   onActivationError(act: Activation, error: unknown, strategy: ErrorStrategy): Promise<void> | undefined {
@@ -152,7 +152,7 @@ export class MonitoringHooks implements ExecutionHooks {
     }
     this.collector.recordEmit(state.record, source.routineId, info.eventName, info.routes, info.payload);
     const session = state.session;
-    if (session !== null && session.stepping) session.noteEmit(source, info.routes.length);
+    if (session?.stepping) session.noteEmit(source, info.routes.length);
     if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
     if (!state.hasBreakpoints) return undefined;
     const location: BreakpointLocation = { kind: "emit", routine_id: source.routineId, event_name: info.eventName };

@@ -68,7 +68,7 @@ export class StepTracker {
   /** The activation whose next child the step waits for: `start`, or the nearest ancestor still open. */
   private followed(start: Activation | null): Activation | null {
     let f = start;
-    while (f !== null && f.settled && !f.retryPending && !(f === this.from && this.fromRetrying) && !this.waiting.has(f)) f = f.parent;
+    while (f?.settled && !f.retryPending && !(f === this.from && this.fromRetrying) && !this.waiting.has(f)) f = f.parent;
     return f;
   }
 

@@ -15,7 +15,7 @@ import {
   SetVariableResultSchema,
   VariablesSchema,
 } from "./model";
-import { BreakpointRefSchema, EvaluateArgsSchema, RunToArgsSchema, SetVariableArgsSchema } from "./requests";
+import { BreakpointRefSchema, EvaluateArgsSchema, RunToArgsSchema, SetVariableArgsSchema, VariablesArgsSchema } from "./requests";
 
 const NoArgs = z.strictObject({});
 
@@ -40,7 +40,11 @@ export const DEBUG_COMMANDS = {
     moves: true,
   },
   get_session: { summary: "The debug session", args: NoArgs, result: SessionSnapshotSchema },
-  get_variables: { summary: "Variables of the paused activation: local (its payload) and shared", args: NoArgs, result: VariablesSchema },
+  get_variables: {
+    summary: "Variables of the paused activation (or of call-stack frame `frame`, read-only): local (its payload) and shared",
+    args: VariablesArgsSchema,
+    result: VariablesSchema,
+  },
   set_variable: { summary: "Change a variable (dotted paths allowed)", args: SetVariableArgsSchema, result: SetVariableResultSchema },
   get_call_stack: { summary: "The causal call stack", args: NoArgs, result: CallStackSchema },
   evaluate: { summary: "Evaluate an expression against the paused scope", args: EvaluateArgsSchema, result: EvaluateResultSchema },

@@ -35,6 +35,7 @@ import {
   StartJobAnswerSchema,
   StartJobRequestSchema,
   TraceQuerySchema,
+  VariablesQuerySchema,
 } from "./requests";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -169,7 +170,7 @@ export const API = {
   debugPause: commandRoute("pause", "POST", `${JOB}/debug/pause`, {}),
   debugRunTo: commandRoute("run_to", "POST", `${JOB}/debug/run_to`, { aliases: [`${JOB}/debug/run-to`], body: DEBUG_COMMANDS.run_to.args }),
   debugSession: commandRoute("get_session", "GET", `${JOB}/debug/session`, {}),
-  debugVariables: commandRoute("get_variables", "GET", `${JOB}/debug/variables`, {}),
+  debugVariables: commandRoute("get_variables", "GET", `${JOB}/debug/variables`, { query: VariablesQuerySchema }),
   putVariable: commandRoute("set_variable", "PUT", `${JOB}/debug/variables/:variable`, { body: SetVariableBodySchema }),
   setVariable: commandRoute("set_variable", "POST", `${JOB}/debug/variables`, { body: DEBUG_COMMANDS.set_variable.args }),
   callStack: commandRoute("get_call_stack", "GET", `${JOB}/debug/call_stack`, { aliases: [`${JOB}/debug/call-stack`] }),

@@ -407,6 +407,11 @@ export const VariablesSchema = z.strictObject({
   routine_id: z.string(),
   slot_name: z.string(),
   event_name: z.string().nullable(),
+  /** The call-stack frame they belong to: 0 is the paused activation, 1 its parent, and so on. */
+  frame: z.number().int().min(0),
+  activation_id: z.number().int(),
+  /** A past frame's input is history: only the paused activation's variables can change. */
+  read_only: z.boolean(),
 });
 export type Variables = z.infer<typeof VariablesSchema>;
 

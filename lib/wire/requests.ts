@@ -81,6 +81,9 @@ export type SetVariableArgs = z.infer<typeof SetVariableArgsSchema>;
 export const EvaluateArgsSchema = z.strictObject({ expression: z.string().min(1).max(4096) });
 export type EvaluateArgs = z.infer<typeof EvaluateArgsSchema>;
 export const BreakpointRefSchema = z.strictObject({ breakpoint_id: IdSchema });
+/** Which call-stack frame's variables (0 = the paused activation). */
+export const VariablesArgsSchema = z.strictObject({ frame: z.number().int().min(0).max(10_000).optional() });
+export const VariablesQuerySchema = z.strictObject({ frame: z.coerce.number().int().min(0).max(10_000).optional() });
 /** Where "run to here" runs to: a routine (any slot) or one slot of it. */
 export const RunToArgsSchema = z.strictObject({ routine_id: NameSchema, slot_name: NameSchema.optional() });
 

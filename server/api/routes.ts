@@ -71,12 +71,12 @@ function jobStatus(runtime: Runtime, jobId: string) {
 type CommandRouteName = { [K in RouteName]: Api[K] extends { command: string } ? K : never }[RouteName];
 type PlainRouteName = Exclude<RouteName, CommandRouteName>;
 
-/** A command route: the path's ids but the job's, and the body, are the command's arguments. */
+/** A command route: the path's ids but the job's, the query and the body are the command's arguments. */
 function commandHandler<K extends CommandRouteName>(name: K): RouteHandler<Api[K]> {
   const command = API[name].command;
-  return (async ({ params, body, runtime }: { params: Record<string, string>; body: unknown; runtime: Runtime }) => {
+  return (async ({ params, query, body, runtime }: { params: Record<string, string>; query: unknown; body: unknown; runtime: Runtime }) => {
     const { job_id, ...fromPath } = params;
-    return await runCommand(runtime, job_id as string, command, { ...fromPath, ...(body as object | undefined) });
+    return await runCommand(runtime, job_id as string, command, { ...fromPath, ...(query as object | undefined), ...(body as object | undefined) });
   }) as unknown as RouteHandler<Api[K]>;
 }
 

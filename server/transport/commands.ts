@@ -84,7 +84,7 @@ const IMPLEMENTATIONS: { [N in DebugCommandName]: Impl<N> } = {
     return debugState(ctx);
   },
   get_session: ({ runtime, jobId }) => runtime.jobSession(jobId),
-  get_variables: (ctx) => sessionOf(ctx).getVariables(),
+  get_variables: (ctx, a) => sessionOf(ctx).getVariables(a.frame ?? 0),
   set_variable: (ctx, a) => sessionOf(ctx).setVariable(a.variable, a.value, a.scope ?? "local"),
   get_call_stack: (ctx) => sessionOf(ctx).getCallStack(),
   evaluate: (ctx, a) => sessionOf(ctx).evaluate(a.expression),
