@@ -45,7 +45,7 @@ export const emptyRoutine = (): RoutineLive => ({ status: "pending", activations
 /** `source.event:target.slot`, the server's connection id. */
 export const connectionId = (source: string, event: string, target: string, slot: string): string => `${source}.${event}:${target}.${slot}`;
 
-const FINAL_ROUTINE: ReadonlySet<string> = new Set(["completed", "failed", "error_continued", "skipped"]);
+const FINAL_ROUTINE: ReadonlySet<string> = new Set(["completed", "failed", "error_continued", "skipped", "cancelled"]);
 
 function asRoutineStatus(s: unknown, fallback: RoutineStatus): RoutineStatus {
   return typeof s === "string" && (FINAL_ROUTINE.has(s) || s === "pending" || s === "running") ? (s as RoutineStatus) : fallback;

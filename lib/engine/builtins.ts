@@ -5,7 +5,7 @@ import type { ActivationContext } from "./context";
 import { FlowDefinitionError } from "./errors";
 import { setOwn } from "./object-utils";
 import type { RoutineRegistry } from "./registry";
-import { Routine } from "./routine";
+import { markBuiltinRoutine, Routine } from "./routine";
 import type { Payload } from "./types";
 import { PORT_NAME_PATTERN } from "../wire/ids";
 
@@ -257,6 +257,8 @@ export class Fail extends Routine {
     this.defineEvent("output");
   }
 }
+
+for (const cls of [Passthrough, Mapper, Filter, Router, Splitter, Aggregator, Delay, Fail]) markBuiltinRoutine(cls);
 
 /** Registers every built-in type in `registry`. */
 export function registerBuiltins(registry: RoutineRegistry): void {

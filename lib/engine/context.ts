@@ -29,6 +29,8 @@ export interface ActivationContext {
 /** Internal: the running activation, as `Routine.emit` needs it. */
 export interface ActiveActivation extends ActivationContext {
   readonly routine: object;
+  /** Emits on behalf of `site`, the public emit the user called (its caller is the emit's line). */
+  emitVia(site: (...args: never[]) => unknown, eventName: string, payload?: Payload): void;
 }
 
 /**

@@ -38,6 +38,8 @@ export interface ExecutionHooks {
   afterActivation?(activation: Activation, error: unknown): void;
   /** An emit, before its payload travels any connection. */
   onEmit?(emit: EmitInfo): void | Promise<void>;
+  /** The job ended (cancelled or failed elsewhere) while this activation's handler was still running. */
+  onActivationInterrupted?(activation: Activation): void;
   /** A handler threw, before the error strategy applies. */
   onActivationError?(activation: Activation, error: unknown, strategy: ErrorStrategy): void | Promise<void>;
   /** A `ctx.log(...)` entry was appended to the job's shared log. */

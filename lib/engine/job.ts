@@ -7,7 +7,7 @@ import { type EmitInfo, type ExecutionHooks, getHooksProvider } from "./hooks";
 import { setOwn } from "./object-utils";
 import { ActivationQueue } from "./activation-queue";
 import { RingQueue } from "./queue";
-import type { Routine, SlotDefinition } from "./routine";
+import { isBuiltinRoutine, type Routine, type SlotDefinition } from "./routine";
 import type { HistoryRecord, JobError, JobSnapshot, LogEntry, RoutineStateSnapshot } from "../wire/model";
 import type { JobStatus, Payload, RoutineStatus } from "./types";
 
@@ -58,6 +58,12 @@ export class Activation implements ActiveActivation {
   inSyncPart = false;
   /** Set while a retry of this activation waits for its timer (it will run again). */
   retryPending = false;
+  /**
+   * Time (ms) the current attempt spent in the debugger's own work inside the handler (capturing
+   * emit lines, the emit hook) while the job is debugged: hooks leave it out of the duration, so
+   * a routine's timing does not change because someone is watching.
+   */
+  debugOverheadMs = 0;
 
   constructor(
     readonly job: Job,
@@ -96,7 +102,10 @@ export class Activation implements ActiveActivation {
     return this.controller !== null ? this.controller.signal : this.job.signal;
   }
   emit(eventName: string, payload?: Payload): void {
-    this.job.emitFrom(this, eventName, payload);
+    this.job.emitFrom(this, eventName, payload, Activation.prototype.emit);
+  }
+  emitVia(site: (...args: never[]) => unknown, eventName: string, payload?: Payload): void {
+    this.job.emitFrom(this, eventName, payload, site);
   }
   log(message: string, data?: unknown): void {
     this.job.appendLog(this.routineId, message, data);
@@ -140,16 +149,17 @@ function nowIso(): string {
   return new Date().toISOString();
 }
 
-/** The line of the first stack frame outside the engine (the user's `emit` call). */
-function callerLine(): number | null {
-  const stack = new Error().stack;
-  if (!stack) return null;
-  for (const line of stack.split("\n").slice(1)) {
-    if (line.includes("/lib/engine/") || line.includes("node:")) continue;
-    const m = /:(\d+):\d+\)?$/.exec(line.trim());
-    if (m) return Number(m[1]);
-  }
-  return null;
+/**
+ * The source line of the code that called `site` (the public emit the user called): the stack is
+ * captured from just below it, so its first frame is the user's `emit(...)` call. Null when the
+ * runtime gives no position.
+ */
+function callerLine(site: (...args: never[]) => unknown): number | null {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, site);
+  const first = holder.stack?.split("\n", 2)[1];
+  const m = first === undefined ? null : /:(\d+):\d+\)?$/.exec(first.trim());
+  return m ? Number(m[1]) : null;
 }
 
 /**
@@ -220,6 +230,9 @@ export class Job {
   private sliceCount = 0;
   private pumpScheduled = false;
   private emitScratch: EmitRecord | null = null;
+  /** The activation being run (sequential), and those in flight (concurrent): a cancel interrupts them. */
+  private running: Activation | null = null;
+  private runningSet: Set<Activation> | null = null;
 
   constructor(flow: Flow, entryRoutineId: string, entry: Routine, slot: SlotDefinition, params: Payload, options: StartOptions) {
     this.flow = flow;
@@ -340,8 +353,11 @@ export class Job {
     return true;
   }
 
-  /** @internal Called by Activation.emit and Routine.emit. */
-  emitFrom(source: Activation, eventName: string, payload: Payload | undefined): void {
+  /**
+   * @internal Called by Activation.emit and Routine.emit; `site` is the one the user called (its
+   * caller's line is the emit's line, for call stacks).
+   */
+  emitFrom(source: Activation, eventName: string, payload: Payload | undefined, site: (...args: never[]) => unknown): void {
     if (this.finalized || source.settled) return;
     if (payload !== undefined && (typeof payload !== "object" || payload === null || Array.isArray(payload))) {
       throw new FlowDefinitionError("INVALID_PAYLOAD", `emit('${eventName}') expects an object payload`);
@@ -354,7 +370,13 @@ export class Job {
       );
     }
     const data = payload ?? {};
-    const line = this.debugging ? callerLine() : null;
+    let line: number | null = null;
+    let t0 = 0;
+    if (this.debugging) {
+      t0 = performance.now();
+      // A built-in routine's emit is the engine's own code: no line of the user's to show.
+      if (!isBuiltinRoutine(source.routine)) line = callerLine(site);
+    }
     const hooks = this.hooks;
     if (hooks !== null && hooks.onEmit !== undefined) {
       // One record per job is reused while hooks only read it; a hook that holds keeps it.
@@ -363,6 +385,7 @@ export class Job {
       else info.reset(source, eventName, data, routes ?? NO_ROUTES, line);
       this.emitScratch = null;
       const hold = hooks.onEmit(info);
+      if (t0 !== 0) source.debugOverheadMs += performance.now() - t0;
       if (hold === undefined) this.emitScratch = info;
       else {
         this.holds++;
@@ -375,6 +398,7 @@ export class Job {
       if (routes !== undefined) this.deliver(source, eventName, info.payload, routes, line);
       return;
     }
+    if (t0 !== 0) source.debugOverheadMs += performance.now() - t0;
     if (routes !== undefined) this.deliver(source, eventName, data, routes, line);
   }
 
@@ -418,6 +442,9 @@ export class Job {
     if (this.strategy === "sequential") {
       if (!this.draining) {
         this.draining = true;
+        // Control comes back from outside the loop (a retry timer, a resume): a new epoch, so no
+        // hook reuses a clock reading taken before the wait.
+        this.epoch++;
         void this.drainSequential();
       }
     } else {
@@ -448,11 +475,13 @@ export class Job {
             if (this.finalized) break;
           }
         }
+        this.running = act;
         const pending = this.invoke(act);
         if (pending !== undefined) {
           await pending;
           this.epoch++;
         }
+        this.running = null;
         if (--count === 0) {
           count = SLICE_CHECK_EVERY;
           if (performance.now() - sliceStart > SLICE_MS) {
@@ -509,8 +538,12 @@ export class Job {
       this.epoch++;
     }
     if (this.finalized) return;
+    this.runningSet ??= new Set();
+    const running = this.runningSet;
+    running.add(act);
     const pending = this.invoke(act);
     if (pending !== undefined) await pending;
+    running.delete(act);
   }
 
   private checkComplete(): void {
@@ -582,6 +615,7 @@ export class Job {
   /** Runs the handler; returns a promise only when something asynchronous is pending. */
   private invoke(act: Activation): Promise<void> | undefined {
     const run = this.routineRun(act.routineId);
+    act.debugOverheadMs = 0;
     run.inFlight++;
     run.activations++;
     if (run.status === "pending" || run.status === "completed") run.status = "running";
@@ -752,7 +786,15 @@ export class Job {
     if (this.jobTimer !== null) clearTimeout(this.jobTimer);
     this.jobTimer = null;
     if (status !== "completed") this.controller.abort(reason);
-    for (const run of this.runs.values()) if (run.status === "running") run.status = status === "completed" ? "completed" : "failed";
+    // Handlers still running are interrupted (their signal is aborted): they end `cancelled`, not
+    // failed, and hooks close what they opened for them (before the job's final event).
+    const interrupted = [...(this.running !== null ? [this.running] : []), ...(this.runningSet ?? [])].filter((a) => !a.settled);
+    for (const act of interrupted) {
+      act.settled = true;
+      this.routineRun(act.routineId).status = "cancelled";
+      this.hooks?.onActivationInterrupted?.(act);
+    }
+    for (const run of this.runs.values()) if (run.status === "running") run.status = status === "completed" ? "completed" : "cancelled";
     const waiters = this.holdWaiters;
     this.holdWaiters = [];
     for (const w of waiters) w();

@@ -127,7 +127,7 @@ export class Routine {
         `${this.describe()} emitted '${eventName}' outside one of its own handlers; use ctx.emit in callbacks that escape the handler`,
       );
     }
-    act.emit(eventName, payload);
+    act.emitVia(Routine.prototype.emit, eventName, payload);
   }
 
   /** Merge keys into the config. Values must be plain JSON (config travels through the DSL and API). */
@@ -204,4 +204,16 @@ export class Routine {
   private describe(): string {
     return `routine ${this.constructor.name}`;
   }
+}
+
+const BUILTIN_CLASSES = new WeakSet<object>();
+
+/** @internal Marks the engine's own routine types (their emits have no user source line). */
+export function markBuiltinRoutine(cls: abstract new (...args: never[]) => Routine): void {
+  BUILTIN_CLASSES.add(cls);
+}
+
+/** Whether `routine` is of one of the engine's built-in types. */
+export function isBuiltinRoutine(routine: Routine): boolean {
+  return BUILTIN_CLASSES.has(routine.constructor);
 }

@@ -344,7 +344,8 @@ export class MonitorCollector implements ReplaySource {
     const time = ORIGIN + now;
     // startedAt stays 0 if no routine_start was recorded for the activation: then it is not timed.
     const timed = act.startedAt > 0;
-    const duration = timed ? now - act.startedAt : 0;
+    // The debugger's own work inside the handler (emit lines, emit hooks) is not the routine's time.
+    const duration = timed ? now - act.startedAt - act.debugOverheadMs : 0;
     const routineId = act.routineId;
     // Runs of one routine are common (breadth-first order): a one-entry cache skips the Map.
     let s = job.lastStatsId === routineId ? job.lastStats : job.routines.get(routineId);

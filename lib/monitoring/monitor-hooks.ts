@@ -118,11 +118,19 @@ export class MonitoringHooks implements ExecutionHooks {
     if (session?.stepping) session.noteFinished(act, error !== undefined);
   }
 
+  onActivationInterrupted(act: Activation): void {
+    // Only an activation whose start was recorded has an open entry to close.
+    if (act.startedAt <= 0) return;
+    const state = stateOf(act.job);
+    const duration = performance.now() - act.startedAt - act.debugOverheadMs;
+    this.s.collector.record(state.record, "routine_complete", act.routineId, { slot_name: act.slotName, interrupted: true, reason: act.job.cancelReason ?? act.job.error?.message ?? null }, duration, "cancelled");
+  }
+
   onActivationError(act: Activation, error: unknown, strategy: ErrorStrategy): Promise<void> | undefined {
     const state = stateOf(act.job);
     const type = errorType(error);
     const message = errorMessage(error);
-    const duration = act.startedAt > 0 ? performance.now() - act.startedAt : null;
+    const duration = act.startedAt > 0 ? performance.now() - act.startedAt - act.debugOverheadMs : null;
     this.s.collector.recordError(state.record, act.routineId, type, message, strategy);
     this.s.collector.record(state.record, "routine_error", act.routineId, {
       slot_name: act.slot.name,

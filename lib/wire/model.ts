@@ -22,7 +22,8 @@ export function isFinalStatus(status: JobStatus | null | undefined): boolean {
   return status !== null && status !== undefined && FINAL_JOB_STATUSES.has(status);
 }
 
-export const ROUTINE_STATUSES = ["pending", "running", "completed", "failed", "error_continued", "skipped"] as const;
+/** `cancelled`: its handler was still running when the job ended (cancelled, or failed elsewhere). */
+export const ROUTINE_STATUSES = ["pending", "running", "completed", "failed", "error_continued", "skipped", "cancelled"] as const;
 export const RoutineStatusSchema = z.enum(ROUTINE_STATUSES);
 export type RoutineStatus = z.infer<typeof RoutineStatusSchema>;
 
