@@ -37,3 +37,20 @@ export async function openFlow(page: Page, flowId: string): Promise<void> {
   await page.goto(`/flows/${flowId}`);
   await expect(page.locator(".react-flow__node").first()).toBeVisible();
 }
+
+/** The graph's zoom, from the transform React Flow puts on its viewport. */
+export async function graphZoom(page: Page): Promise<number> {
+  const transform = await page.locator(".react-flow__viewport").evaluate((el) => (el as HTMLElement).style.transform);
+  const m = /scale\(([0-9.e-]+)\)/.exec(transform);
+  if (!m) throw new Error(`no scale in '${transform}'`);
+  return Number(m[1]);
+}
+
+/** Whether the whole node of `routineId` is inside the graph's visible area (the pane clips the rest). */
+export async function nodeFullyShown(page: Page, routineId: string): Promise<boolean> {
+  const node = await page.locator(`.react-flow__node[data-id="${routineId}"]`).boundingBox();
+  const pane = await page.locator(".react-flow").boundingBox();
+  if (!node || !pane) return false;
+  const e = 0.5; // sub-pixel rounding
+  return node.x >= pane.x - e && node.y >= pane.y - e && node.x + node.width <= pane.x + pane.width + e && node.y + node.height <= pane.y + pane.height + e;
+}

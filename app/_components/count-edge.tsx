@@ -1,9 +1,9 @@
 "use client";
 /** A connection: labelled event→slot, with the number of payloads that crossed it and a breakpoint dot. */
-import { BaseEdge, type Edge, EdgeLabelRenderer, type EdgeProps, getBezierPath, useStore as useFlowStore } from "@xyflow/react";
+import { BaseEdge, type Edge, EdgeLabelRenderer, type EdgeProps, getBezierPath } from "@xyflow/react";
 import { memo } from "react";
 import type { ConnectionInfo } from "@/lib/wire";
-import { LOW_DETAIL_ZOOM, useGraph, useLive } from "./graph-context";
+import { useGraph, useLive, useLowDetail } from "./graph-context";
 
 export type CountEdgeData = { connection: ConnectionInfo };
 export type CountEdgeType = Edge<CountEdgeData, "count">;
@@ -11,7 +11,7 @@ export type CountEdgeType = Edge<CountEdgeData, "count">;
 function CountEdgeView({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, data, markerEnd }: EdgeProps<CountEdgeType>) {
   const g = useGraph();
   const live = useLive((s) => s.view.edges[id], undefined);
-  const lowDetail = useFlowStore((s) => s.transform[2] < LOW_DETAIL_ZOOM);
+  const lowDetail = useLowDetail(Math.min(sourceX, targetX), Math.min(sourceY, targetY), Math.abs(targetX - sourceX), Math.abs(targetY - sourceY));
   // Only the label uses it: at low detail no edge re-renders when the job starts or stops.
   const running = useLive((s) => !lowDetail && s.view.status === "running", false);
   const [path, labelX, labelY] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });

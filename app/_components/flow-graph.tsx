@@ -3,10 +3,12 @@
  * The flow drawn with React Flow. Nodes and edges are built once per flow (dagre layout) and keep
  * their identity; live state reaches each node through its own store subscription.
  */
-import { Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, useStoreApi } from "@xyflow/react";
+import { Background, Controls, MarkerType, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, useStore as useFlowStore, useStoreApi } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { memo, useCallback, useEffect, useMemo, useRef } from "react";
-import { LayoutCache, type LayoutStorage, NODE_WIDTH } from "@/lib/client/layout";
+import { createPortal } from "react-dom";
+import { LayoutCache, type LayoutStorage, NODE_WIDTH, type Placed } from "@/lib/client/layout";
+import { FIT_MAX_ZOOM, fitViewport, focusViewport, MIN_ZOOM } from "@/lib/client/viewport";
 import type { Breakpoint, FlowDetail } from "@/lib/wire";
 import { CountEdge, type CountEdgeType } from "./count-edge";
 import { GraphContext, type GraphContextValue } from "./graph-context";
@@ -24,7 +26,9 @@ function sessionStore(): LayoutStorage | null {
 const layouts = new LayoutCache(sessionStore());
 const edgeTypes = { count: CountEdge };
 // Constants, not inline objects: a new object on every parent render would make React Flow re-render.
-const fitViewOptions = { padding: 0.15, maxZoom: 1.2 };
+// The Controls' "fit view" button: the same fit as the first view.
+const fitViewOptions = { padding: 0.15, maxZoom: FIT_MAX_ZOOM };
+const minimapStyle = { width: 300, height: 120 };
 const proOptions = { hideAttribution: true };
 const smallViewport = { x: 0, y: 0, zoom: 0.2 };
 const normalViewport = { x: 0, y: 0, zoom: 1 };
@@ -32,11 +36,13 @@ const normalViewport = { x: 0, y: 0, zoom: 1 };
 export interface FlowGraphProps extends Omit<GraphContextValue, "routineBreakpoints" | "connectionBreakpoints"> {
   flow: FlowDetail;
   breakpoints: Breakpoint[];
-  /**
-   * Bring the selected node into view when `key` changes: `centre` (a call-stack click) always
-   * centres it; otherwise (a stop) the view moves only if the node is out of sight.
-   */
+  /** Bring a routine's node into view when the request's `key` changes (see FocusRequest). */
   focus?: FocusRequest;
+  /**
+   * Where the minimap goes (big flows only): an element outside the graph, so that it never covers
+   * a node, whatever the zoom. No minimap while it is null.
+   */
+  overview?: HTMLElement | null;
 }
 
 function byKey(bps: Breakpoint[], key: (b: Breakpoint) => string | null): Map<string, Breakpoint[]> {
@@ -49,32 +55,49 @@ function byKey(bps: Breakpoint[], key: (b: Breakpoint) => string | null): Map<st
 }
 
 export interface FocusRequest {
+  /** Increases with every request; 0 = none yet. */
   key: number;
-  centre: boolean;
+  routineId: string | null;
+  /**
+   * `reveal` (the job stopped there): move only when the node is out of sight or too small to
+   * read; `zoom` (the user picked it: a call-stack frame, a search result): always centre it. Both
+   * end at a readable zoom.
+   */
+  mode: "reveal" | "zoom";
 }
 
-function FocusOnSelect({ selected, focus, positions }: { selected: string | null; focus?: FocusRequest; positions: Map<string, { x: number; y: number; height: number }> }) {
+/**
+ * The viewport: the whole flow once the pane has a size, then each focus request. The first view is
+ * computed here rather than by React Flow's `fitView`, so a job that is already stopped when its
+ * view opens goes straight to the paused node (a fit arriving after the focus would undo it).
+ */
+function ViewportController({ focus, positions }: { focus?: FocusRequest; positions: Map<string, Placed> }) {
   const rf = useReactFlow();
   const pane = useStoreApi();
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the request's key is the trigger
+  const ready = useFlowStore((s) => Boolean(s.panZoom) && s.width > 0 && s.height > 0);
+  const shown = useRef<{ first: boolean; key: number }>({ first: true, key: 0 });
   useEffect(() => {
-    if (!selected || !focus || focus.key === 0) return;
-    const p = positions.get(selected);
-    if (!p) return;
-    // Like an editor revealing a line: move only when the node is not already in view, and keep
-    // the zoom the user chose.
-    const { x, y, zoom } = rf.getViewport();
+    if (!ready) return;
     const { width, height } = pane.getState();
-    const left = p.x * zoom + x;
-    const top = p.y * zoom + y;
-    const inView = left >= 0 && top >= 0 && left + NODE_WIDTH * zoom <= width && top + p.height * zoom <= height;
-    if (focus.centre || !inView) void rf.setCenter(p.x + NODE_WIDTH / 2, p.y + p.height / 2, { zoom, duration: 300 });
-  }, [focus?.key]);
+    const target = focus && focus.key !== shown.current.key && focus.routineId ? positions.get(focus.routineId) : undefined;
+    if (focus) shown.current.key = focus.key;
+    if (shown.current.first) {
+      // The whole flow, or, when a node is asked for already, that node as seen from there (a small
+      // flow stays whole when the node is readable in it).
+      shown.current.first = false;
+      const fit = fitViewport(positions.values(), width, height);
+      void rf.setViewport(target && focus ? (focusViewport(fit, target, width, height, focus.mode) ?? fit) : fit);
+      return;
+    }
+    if (!target || !focus) return;
+    const next = focusViewport(rf.getViewport(), target, width, height, focus.mode);
+    if (next) void rf.setViewport(next, { duration: 250 });
+  }, [ready, focus, positions, rf, pane]);
   return null;
 }
 
 function FlowGraphView(props: FlowGraphProps) {
-  const { flow, breakpoints, focus, ...handlers } = props;
+  const { flow, breakpoints, focus, overview, ...handlers } = props;
   const positions = useMemo(() => layouts.get(flow), [flow]);
   const nodes = useMemo<RoutineNodeType[]>(
     () =>
@@ -127,12 +150,10 @@ function FlowGraphView(props: FlowGraphProps) {
             edges={edges}
             nodeTypes={nodeTypes}
             edgeTypes={edgeTypes}
-            fitView
             // Big graphs start zoomed out (low detail) so the first render is already the cheap
-            // one; fitView then settles the exact viewport.
+            // one; the viewport controller then settles the exact viewport.
             defaultViewport={nodes.length > 40 ? smallViewport : normalViewport}
-            fitViewOptions={fitViewOptions}
-            minZoom={0.05}
+            minZoom={MIN_ZOOM}
             nodesDraggable={false}
             nodesConnectable={false}
             elementsSelectable={false}
@@ -140,11 +161,11 @@ function FlowGraphView(props: FlowGraphProps) {
             proOptions={proOptions}
           >
             <Background gap={20} size={1} color="#e3e7ee" />
-            <Controls showInteractive={false} />
-            {nodes.length > 20 && <MiniMap pannable zoomable />}
-            <FocusOnSelect selected={selected} focus={focus} positions={positions} />
+            <Controls showInteractive={false} fitViewOptions={fitViewOptions} />
+            <ViewportController focus={focus} positions={positions} />
           </ReactFlow>
         </div>
+        {overview && nodes.length > 20 && createPortal(<MiniMap pannable zoomable style={minimapStyle} ariaLabel="Overview of the flow" />, overview)}
       </ReactFlowProvider>
     </GraphContext.Provider>
   );
@@ -157,5 +178,5 @@ function FlowGraphView(props: FlowGraphProps) {
  */
 export const FlowGraph = memo(
   FlowGraphView,
-  (a, b) => a.flow === b.flow && a.breakpoints === b.breakpoints && a.live === b.live && a.selected === b.selected && a.focus === b.focus,
+  (a, b) => a.flow === b.flow && a.breakpoints === b.breakpoints && a.live === b.live && a.selected === b.selected && a.focus === b.focus && a.overview === b.overview,
 );

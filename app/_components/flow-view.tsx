@@ -5,8 +5,10 @@ import Link from "next/link";
 import { useState } from "react";
 import { type EditTarget, FlowBreakpointEditor } from "./breakpoint-editor";
 import { BreakpointsPanel } from "./breakpoints-panel";
-import { FlowGraph } from "./flow-graph";
+import { FlowGraph, type FocusRequest } from "./flow-graph";
 import { queries } from "./queries";
+import { RoutineConfig } from "./routine-panel";
+import { RoutineSearch } from "./routine-search";
 import { RunPanel } from "./run-panel";
 import { useBreakpoints } from "./use-breakpoints";
 
@@ -16,12 +18,20 @@ export function FlowView({ flowId }: { flowId: string }) {
   const [editing, setEditing] = useState<EditTarget | null>(null);
   const [running, setRunning] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
+  const [focus, setFocus] = useState<FocusRequest>({ key: 0, routineId: null, mode: "zoom" });
+  const [overview, setOverview] = useState<HTMLDivElement | null>(null);
+  /** A search result: select the node and zoom the graph to it. */
+  const showRoutine = (routineId: string) => {
+    setSelected(routineId);
+    setFocus((f) => ({ key: f.key + 1, routineId, mode: "zoom" }));
+  };
   const [actionError, setActionError] = useState<string | null>(null);
   const act = (p: Promise<unknown>) => p.then(() => setActionError(null), (e: Error) => setActionError(e.message));
 
   if (flow.error) return <main className="page"><div className="error-box" data-testid="flow-error">{(flow.error as Error).message}</div><Link href="/">← Flows</Link></main>;
   if (!flow.data) return <main className="page muted">Loading {flowId}…</main>;
   const f = flow.data;
+  const info = selected ? f.routines[selected] : undefined;
   return (
     <div className="workspace">
       <div className="toolbar">
@@ -48,6 +58,8 @@ export function FlowView({ flowId }: { flowId: string }) {
             breakpoints={breakpoints.list}
             live={null}
             selected={selected}
+            focus={focus}
+            overview={overview}
             onSelect={setSelected}
             onToggleBreakpoint={(id) => act(breakpoints.toggleRoutine(id))}
             onEditBreakpoint={(routineId) => setEditing({ routineId })}
@@ -58,24 +70,29 @@ export function FlowView({ flowId }: { flowId: string }) {
           {running && <RunPanel flow={f} onClose={() => setRunning(false)} />}
         </div>
         <aside className="side">
-          <BreakpointsPanel breakpoints={breakpoints} onSelect={setSelected} onEdit={setEditing} />
+          <div className="navigator">
+            <RoutineSearch routines={f.routines} onPick={showRoutine} />
+            <div className="overview" ref={setOverview} data-testid="graph-overview" />
+          </div>
+          <BreakpointsPanel breakpoints={breakpoints} onSelect={showRoutine} onEdit={setEditing} />
           <section className="panel">
             <h3>Routine</h3>
-            {selected && f.routines[selected] ? (
-              <div className="kv">
-                <div>id</div>
-                <div className="mono">{selected}</div>
-                <div>type</div>
-                <div className="mono">{f.routines[selected]?.type}</div>
-                <div>slots</div>
-                <div className="mono">{f.routines[selected]?.slots.join(", ") || "—"}</div>
-                <div>events</div>
-                <div className="mono">{f.routines[selected]?.events.join(", ") || "—"}</div>
-                <div>config</div>
-                <pre className="mono small">{JSON.stringify(f.routines[selected]?.config ?? {}, null, 2)}</pre>
-              </div>
+            {info ? (
+              <>
+                <div className="kv">
+                  <div>id</div>
+                  <div className="mono">{info.routine_id}</div>
+                  <div>type</div>
+                  <div className="mono">{info.type}</div>
+                  <div>slots</div>
+                  <div className="mono">{info.slots.join(", ") || "—"}</div>
+                  <div>events</div>
+                  <div className="mono">{info.events.join(", ") || "—"}</div>
+                </div>
+                <RoutineConfig config={info.config} />
+              </>
             ) : (
-              <p className="muted small">Click a node to see it. Click its dot for a breakpoint; right click (or ⋯) for a condition.</p>
+              <p className="muted small">Click a node to see it (Ctrl+K finds one by name). Click its dot for a breakpoint; right click (or ⋯) for a condition.</p>
             )}
           </section>
         </aside>
@@ -83,3 +100,4 @@ export function FlowView({ flowId }: { flowId: string }) {
     </div>
   );
 }
+

@@ -5,6 +5,7 @@
  * actions; live run state does not go through this context (nodes subscribe to the store's
  * `view`, the run state refreshed a few times a second).
  */
+import { useStore as useFlowStore } from "@xyflow/react";
 import { createContext, useContext } from "react";
 import type { StoreApi } from "zustand";
 import { useStore } from "zustand";
@@ -46,3 +47,23 @@ export function useLive<T>(select: (s: JobLiveState) => T, fallback: T): T {
  * layout work each live update costs.
  */
 export const LOW_DETAIL_ZOOM = 0.5;
+
+/**
+ * Whether what sits at this box of the flow (flow coordinates) is drawn at low detail: below
+ * LOW_DETAIL_ZOOM, and also outside the visible area with a margin of half the pane each way. A
+ * stop zooms the graph in to the paused node, and a 300-routine flow drawn in full detail off
+ * screen would pay for every live update nobody can see; the margin keeps a short pan from
+ * redrawing the nodes at the edges. The selector is arithmetic on every viewport change; a
+ * component re-renders only when its answer flips.
+ */
+export function useLowDetail(x: number, y: number, width: number, height: number): boolean {
+  return useFlowStore((s) => {
+    const [tx, ty, zoom] = s.transform;
+    if (zoom < LOW_DETAIL_ZOOM) return true;
+    const left = x * zoom + tx;
+    const top = y * zoom + ty;
+    const mx = s.width / 2;
+    const my = s.height / 2;
+    return left + width * zoom < -mx || top + height * zoom < -my || left > s.width + mx || top > s.height + my;
+  });
+}

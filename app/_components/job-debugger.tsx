@@ -13,6 +13,7 @@ import { EventLog } from "./event-log";
 import { FlowGraph } from "./flow-graph";
 import { MetricsPanel } from "./metrics-panel";
 import { RoutinePanel } from "./routine-panel";
+import { RoutineSearch } from "./routine-search";
 import { formatMs, StatusBadge } from "./status-badge";
 import { type JobDebuggerController, useJobDebugger } from "./use-job-debugger";
 import { VariablesPanel } from "./variables-panel";
@@ -21,6 +22,7 @@ import { WatchPanel } from "./watch-panel";
 export function JobDebugger({ jobId }: { jobId: string }) {
   const d = useJobDebugger(jobId);
   const [bottomTab, setBottomTab] = useState<"log" | "metrics">("log");
+  const [overview, setOverview] = useState<HTMLDivElement | null>(null);
 
   if (d.job.error) {
     return (
@@ -50,6 +52,18 @@ export function JobDebugger({ jobId }: { jobId: string }) {
             {formatMs(d.metrics.duration_ms)} · {d.metrics.total_events} events
           </span>
         )}
+        <button
+          type="button"
+          className="tool run-again"
+          data-testid="run-again"
+          disabled={!d.canRunAgain || d.busy}
+          onClick={d.runAgain}
+          aria-label="Run again with the same input"
+          title="Run again with the same input: a new job of this flow with the same entry routine, slot and params (and this job's breakpoints)"
+        >
+          <span className="tool-icon">↻</span>
+          <span className="tool-label">Run again</span>
+        </button>
         <span className="spacer" />
         <DebugToolbar status={d.status} busy={d.busy} stepEnded={d.stepEnded} onAction={d.act} />
         <span className={`live live-${d.connection}`} data-testid="live-status" data-state={d.connection} title="Live updates">
@@ -76,6 +90,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
                 live={d.store}
                 selected={d.selected}
                 focus={d.focus}
+                overview={overview}
                 onSelect={d.select}
                 onToggleBreakpoint={d.toggleRoutineBreakpoint}
                 onEditBreakpoint={(routineId) => d.setEditing({ routineId })}
@@ -100,11 +115,16 @@ export function JobDebugger({ jobId }: { jobId: string }) {
           </div>
         </div>
         <aside className="side">
+          <div className="navigator">
+            <RoutineSearch routines={d.flow?.routines} onPick={d.showRoutine} />
+            {/* The minimap lives here, beside the graph: over it, it would hide nodes. */}
+            <div className="overview" ref={setOverview} data-testid="graph-overview" />
+          </div>
           <CallStackPanel jobId={jobId} pausedAt={d.pausedAt} frame={d.frame} onFrame={d.showFrame} />
           <VariablesPanel jobId={jobId} pausedAt={d.pausedAt} frame={d.frame} />
           <RoutinePanel store={d.store} flow={d.flow} metrics={d.metrics} />
           <WatchPanel jobId={jobId} pausedAt={d.pausedAt} />
-          <BreakpointsPanel breakpoints={d.breakpoints} onSelect={d.select} onEdit={d.setEditing} />
+          <BreakpointsPanel breakpoints={d.breakpoints} onSelect={d.showRoutine} onEdit={d.setEditing} />
         </aside>
       </div>
     </div>

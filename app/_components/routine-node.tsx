@@ -1,11 +1,11 @@
 "use client";
 /** A routine on the graph: id and type, slots as input handles (left), events as outputs (right), breakpoint dot, live state. */
-import { Handle, type Node, type NodeProps, Position, useStore as useFlowStore } from "@xyflow/react";
+import { Handle, type Node, type NodeProps, Position } from "@xyflow/react";
 import { memo } from "react";
-import { nodeHeight } from "@/lib/client/layout";
+import { NODE_WIDTH, nodeHeight } from "@/lib/client/layout";
 import { averageMs } from "@/lib/client/run-state";
 import type { RoutineInfo } from "@/lib/wire";
-import { LOW_DETAIL_ZOOM, useGraph, useLive } from "./graph-context";
+import { useGraph, useLive, useLowDetail } from "./graph-context";
 
 export type RoutineNodeData = { routine: RoutineInfo };
 export type RoutineNodeType = Node<RoutineNodeData, "routine">;
@@ -17,20 +17,20 @@ function configSummary(config: Record<string, unknown>): string {
   return text.length > 34 ? `${text.slice(0, 33)}…` : text;
 }
 
-function RoutineNodeView({ data }: NodeProps<RoutineNodeType>) {
+function RoutineNodeView({ data, positionAbsoluteX, positionAbsoluteY }: NodeProps<RoutineNodeType>) {
   const { routine } = data;
   const id = routine.routine_id;
   const g = useGraph();
   const live = useLive((s) => s.view.routines[id], undefined);
   const paused = useLive((s) => (s.view.pausedAt?.routine_id === id ? s.view.pausedAt : null), null);
   const hasJob = g.live !== null;
-  const lowDetail = useFlowStore((s) => s.transform[2] < LOW_DETAIL_ZOOM);
+  const rows = Math.max(routine.slots.length, routine.events.length, 1);
+  const lowDetail = useLowDetail(positionAbsoluteX, positionAbsoluteY, NODE_WIDTH, nodeHeight(rows));
   const bps = g.routineBreakpoints.get(id) ?? [];
   const active = bps.some((b) => b.enabled);
   const conditional = bps.some((b) => b.condition || b.hit_condition || b.log_message || b.type === "error" || b.type === "event");
   const status = paused ? "paused" : (live?.status ?? "pending");
   const avg = live ? averageMs(live) : null;
-  const rows = Math.max(routine.slots.length, routine.events.length, 1);
   return (
     <div
       className={`rnode status-${hasJob ? status : "idle"}${g.selected === id ? " selected" : ""}`}

@@ -1,9 +1,10 @@
 "use client";
-/** The selected node in the job view: its live state, error and timing. */
+/** The selected node in the job view: its type and config, live state, error and timing. */
 import { useStore } from "zustand";
 import type { JobLiveStore } from "@/lib/client/live-store";
 import { averageMs } from "@/lib/client/run-state";
 import type { FlowDetail, JobMetrics } from "@/lib/wire";
+import { JsonTree } from "./json-tree";
 import { formatMs, StatusBadge } from "./status-badge";
 
 export function RoutinePanel({ store, flow, metrics }: { store: JobLiveStore; flow: FlowDetail | undefined; metrics: JobMetrics | undefined }) {
@@ -45,6 +46,17 @@ export function RoutinePanel({ store, flow, metrics }: { store: JobLiveStore; fl
           avg {formatMs(m ? m.avg_duration_ms : avg)} · max {formatMs(m ? m.max_duration_ms : null)}
         </div>
       </div>
+      <RoutineConfig config={info.config} />
     </section>
+  );
+}
+
+/** A routine's config as a JSON tree (nested values fold). */
+export function RoutineConfig({ config }: { config: Record<string, unknown> }) {
+  return (
+    <div className="routine-config" data-testid="routine-config">
+      <div className="muted small">config</div>
+      {Object.keys(config).length ? <JsonTree value={config} /> : <div className="muted small">none (the type's defaults)</div>}
+    </div>
   );
 }

@@ -1,5 +1,9 @@
 "use client";
-/** Run a flow: entry routine and slot, params as JSON (checked before sending), pause on start. */
+/**
+ * Run a flow: entry routine and slot, params as JSON (checked before sending), pause on start. It
+ * opens with the input of the user's last run of this flow (kept in the browser), else the flow's
+ * example run, so the first Run works as is.
+ */
 import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import { api } from "@/lib/client/api";
@@ -13,16 +17,98 @@ function entryCandidates(flow: FlowDetail): string[] {
   return [...ids.filter((id) => !targets.has(id)), ...ids.filter((id) => targets.has(id))];
 }
 
+/** What the form holds; params as the text the user typed (their formatting is kept). */
+interface RunInput {
+  entry: string;
+  slot: string;
+  params: string;
+}
+
+type Source = "remembered" | "example" | "edited" | "default";
+
+const storageKey = (flowId: string) => `routilux.run-input.${flowId}`;
+
+function storage(): Storage | null {
+  try {
+    return typeof window === "undefined" ? null : window.localStorage;
+  } catch {
+    return null; // storage refused: nothing is remembered
+  }
+}
+
+function defaultSlot(flow: FlowDetail, entry: string): string {
+  const slots = flow.routines[entry]?.slots ?? [];
+  return slots.includes("trigger") ? "trigger" : (slots[0] ?? "trigger");
+}
+
+/** On one line when it is short, else indented. */
+function formatParams(params: Record<string, unknown>): string {
+  const line = JSON.stringify(params);
+  return line.length <= 60 ? line : JSON.stringify(params, null, 2);
+}
+
+function exampleInput(flow: FlowDetail): RunInput | null {
+  const ex = flow.example;
+  if (!ex || !flow.routines[ex.entry_routine_id]) return null;
+  return { entry: ex.entry_routine_id, slot: ex.entry_slot, params: formatParams(ex.params) };
+}
+
+/** The last run's input, if it still fits the flow (its routine and slot are there). */
+function rememberedInput(flow: FlowDetail): RunInput | null {
+  try {
+    const text = storage()?.getItem(storageKey(flow.flow_id));
+    if (!text) return null;
+    const v = JSON.parse(text) as Partial<RunInput>;
+    if (typeof v.entry !== "string" || typeof v.slot !== "string" || typeof v.params !== "string") return null;
+    if (!flow.routines[v.entry]?.slots.includes(v.slot)) return null;
+    return { entry: v.entry, slot: v.slot, params: v.params };
+  } catch {
+    return null;
+  }
+}
+
+function remember(flowId: string, input: RunInput | null): void {
+  try {
+    if (input) storage()?.setItem(storageKey(flowId), JSON.stringify(input));
+    else storage()?.removeItem(storageKey(flowId));
+  } catch {
+    // Storage full or refused: the next run starts from the example again.
+  }
+}
+
+function initialInput(flow: FlowDetail, candidates: string[]): { input: RunInput; source: Source } {
+  const remembered = rememberedInput(flow);
+  if (remembered) return { input: remembered, source: "remembered" };
+  const example = exampleInput(flow);
+  if (example) return { input: example, source: "example" };
+  const entry = candidates[0] ?? "";
+  return { input: { entry, slot: defaultSlot(flow, entry), params: "{}" }, source: "default" };
+}
+
+const SOURCE_NOTE: Record<Source, string> = {
+  remembered: "Your last run of this flow",
+  example: "The flow's example run",
+  edited: "Edited",
+  default: "This flow has no example run",
+};
+
+const same = (a: RunInput | null, b: RunInput): boolean => a !== null && a.entry === b.entry && a.slot === b.slot && a.params === b.params;
+
 export function RunPanel({ flow, onClose }: { flow: FlowDetail; onClose(): void }) {
   const router = useRouter();
   const candidates = useMemo(() => entryCandidates(flow), [flow]);
-  const [entry, setEntry] = useState(candidates[0] ?? "");
+  const example = useMemo(() => exampleInput(flow), [flow]);
+  const [initial] = useState(() => initialInput(flow, candidates));
+  const [entry, setEntry] = useState(initial.input.entry);
+  const [slot, setSlot] = useState(initial.input.slot);
+  const [params, setParams] = useState(initial.input.params);
   const slots = flow.routines[entry]?.slots ?? [];
-  const [slot, setSlot] = useState<string>(slots.includes("trigger") ? "trigger" : (slots[0] ?? "trigger"));
-  const [params, setParams] = useState("{}");
   const [pauseOnStart, setPauseOnStart] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const current = { entry, slot, params };
+  const isExample = same(example, current);
+  const source: Source = isExample ? "example" : initial.source === "remembered" && same(initial.input, current) ? "remembered" : example ? "edited" : "default";
 
   const parsed = useMemo((): { ok: true; value: Record<string, unknown> } | { ok: false; message: string } => {
     try {
@@ -40,11 +126,21 @@ export function RunPanel({ flow, onClose }: { flow: FlowDetail; onClose(): void 
     setError(null);
     try {
       const job = await api.startJob({ flow_id: flow.flow_id, entry_routine_id: entry, entry_slot: slot, entry_params: parsed.value, pause_on_start: pauseOnStart });
+      // Remembered only once the server took it: a refused input is not offered again.
+      remember(flow.flow_id, { entry, slot, params });
       router.push(`/jobs/${encodeURIComponent(job.job_id)}`);
     } catch (e) {
       setError((e as Error).message);
       setBusy(false);
     }
+  };
+
+  const resetToExample = () => {
+    if (!example) return;
+    setEntry(example.entry);
+    setSlot(example.slot);
+    setParams(example.params);
+    remember(flow.flow_id, null);
   };
 
   return (
@@ -55,6 +151,16 @@ export function RunPanel({ flow, onClose }: { flow: FlowDetail; onClose(): void 
           void submit();
         }}
       >
+        <div className="run-source">
+          <span className="muted small" data-testid="run-input-source" data-source={source}>
+            {SOURCE_NOTE[source]}
+          </span>
+          {example && (
+            <button type="button" className="link small" data-testid="run-reset-example" disabled={isExample} onClick={resetToExample} title="Entry routine, slot and params of the flow's example run">
+              Reset to example
+            </button>
+          )}
+        </div>
         <div className="row">
           <label>
             Entry routine
@@ -63,8 +169,7 @@ export function RunPanel({ flow, onClose }: { flow: FlowDetail; onClose(): void 
               value={entry}
               onChange={(e) => {
                 setEntry(e.target.value);
-                const s = flow.routines[e.target.value]?.slots ?? [];
-                setSlot(s.includes("trigger") ? "trigger" : (s[0] ?? "trigger"));
+                setSlot(defaultSlot(flow, e.target.value));
               }}
             >
               {candidates.map((id) => (

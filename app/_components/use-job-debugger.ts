@@ -5,13 +5,14 @@
  * lays out panels around what this returns.
  */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useRouter } from "next/navigation";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { useStore } from "zustand";
 import { api } from "@/lib/client/api";
 import { connectJob } from "@/lib/client/live-connection";
 import { createJobLiveStore } from "@/lib/client/live-store";
 import { isFinal } from "@/lib/client/run-state";
-import type { PausedAt } from "@/lib/wire";
+import type { BreakpointBody, PausedAt } from "@/lib/wire";
 import type { EditTarget } from "./breakpoint-editor";
 import type { ToolbarAction } from "./debug-toolbar";
 import type { FocusRequest } from "./flow-graph";
@@ -23,6 +24,7 @@ const isStep = (a: ToolbarAction): a is StepAction => a === "step_over" || a ===
 
 export function useJobDebugger(jobId: string) {
   const qc = useQueryClient();
+  const router = useRouter();
   const store = useMemo(() => createJobLiveStore(jobId), [jobId]);
   useEffect(() => connectJob(store), [store]);
 
@@ -43,7 +45,7 @@ export function useJobDebugger(jobId: string) {
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const [editing, setEditing] = useState<EditTarget | null>(null);
-  const [focus, setFocus] = useState<FocusRequest>({ key: 0, centre: false });
+  const [focus, setFocus] = useState<FocusRequest>({ key: 0, routineId: null, mode: "reveal" });
   // The call-stack frame whose variables show; every new stop starts at its own (0).
   const [frame, setFrame] = useState(0);
   // The step the user asked for last, and where from: if the job ends before it stops anywhere,
@@ -62,14 +64,19 @@ export function useJobDebugger(jobId: string) {
       void qc.invalidateQueries({ queryKey: queryKeys.breakpointsAll });
     }
   }, [status, final, jobId, store, qc]);
-  // Select the node where the job stopped.
+  // Select the node where the job stopped and bring it into view, once per stop: the same stop
+  // re-sent by a session update leaves the user's selection and view alone.
+  const shownStop = useRef<string | null>(null);
   useEffect(() => {
     if (pausedAt) {
+      const key = pauseKey(pausedAt);
       // A new stop ends the step (the same stop, re-sent by a session update, does not).
-      setStep((st) => (st && pauseKey(st.from) !== pauseKey(pausedAt) ? null : st));
+      setStep((st) => (st && pauseKey(st.from) !== key ? null : st));
+      if (shownStop.current === key) return;
+      shownStop.current = key;
       store.getState().select(pausedAt.routine_id);
       setFrame(0);
-      setFocus((f) => ({ key: f.key + 1, centre: false }));
+      setFocus((f) => ({ key: f.key + 1, routineId: pausedAt.routine_id, mode: "reveal" }));
     }
   }, [pausedAt, store]);
 
@@ -91,6 +98,43 @@ export function useJobDebugger(jobId: string) {
     } catch (e) {
       setActionError((e as Error).message);
     } finally {
+      setBusy(false);
+    }
+  };
+
+  /**
+   * A new job of the same flow with the same entry routine, slot and params, and this job's own
+   * breakpoints (a restart in an IDE keeps them; the flow's apply by themselves). Opens it.
+   */
+  const runAgain = async (): Promise<void> => {
+    const snap = job.data;
+    if (!snap) return;
+    setBusy(true);
+    setActionError(null);
+    try {
+      const own: BreakpointBody[] = breakpoints.list
+        .filter((b) => b.job_id === jobId)
+        .map((b) => ({
+          type: b.type,
+          routine_id: b.routine_id,
+          slot_name: b.slot_name,
+          event_name: b.event_name,
+          connection: b.connection,
+          condition: b.condition,
+          hit_condition: b.hit_condition,
+          log_message: b.log_message,
+          enabled: b.enabled,
+        }));
+      const started = await api.startJob({
+        flow_id: snap.flow_id,
+        entry_routine_id: snap.entry_routine_id,
+        entry_slot: snap.entry_slot,
+        entry_params: snap.entry_params,
+        ...(own.length ? { breakpoints: own } : {}),
+      });
+      router.push(`/jobs/${encodeURIComponent(started.job_id)}`);
+    } catch (e) {
+      setActionError(`Run again: ${(e as Error).message}`);
       setBusy(false);
     }
   };
@@ -125,12 +169,20 @@ export function useJobDebugger(jobId: string) {
     act: (a: ToolbarAction) => void act(a),
     select: (routineId: string) => store.getState().select(routineId),
     frame,
-    /** A call-stack frame: its variables, its node selected and the graph centred on it. */
+    /** A call-stack frame: its variables, its node selected and the graph zoomed to it. */
     showFrame: (routineId: string, index: number) => {
       setFrame(index);
       store.getState().select(routineId);
-      setFocus((f) => ({ key: f.key + 1, centre: true }));
+      setFocus((f) => ({ key: f.key + 1, routineId, mode: "zoom" }));
     },
+    /** A search result or a breakpoint row: select its node and zoom the graph to it. */
+    showRoutine: (routineId: string) => {
+      store.getState().select(routineId);
+      setFocus((f) => ({ key: f.key + 1, routineId, mode: "zoom" }));
+    },
+    /** Set once the job's snapshot (its entry routine, slot and params) is there. */
+    canRunAgain: job.data !== undefined,
+    runAgain: () => void runAgain(),
     toggleRoutineBreakpoint: (routineId: string) => attempt(breakpoints.toggleRoutine(routineId)),
     toggleConnectionBreakpoint: (connectionId: string) => attempt(breakpoints.toggleConnection(connectionId)),
     /** "Run to here" while the job can still run (a one-shot breakpoint, then continue if paused). */

@@ -37,6 +37,15 @@ const ConnectionSpec = z
   })
   .strict();
 
+/** An example run: what the debugger's Run panel starts with (checked against the routines on load). */
+const ExampleSpec = z
+  .object({
+    entry_routine_id: z.string().min(1),
+    entry_slot: z.string().min(1).optional(),
+    params: z.record(z.string(), z.unknown()),
+  })
+  .strict();
+
 export const FlowDslSchema = z
   .object({
     flow_id: z.string().optional(),
@@ -50,6 +59,7 @@ export const FlowDslSchema = z
       })
       .strict()
       .optional(),
+    example: ExampleSpec.nullable().optional(),
   })
   .strict();
 

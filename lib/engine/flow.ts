@@ -5,8 +5,9 @@ import type { ExecutionHooks } from "./hooks";
 import { Job } from "./job";
 import { type RoutineRegistry, routineRegistry } from "./registry";
 import type { Routine, SlotDefinition } from "./routine";
-import type { ExecutionStrategy, Payload } from "./types";
+import { isJsonValue, type ExecutionStrategy, type Payload } from "./types";
 import { ID_PATTERN, NAME_PATTERN } from "../wire/ids";
+import { PayloadSchema } from "../wire/requests";
 
 export interface Connection {
   /** `source.event:target.slot`, stable and URL-safe. */
@@ -26,12 +27,37 @@ export interface Route {
   readonly slot: SlotDefinition;
 }
 
+/**
+ * An example run of a flow: where to enter and with what. The debugger's Run panel starts from it,
+ * so a flow's first run from the UI works as is instead of sending empty params.
+ */
+export interface FlowExample {
+  entryRoutineId: string;
+  /** Default: `trigger` when the routine has that slot, else its only slot. */
+  entrySlot?: string;
+  /** A JSON object (it travels to the browser and back). */
+  params: Payload;
+}
+
+/** An example checked against the flow, its entry slot decided. */
+export interface ResolvedFlowExample {
+  readonly entryRoutineId: string;
+  readonly entrySlot: string;
+  readonly params: Readonly<Payload>;
+}
+
 export interface FlowOptions {
   executionStrategy?: ExecutionStrategy;
   maxWorkers?: number;
   /** Job-level timeout in seconds (null = none). */
   timeout?: number | null;
   errorHandler?: ErrorHandler | null;
+  /**
+   * An example run (entry routine, slot, params). Routines are added after the constructor, so it
+   * is checked when used: `flow.example` is null and `validate()` says why while it does not fit.
+   * `setExample` checks at once.
+   */
+  example?: FlowExample | null;
 }
 
 export interface StartOptions {
@@ -41,6 +67,12 @@ export interface StartOptions {
   hooks?: ExecutionHooks | null;
   /** Overrides the flow's job timeout (seconds). */
   timeout?: number | null;
+  /**
+   * The entry activation gets its own deep copy of `params` (structured clone), so `job.entryParams`
+   * stays what was sent even when a handler changes its input in place. The server sets it: a job
+   * can be run again with the same input. The params must be cloneable.
+   */
+  copyParams?: boolean;
 }
 
 export type ValidationLevel = "error" | "warning" | "info";
@@ -53,6 +85,12 @@ export interface ValidationIssue {
 
 const ID_RE = ID_PATTERN;
 const ROUTINE_ID_RE = NAME_PATTERN;
+
+/** Where an example does not fit its flow: the field (as the DSL names it) and why. */
+interface ExampleProblem {
+  field: "entry_routine_id" | "entry_slot" | "params";
+  message: string;
+}
 
 export function connectionId(src: string, event: string, dst: string, slot: string): string {
   return `${src}.${event}:${dst}.${slot}`;
@@ -67,6 +105,7 @@ export class Flow {
   errorHandler: ErrorHandler | null;
   private readonly routineMap = new Map<string, Routine>();
   private readonly connectionList: Connection[] = [];
+  private exampleSpec: FlowExample | null = null;
   /** routineId → event → routes, rebuilt on every edit. */
   private outgoing = new Map<string, Map<string, Route[]>>();
 
@@ -83,6 +122,48 @@ export class Flow {
     this.timeout = options.timeout ?? null;
     this.errorHandler = options.errorHandler ?? null;
     this.setExecutionStrategy(options.executionStrategy ?? "sequential", options.maxWorkers ?? 5);
+    if (options.example) this.exampleSpec = copyExample(options.example);
+  }
+
+  /**
+   * The example run, checked against the flow as it is now; null when there is none or it does not
+   * fit (an unknown routine or slot: `validate()` reports it).
+   */
+  get example(): ResolvedFlowExample | null {
+    if (!this.exampleSpec) return null;
+    const r = this.resolveExample(this.exampleSpec);
+    return "problem" in r ? null : r.example;
+  }
+
+  /** Sets (or clears, with null) the example run; throws INVALID_EXAMPLE when it does not fit the flow. */
+  setExample(example: FlowExample | null): this {
+    if (example === null) {
+      this.exampleSpec = null;
+      return this;
+    }
+    const r = this.resolveExample(example);
+    if ("problem" in r) throw new FlowDefinitionError("INVALID_EXAMPLE", `example.${r.problem.field}: ${r.problem.message}`);
+    this.exampleSpec = copyExample(example);
+    return this;
+  }
+
+  private resolveExample(spec: FlowExample): { example: ResolvedFlowExample } | { problem: ExampleProblem } {
+    const routine = typeof spec.entryRoutineId === "string" ? this.routineMap.get(spec.entryRoutineId) : undefined;
+    if (!routine) return { problem: { field: "entry_routine_id", message: `routine '${String(spec.entryRoutineId)}' is not in flow '${this.flowId}'` } };
+    const slots = routine.slotNames;
+    let slot = spec.entrySlot;
+    if (slot === undefined) {
+      slot = routine.getSlot("trigger") ? "trigger" : slots.length === 1 ? slots[0] : undefined;
+      if (slot === undefined) {
+        const has = slots.length ? `its slots are ${slots.join(", ")}` : "it has no slots";
+        return { problem: { field: "entry_slot", message: `needed for routine '${spec.entryRoutineId}' (${has}, none is 'trigger')` } };
+      }
+    } else if (!routine.getSlot(slot)) {
+      return { problem: { field: "entry_slot", message: `routine '${spec.entryRoutineId}' has no slot '${slot}' (slots: ${slots.join(", ") || "none"})` } };
+    }
+    const params = paramsProblem(spec.params);
+    if (params) return { problem: { field: "params", message: params } };
+    return { example: { entryRoutineId: spec.entryRoutineId, entrySlot: slot, params: spec.params } };
   }
 
   setExecutionStrategy(strategy: ExecutionStrategy, maxWorkers = this.maxWorkers): this {
@@ -137,6 +218,8 @@ export class Flow {
       throw new FlowDefinitionError("ROUTINE_NOT_FOUND", `Routine '${id}' not found in flow '${this.flowId}'`);
     }
     this.routineMap.delete(id);
+    // An example entering here cannot run any more (and would make the exported DSL invalid).
+    if (this.exampleSpec?.entryRoutineId === id) this.exampleSpec = null;
     for (let i = this.connectionList.length - 1; i >= 0; i--) {
       const c = this.connectionList[i] as Connection;
       if (c.sourceRoutineId === id || c.targetRoutineId === id) this.connectionList.splice(i, 1);
@@ -263,6 +346,10 @@ export class Flow {
         }
       }
     }
+    if (this.exampleSpec) {
+      const r = this.resolveExample(this.exampleSpec);
+      if ("problem" in r) issues.push({ level: "error", code: "INVALID_EXAMPLE", message: `example.${r.problem.field}: ${r.problem.message}` });
+    }
     for (const cycle of this.findCycles()) {
       issues.push({ level: "info", code: "CYCLE", message: `Cycle: ${cycle.join(" -> ")}` });
     }
@@ -328,6 +415,12 @@ export class Flow {
         throw err;
       }
     });
+    if (spec.example) {
+      const ex = spec.example;
+      const r = flow.resolveExample({ entryRoutineId: ex.entry_routine_id, entrySlot: ex.entry_slot, params: ex.params });
+      if ("problem" in r) throw new DslError(`example.${r.problem.field}`, r.problem.message);
+      flow.exampleSpec = copyExample(r.example);
+    }
     return flow;
   }
 
@@ -349,7 +442,7 @@ export class Flow {
       if (h) entry.error_handler = h.toJSON();
       routines[id] = entry;
     }
-    return {
+    const dsl: FlowDsl = {
       flow_id: this.flowId,
       routines,
       connections: this.connectionList.map((c) => {
@@ -362,6 +455,9 @@ export class Flow {
       }),
       execution: { strategy: this.executionStrategy, max_workers: this.maxWorkers, timeout: this.timeout },
     };
+    const ex = this.example;
+    if (ex) dsl.example = { entry_routine_id: ex.entryRoutineId, entry_slot: ex.entrySlot, params: structuredClone(ex.params) };
+    return dsl;
   }
 
   /** Starts a job and returns it at once; the job runs in the background. */
@@ -430,6 +526,19 @@ export class Flow {
     for (const id of this.routineMap.keys()) if (!state.has(id)) visit(id);
     return cycles;
   }
+}
+
+/** Why `params` cannot be an example's params (not a JSON object, or refused as a job payload), or null. */
+function paramsProblem(params: unknown): string | null {
+  if (typeof params !== "object" || params === null || Array.isArray(params) || !isJsonValue(params)) return "must be a JSON object (the params a job is started with)";
+  const r = PayloadSchema.safeParse(params);
+  return r.success ? null : (r.error.issues[0]?.message ?? "is not a valid job payload");
+}
+
+/** A private copy: later changes to the caller's object do not change the example. */
+function copyExample(e: FlowExample): FlowExample {
+  const params = typeof e.params === "object" && e.params !== null && isJsonValue(e.params) ? structuredClone(e.params) : e.params;
+  return e.entrySlot === undefined ? { entryRoutineId: e.entryRoutineId, params } : { entryRoutineId: e.entryRoutineId, entrySlot: e.entrySlot, params };
 }
 
 /** Function spelling of `Flow.fromDSL`. */

@@ -216,6 +216,7 @@ export class Job {
   private readonly controller = new AbortController();
   private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
   private readonly entry: { routine: Routine; slot: SlotDefinition };
+  private readonly copyParams: boolean;
   private jobTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly timeoutSeconds: number | null;
   private resolveDone!: (job: Job) => void;
@@ -242,6 +243,7 @@ export class Job {
     this.entrySlot = slot.name;
     this.entryParams = params;
     this.entry = { routine: entry, slot };
+    this.copyParams = options.copyParams === true;
     this.startOrder = nextStartOrder();
     this.strategy = flow.executionStrategy;
     this.maxWorkers = flow.executionStrategy === "sequential" ? 1 : flow.maxWorkers;
@@ -281,7 +283,8 @@ export class Job {
     }
     this.hooks?.onJobStart?.(this);
     const { routine, slot } = this.entry;
-    const entry = new Activation(this, this.nextActivationId++, routine, this.entryRoutineId, slot, this.entryParams, null, 0, null, null, null);
+    const payload = this.copyParams ? structuredClone(this.entryParams) : this.entryParams;
+    const entry = new Activation(this, this.nextActivationId++, routine, this.entryRoutineId, slot, payload, null, 0, null, null, null);
     this.queue.pushActivation(entry);
     // Begin on a microtask: `start()` returns first, so callers can subscribe before anything runs.
     queueMicrotask(() => this.kick());
@@ -419,6 +422,7 @@ export class Job {
       status: this.status,
       entry_routine_id: this.entryRoutineId,
       entry_slot: this.entrySlot,
+      entry_params: this.entryParams,
       created_at: this.createdAt.toISOString(),
       started_at: this.startedAt?.toISOString() ?? null,
       finished_at: end?.toISOString() ?? null,

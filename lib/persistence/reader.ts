@@ -30,7 +30,7 @@ export class HistoryReader {
   constructor(db: Db) {
     this.s = {
       summaries: db.prepare("SELECT job_id, ord, flow_id, status, entry_routine_id, created_at, started_at, finished_at, error, last_seq, retained, dropped FROM jobs ORDER BY ord"),
-      snapshot: db.prepare("SELECT snapshot, shared_data FROM jobs WHERE job_id = ?"),
+      snapshot: db.prepare("SELECT snapshot, shared_data, params FROM jobs WHERE job_id = ?"),
       metrics: db.prepare("SELECT metrics FROM jobs WHERE job_id = ?"),
       eventsAfter: db.prepare("SELECT event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq"),
       lastEvents: db.prepare("SELECT event FROM (SELECT seq, event FROM events WHERE job_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq"),
@@ -47,12 +47,16 @@ export class HistoryReader {
 
   /** The job snapshot as GET /api/jobs/{id} served it (shared data is kept in its own column). */
   snapshot(jobId: string): JobSnapshot | null {
-    const row = this.s.snapshot.get(jobId) as { snapshot: string; shared_data: string } | undefined;
+    const row = this.s.snapshot.get(jobId) as { snapshot: string; shared_data: string; params: string } | undefined;
     if (!row) return null;
     const stored = JSON.parse(row.snapshot) as Record<string, unknown>;
     // Rebuilt key by key so the JSON text keeps the original field order.
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(stored)) out[key] = key === "shared_data" ? JSON.parse(row.shared_data) : stored[key];
+    for (const key of Object.keys(stored)) {
+      out[key] = key === "shared_data" ? JSON.parse(row.shared_data) : key === "entry_params" ? JSON.parse(row.params) : stored[key];
+      // Snapshots written before they carried the params: the params column has always held them.
+      if (key === "entry_slot" && !("entry_params" in stored)) out.entry_params = JSON.parse(row.params);
+    }
     return out as unknown as JobSnapshot;
   }
 

@@ -222,8 +222,8 @@ export class HistoryRecorder implements CollectorObserver, Producer {
       updated_at: nowIso,
       error: snap.error === null ? null : toJson(snap.error),
       shared_data: toJson(snap.shared_data),
-      // Shared data has its own column; the placeholder keeps the field's place in the JSON.
-      snapshot: toJson({ ...snap, shared_data: null }),
+      // Shared data and the params have their own columns; the placeholders keep the fields' places in the JSON.
+      snapshot: toJson({ ...snap, shared_data: null, entry_params: null }),
       metrics: toJson(metrics),
       last_seq: rec.seq,
       retained: rec.ring.count,

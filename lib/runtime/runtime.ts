@@ -210,7 +210,8 @@ export class Runtime {
     const flow = this.getFlow(req.flow_id);
     let job: Job;
     try {
-      job = flow.start(req.entry_routine_id, req.entry_params ?? {}, { entrySlot: req.entry_slot ?? "trigger" });
+      // The entry activation works on a copy: the snapshot keeps the params as sent ("run again").
+      job = flow.start(req.entry_routine_id, req.entry_params ?? {}, { entrySlot: req.entry_slot ?? "trigger", copyParams: true });
     } catch (err) {
       throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_START", (err as Error).message);
     }

@@ -40,6 +40,8 @@ export const FlowSummarySchema = z.strictObject({
   job_count: z.number().int(),
   last_job_id: z.string().nullable(),
   last_job_status: JobStatusSchema.nullable(),
+  /** Whether the flow carries an example run (its detail has it). */
+  has_example: z.boolean(),
 });
 export type FlowSummary = z.infer<typeof FlowSummarySchema>;
 
@@ -62,6 +64,14 @@ export const ConnectionInfoSchema = z.strictObject({
 });
 export type ConnectionInfo = z.infer<typeof ConnectionInfoSchema>;
 
+/** An example run of a flow: the Run panel starts from it, so a first run works as is. */
+export const FlowExampleSchema = z.strictObject({
+  entry_routine_id: z.string(),
+  entry_slot: z.string(),
+  params: JsonObject,
+});
+export type FlowExample = z.infer<typeof FlowExampleSchema>;
+
 export const FlowDetailSchema = z.strictObject({
   flow_id: z.string(),
   execution_strategy: z.enum(EXECUTION_STRATEGIES),
@@ -69,6 +79,8 @@ export const FlowDetailSchema = z.strictObject({
   timeout: z.number().nullable(),
   routines: z.record(z.string(), RoutineInfoSchema),
   connections: z.array(ConnectionInfoSchema),
+  /** Null when the flow has none (or it no longer fits the flow). */
+  example: FlowExampleSchema.nullable(),
 });
 export type FlowDetail = z.infer<typeof FlowDetailSchema>;
 
@@ -151,6 +163,8 @@ export const JobSnapshotSchema = z.strictObject({
   status: JobStatusSchema,
   entry_routine_id: z.string(),
   entry_slot: z.string(),
+  /** The params the job was started with (as sent: a handler changing its input does not change them). */
+  entry_params: JsonObject,
   created_at: Timestamp,
   started_at: Timestamp.nullable(),
   finished_at: Timestamp.nullable(),

@@ -26,7 +26,13 @@ export function flowDetail(runtime: Runtime, flow: Flow): FlowDetail {
     timeout: flow.timeout,
     routines,
     connections: flow.connections.map(connectionJson),
+    example: exampleJson(flow),
   };
+}
+
+function exampleJson(flow: Flow): FlowDetail["example"] {
+  const ex = flow.example;
+  return ex ? { entry_routine_id: ex.entryRoutineId, entry_slot: ex.entrySlot, params: { ...ex.params } } : null;
 }
 
 function connectionJson(c: Flow["connections"][number]): ConnectionInfo {
@@ -51,6 +57,7 @@ function flowSummary(runtime: Runtime, flow: Flow): FlowSummary {
     job_count: total,
     last_job_id: last?.job_id ?? null,
     last_job_status: last?.status ?? null,
+    has_example: flow.example !== null,
   };
 }
 

@@ -13,7 +13,9 @@ export class Ingest extends Routine {
     this.defineEvent("data_ingested", ["count", "data"]);
   }
   run(payload: Payload, ctx: ActivationContext): void {
-    const data = payload.data as number[];
+    const data = payload.data;
+    // Said in the user's terms: a bare "cannot read 'length' of undefined" explains nothing.
+    if (!Array.isArray(data)) throw new TypeError(`ingest expects params like {"data": [1, 2, 3]} (got ${JSON.stringify(Object.keys(payload))} keys)`);
     ctx.emit("data_ingested", { count: data.length, data });
   }
 }
@@ -56,6 +58,7 @@ export function dataProcessingFlow(): Flow {
         { from: "ingest.data_ingested", to: "process.data_ingested" },
         { from: "process.data_processed", to: "validate.data_processed" },
       ],
+      example: { entry_routine_id: "ingest", entry_slot: "trigger", params: { data: [1, 2, 3, 4, 5] } },
     },
     types,
   );

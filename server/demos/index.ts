@@ -44,6 +44,8 @@ export function demoFlows(): Flow[] {
       { from: "small_worker.output", to: "collect.input" },
       { from: "large_worker.output", to: "collect.input" },
     ],
+    // Four items, so the aggregator (count 4) emits once: two small, two large.
+    example: { entry_routine_id: "split", entry_slot: "input", params: { items: [3, 12, 7, 25] } },
   });
 
   const flaky = Flow.fromDSL({
@@ -57,10 +59,17 @@ export function demoFlows(): Flow[] {
       { from: "flaky.output", to: "thrower.input" },
       { from: "flaky.output", to: "done.input" },
     ],
+    // No input needed: flaky fails twice and is retried, thrower fails and the job goes on.
+    example: { entry_routine_id: "flaky", entry_slot: "input", params: {} },
   });
 
   // Concurrent, so downstream routines run while the source is still streaming.
-  const stream = new Flow("slow_stream", { executionStrategy: "concurrent", maxWorkers: 4 });
+  const stream = new Flow("slow_stream", {
+    executionStrategy: "concurrent",
+    maxWorkers: 4,
+    // A short stream: 20 ticks, 50 ms apart (about a second to watch).
+    example: { entryRoutineId: "source", params: { count: 20, interval_ms: 50 } },
+  });
   stream.addRoutine(new Ticker(), "source");
   stream.addRoutine(routineRegistry.create("mapper", { rename: { value: "reading" } }), "scale");
   stream.addRoutine(routineRegistry.create("passthrough"), "sink");

@@ -94,13 +94,24 @@ describe("the HTTP contract", () => {
   it("every route answers inside its schema on the demos", async () => {
     await hit("health");
     await hit("openApi");
-    await hit("listFlows");
+    const listed = await hit("listFlows");
+    // Every demo carries an example run.
+    expect(listed.flows.filter((f) => !f.has_example).map((f) => f.flow_id)).toEqual([]);
     await hit("routineTypes");
+    for (const flow_id of ["data_processing", "fan_out", "flaky_retry", "slow_stream"]) expect((await hit("getFlow", { params: { flow_id } })).example).not.toBeNull();
 
-    // A flow made and edited over HTTP.
-    const dsl = { routines: { a: { class: "passthrough" }, b: { class: "passthrough" } }, connections: [{ from: "a.output", to: "b.input" }] };
-    await hit("createFlow", { body: { flow_id: "wire_flow", dsl } });
-    await hit("getFlow", { params: { flow_id: "wire_flow" } });
+    // A flow made and edited over HTTP, with an example run in its DSL.
+    const dsl = {
+      routines: { a: { class: "passthrough" }, b: { class: "passthrough" } },
+      connections: [{ from: "a.output", to: "b.input" }],
+      example: { entry_routine_id: "a", params: { x: [1, { y: null }] } },
+    };
+    const created = await hit("createFlow", { body: { flow_id: "wire_flow", dsl } });
+    expect(created.example).toEqual({ entry_routine_id: "a", entry_slot: "input", params: { x: [1, { y: null }] } });
+    expect((await hit("getFlow", { params: { flow_id: "wire_flow" } })).example).toEqual(created.example);
+    expect((await hit("listFlows")).flows.find((f) => f.flow_id === "wire_flow")?.has_example).toBe(true);
+    expect((await hit("exportFlow", { params: { flow_id: "wire_flow" }, query: { format: "json" } })).dsl).toContain('"entry_slot": "input"');
+    await hit("createFlow", { body: { flow_id: "wire_bad_example", dsl: { ...dsl, example: { entry_routine_id: "ghost", params: {} } } }, status: 400 });
     await hit("exportFlow", { params: { flow_id: "wire_flow" }, query: { format: "yaml" } });
     await hit("validateFlow", { params: { flow_id: "wire_flow" } });
     await hit("addRoutine", { params: { flow_id: "wire_flow" }, body: { routine_id: "c", type: "mapper", config: { set: { x: 1 } } } });
@@ -115,18 +126,20 @@ describe("the HTTP contract", () => {
 
     // Every demo to its end: snapshots, metrics (with errors) and traces of each.
     const finished: string[] = [];
-    for (const body of [
+    const jobBodies = [
       dataJob,
       { flow_id: "fan_out", entry_routine_id: "split", entry_slot: "input", entry_params: { items: [1, 20, 3, 40] } },
       { flow_id: "flaky_retry", entry_routine_id: "flaky", entry_slot: "input", entry_params: {} },
       { flow_id: "slow_stream", entry_routine_id: "source", entry_params: { count: 5, interval_ms: 1 } },
-    ]) {
+    ];
+    for (const body of jobBodies) {
       const { job_id } = await hit("startJob", { body });
       await waitStatus(job_id, ["completed", "failed"]);
       finished.push(job_id);
     }
-    for (const job_id of finished) {
-      await hit("getJob", { params: { job_id } });
+    for (const [i, job_id] of finished.entries()) {
+      // The snapshot carries the params the job was started with.
+      expect((await hit("getJob", { params: { job_id } })).entry_params).toEqual((jobBodies[i] as { entry_params: unknown }).entry_params);
       const metrics = await hit("jobMetrics", { params: { job_id } });
       const trace = await hit("jobTrace", { params: { job_id }, query: { limit: 1000 } });
       await hit("jobTrace", { params: { job_id }, query: { after_seq: 2, limit: 5 } });
