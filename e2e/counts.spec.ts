@@ -89,6 +89,11 @@ async function readView(page: Page) {
       status: read("node-status-", "data-status"),
       edges: read("edge-count-", "data-count"),
       pausedAt: document.querySelector('[data-testid="paused-at"]')?.getAttribute("data-routine-id") ?? null,
+      panel: {
+        routine: document.querySelector('[data-testid="routine-panel"]')?.getAttribute("data-routine-id") ?? null,
+        runs: document.querySelector('[data-testid="routine-panel-runs"]')?.getAttribute("data-count") ?? null,
+        errors: document.querySelector('[data-testid="routine-panel-errors"]')?.getAttribute("data-count") ?? null,
+      },
       log: { size: log?.getAttribute("data-size"), lastSeq: log?.getAttribute("data-last-seq"), missing: log?.getAttribute("data-missing") },
     };
   });
@@ -106,6 +111,11 @@ async function differences(page: Page, request: APIRequestContext, jobId: string
     if (view.status[id] !== status) diffs.push(`${id}: shown ${view.status[id]}, ${status} on the server`);
   }
   if (Object.keys(view.activations).length !== Object.keys(snap.routine_states).length) diffs.push(`${Object.keys(view.activations).length} nodes shown, ${Object.keys(snap.routine_states).length} routines on the server`);
+  // The routine panel (the selected node: at a stop, the paused one) says the same.
+  const selected = view.panel.routine === null ? undefined : snap.routine_states[view.panel.routine];
+  if (selected && (view.panel.runs !== String(selected.activations) || view.panel.errors !== String(selected.errors))) {
+    diffs.push(`routine panel of ${view.panel.routine}: ${view.panel.runs} runs and ${view.panel.errors} errors shown, ${selected.activations} and ${selected.errors} on the server`);
+  }
   // Edge labels are drawn at readable zoom only (a big flow starts zoomed out): those shown must agree.
   for (const [id, count] of Object.entries(view.edges)) {
     if (count !== String(snap.connection_counts[id] ?? 0)) diffs.push(`edge ${id}: ${count} shown, ${snap.connection_counts[id] ?? 0} on the server`);
@@ -171,6 +181,7 @@ for (const c of CASES) {
       await serverStatus(request, held, /paused/);
       await openJob(page, via, held);
       await expect(page.getByTestId("paused-at")).toHaveAttribute("data-routine-id", c.hold.routine_id);
+      await expect(page.getByTestId("routine-panel")).toBeVisible(); // the stop selects the paused node
       await expectCountsMatch(page, request, held, "opened mid-run (held at a breakpoint)");
       await page.reload();
       await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "connected");
