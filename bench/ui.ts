@@ -14,7 +14,7 @@ import { judgeUiFigures, UI_FIGURES_LOG_ENV, type UiFigures } from "../e2e/ui-fi
 import { buildIfNeeded } from "../scripts/build-if-needed";
 import { freePort } from "../tests/helpers/server";
 
-/** Runs of the spec; the verdict is on their median. */
+/** Runs of e2e/performance.spec.ts; the verdict is on their median. */
 const RUNS = Math.max(1, Number(process.env.BENCH_UI_RUNS ?? 3) || 3);
 
 /** Runs the measurement; false when a figure crossed its regression bound or the run itself failed. */

@@ -19,9 +19,9 @@ export interface UiFigures {
   js_heap_mb: number;
 }
 
-/** Where the spec writes the figures of its last run. */
+/** Where the performance test writes the figures of its last run. */
 export const UI_FIGURES_FILE = "test-results/ui-performance.json";
-/** When set, the spec also appends each run's figures there, one JSON object per line (the bench reads them). */
+/** When set, the performance test also appends each run's figures there, one JSON object per line (the bench reads them). */
 export const UI_FIGURES_LOG_ENV = "UI_PERF_OUT";
 
 export interface UiBudget {
