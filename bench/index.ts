@@ -1,16 +1,30 @@
 /**
  * `npm run bench`: speed and memory figures, with their targets, measured on the machine it runs on.
  * Run with --expose-gc (the npm script does) so memory figures are after real collections.
+ * `npm run bench -- ui` (or engine, monitoring, debugging, server, persistence) runs only those parts. The
+ * UI part judges its figures against regression bounds too: the exit code is 1 when one is crossed.
  */
 import { debugTimingBench } from "./debug-timing";
 import { engineBench } from "./engine";
 import { monitoringBench } from "./monitoring";
 import { persistenceBench } from "./persistence";
 import { serverFanoutBench } from "./server-fanout";
+import { uiBench } from "./ui";
+
+const PARTS = { engine: engineBench, monitoring: monitoringBench, debugging: debugTimingBench, server: serverFanoutBench, persistence: persistenceBench, ui: uiBench } as const;
+type Part = keyof typeof PARTS;
+const isPart = (s: string): s is Part => Object.hasOwn(PARTS, s);
+
+const asked = process.argv.slice(2);
+const unknown = asked.filter((a) => !isPart(a));
+if (unknown.length > 0) {
+  console.error(`unknown bench part: ${unknown.join(", ")} (parts: ${Object.keys(PARTS).join(", ")})`);
+  process.exit(2);
+}
+const parts: Part[] = asked.length > 0 ? asked.filter(isPart) : (Object.keys(PARTS) as Part[]);
 
 console.log(`Routilux bench — node ${process.version}, ${new Date().toISOString()}\n`);
-await engineBench();
-await monitoringBench();
-await debugTimingBench();
-await serverFanoutBench();
-await persistenceBench();
+for (const part of parts) {
+  const ok = await PARTS[part]();
+  if (ok === false) process.exitCode = 1;
+}

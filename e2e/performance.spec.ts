@@ -1,12 +1,15 @@
 /**
- * The UI's performance figures (targets: a 300-routine flow renders in under 2 s; while 1,000
- * events/s stream for 10 s no main-thread task exceeds 50 ms and the JS heap stays under 300 MB).
- * The figures are printed and written to test-results/ui-performance.json for the closing note;
- * the assertions are regression bounds with room for a 2-core machine (it renders in software and
- * its timing varies with whatever else runs), not the targets themselves.
+ * The UI's performance run: a 300-routine flow rendered, then a job streaming ~1,000 events/s for
+ * 10 s into its debugger. Here it checks what the run must do — 300 nodes drawn, every event shown,
+ * none missing — and records the figures (render times, long tasks, heap) in
+ * test-results/ui-performance.json. Timing is not judged here: on a loaded machine it says more
+ * about the neighbours than about the UI. `npm run bench` runs this spec against a production build
+ * and judges the figures against their targets and regression bounds (e2e/ui-figures.ts).
  */
-import { writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { expect, test } from "@playwright/test";
+import { UI_FIGURES_FILE, UI_FIGURES_LOG_ENV, type UiFigures } from "./ui-figures";
 
 const FLOW_ID = "perf_300";
 
@@ -35,7 +38,7 @@ function perfFlowDsl(): Record<string, unknown> {
   return { flow_id: FLOW_ID, execution: { strategy: "concurrent", max_workers: 4 }, routines, connections };
 }
 
-test("300 routines render fast, and 1,000 events/s for 10 s keep tasks short and the heap small", async ({ page, request }, testInfo) => {
+test("300 routines drawn, and every event of 1,000 events/s for 10 s shown; figures recorded for the bench", async ({ page, request }, testInfo) => {
   test.setTimeout(120_000);
   await request.delete(`/api/flows/${FLOW_ID}`);
   const created = await request.post("/api/flows", { data: { flow_id: FLOW_ID, dsl: perfFlowDsl() } });
@@ -85,7 +88,7 @@ test("300 routines render fast, and 1,000 events/s for 10 s keep tasks short and
   const log = page.getByTestId("event-log");
   // The log redraws a few times a second: its last rows may follow the job's end by one redraw.
   await expect(log).toHaveAttribute("data-size", String(jm.total_events));
-  const figures = {
+  const figures: UiFigures = {
     routines: routineCount,
     flow_render_ms: flowRenderMs,
     job_view_render_ms: jobRenderMs,
@@ -97,20 +100,16 @@ test("300 routines render fast, and 1,000 events/s for 10 s keep tasks short and
     long_tasks_while_streaming: longTasks.length,
     longest_task_ms: Math.round(Math.max(0, ...longTasks.map((t) => t.duration))),
     js_heap_mb: Math.round(heapMb * 10) / 10,
-    targets: { render_ms: 2000, longest_task_ms: 50, heap_mb: 300 },
   };
   console.log(`UI performance: ${JSON.stringify(figures)}`);
   writeFileSync(testInfo.outputPath("ui-performance.json"), JSON.stringify(figures, null, 2));
-  writeFileSync("test-results/ui-performance.json", JSON.stringify(figures, null, 2));
+  mkdirSync(dirname(UI_FIGURES_FILE), { recursive: true });
+  writeFileSync(UI_FIGURES_FILE, JSON.stringify(figures, null, 2));
+  const logFile = process.env[UI_FIGURES_LOG_ENV];
+  if (logFile) appendFileSync(logFile, `${JSON.stringify(figures)}\n`);
 
+  // What the run must do, however busy the machine: every event shown, none missing.
   expect(figures.events_missing).toBe(0);
   expect(figures.events_shown).toBe(jm.total_events);
-  // Loose regression bounds (see the header).
-  expect(figures.flow_render_ms).toBeLessThan(6000);
-  // Here: no task over 50 ms in most runs, at most one or two just over it (a GC, the job's end)
-  // in others; before the graph followed a throttled view it was up to 6 tasks of up to 120 ms.
-  expect(figures.long_tasks_while_streaming).toBeLessThanOrEqual(5);
-  expect(figures.longest_task_ms).toBeLessThan(250);
-  expect(figures.js_heap_mb).toBeLessThan(300);
   await request.delete(`/api/flows/${FLOW_ID}`);
 });

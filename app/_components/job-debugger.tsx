@@ -78,7 +78,9 @@ export function JobDebugger({ jobId }: { jobId: string }) {
       )}
       {d.runError && d.status === "failed" && <div className="error-box slim">Job failed: {d.runError}</div>}
       {d.missing > 0 && (
-        <div className="warn-box slim">{d.missing} events were dropped before they could be shown (the server's trace ring no longer holds them); counts come from the job snapshot.</div>
+        <div className="warn-box slim" data-testid="events-dropped" data-count={d.missing}>
+          {d.missing} events were dropped before they could be shown (the server's trace ring no longer holds them); counts come from the job snapshot.
+        </div>
       )}
       <div className="split">
         <div className="main-col">

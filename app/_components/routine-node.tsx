@@ -31,6 +31,8 @@ function RoutineNodeView({ data, positionAbsoluteX, positionAbsoluteY }: NodePro
   const conditional = bps.some((b) => b.condition || b.hit_condition || b.log_message || b.type === "error" || b.type === "event");
   const status = paused ? "paused" : (live?.status ?? "pending");
   const avg = live ? averageMs(live) : null;
+  const activations = live?.activations ?? 0;
+  const errors = live?.errors ?? 0;
   return (
     <div
       className={`rnode status-${hasJob ? status : "idle"}${g.selected === id ? " selected" : ""}`}
@@ -98,14 +100,13 @@ function RoutineNodeView({ data, positionAbsoluteX, positionAbsoluteY }: NodePro
           <span className={`badge badge-${status}`} data-testid={`node-status-${id}`} data-status={status}>
             {status.replace("_", " ")}
           </span>
-          <span className="stat" title="activations" data-testid={`node-activations-${id}`}>
-            ▶ {live?.activations ?? 0}
+          <span className="stat" title="activations" data-testid={`node-activations-${id}`} data-count={activations}>
+            ▶ {activations}
           </span>
-          {!lowDetail && (live?.errors ?? 0) > 0 && (
-            <span className="stat err" title={live?.lastError ?? "errors"}>
-              ✕ {live?.errors}
-            </span>
-          )}
+          {/* Always there for its count; shown when there are errors and the zoom is readable. */}
+          <span className="stat err" title={live?.lastError ?? "errors"} data-testid={`node-errors-${id}`} data-count={errors} hidden={lowDetail || errors === 0}>
+            ✕ {errors}
+          </span>
           {!lowDetail && avg !== null && <span className="stat" title="average duration">{avg < 10 ? avg.toFixed(2) : avg.toFixed(0)} ms</span>}
         </div>
       )}

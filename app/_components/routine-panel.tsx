@@ -16,7 +16,7 @@ export function RoutinePanel({ store, flow, metrics }: { store: JobLiveStore; fl
   if (!id || !info) return null;
   const avg = live ? averageMs(live) : null;
   return (
-    <section className="panel" data-testid="routine-panel">
+    <section className="panel" data-testid="routine-panel" data-routine-id={id}>
       <h3>Routine</h3>
       <div className="kv">
         <div>id</div>
@@ -28,12 +28,14 @@ export function RoutinePanel({ store, flow, metrics }: { store: JobLiveStore; fl
           <StatusBadge status={paused ? "paused" : (live?.status ?? "pending")} />
         </div>
         <div>runs</div>
-        <div>
+        <div data-testid="routine-panel-runs" data-count={live?.activations ?? 0}>
           {live?.activations ?? 0}
           {live && live.running > 0 ? ` (${live.running} running)` : ""}
         </div>
         <div>errors</div>
-        <div className={live?.errors ? "err" : ""}>{live?.errors ?? 0}</div>
+        <div className={live?.errors ? "err" : ""} data-testid="routine-panel-errors" data-count={live?.errors ?? 0}>
+          {live?.errors ?? 0}
+        </div>
         {live?.lastError && (
           <>
             <div>last error</div>

@@ -6,7 +6,7 @@
  */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useStore } from "zustand";
 import { api } from "@/lib/client/api";
 import { connectJob } from "@/lib/client/live-connection";
@@ -53,17 +53,30 @@ export function useJobDebugger(jobId: string) {
   const [step, setStep] = useState<{ action: StepAction; from: PausedAt } | null>(null);
   const stepEnded = step !== null && final;
 
-  // On every stop and at the end the snapshot is the authority on counts and states.
+  // The snapshot is the authority on counts and states. It says which seq it is as of, so it is
+  // applied whenever it arrives (before or after the events it covers: those are only logged).
+  useEffect(() => {
+    if (job.data) store.getState().reconcile(job.data);
+  }, [job.data, store]);
+  // A fresh one at every stop and at the end, and when events were lost on the way. Fetched
+  // apart from the query: a failed refresh (the connection is down) must not turn the loaded
+  // view into an error page; the next stop, end or reconnect brings another.
+  const refreshSnapshot = useCallback(() => {
+    api.job(jobId).then(
+      (snap) => qc.setQueryData(queryKeys.job(jobId), snap),
+      () => {},
+    );
+  }, [jobId, qc]);
   useEffect(() => {
     if (status === "paused" || final) {
-      void api.job(jobId).then(
-        (snap) => store.getState().reconcile(snap),
-        () => {},
-      );
+      refreshSnapshot();
       void qc.invalidateQueries({ queryKey: queryKeys.metrics(jobId) });
       void qc.invalidateQueries({ queryKey: queryKeys.breakpointsAll });
     }
-  }, [status, final, jobId, store, qc]);
+  }, [status, final, jobId, qc, refreshSnapshot]);
+  useEffect(() => {
+    if (missing > 0) refreshSnapshot();
+  }, [missing, refreshSnapshot]);
   // Select the node where the job stopped and bring it into view, once per stop: the same stop
   // re-sent by a session update leaves the user's selection and view alone.
   const shownStop = useRef<string | null>(null);

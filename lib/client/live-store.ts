@@ -4,8 +4,8 @@
  * The log is an append-only array outside React's state; `eventCount` is the reactive version.
  */
 import { createStore, type StoreApi } from "zustand/vanilla";
-import { applyEvents, emptyRunState, isFinal, reconcileWithSnapshot, type RunState } from "./run-state";
-import type { JobSnapshot, SessionSnapshot, TraceEvent } from "../wire";
+import { applyEvents, emptyRunState, isFinal, reconcileWithSnapshot, type RunState, type SnapshotCounts } from "./run-state";
+import type { SessionSnapshot, TraceEvent } from "../wire";
 
 export type ConnectionState = "connected" | "reconnecting" | "offline";
 
@@ -34,8 +34,10 @@ export interface JobLiveState {
   eventCount: number;
   log: TraceEvent[];
   selectedRoutine: string | null;
+  /** Events of the job, in any order and with overlaps: each is logged and applied once. */
   applyEvents(events: readonly TraceEvent[]): void;
-  reconcile(snapshot: Pick<JobSnapshot, "status" | "routine_states" | "error">): void;
+  /** A job snapshot (GET /api/jobs/{id}), whenever it arrives: see reconcileWithSnapshot. */
+  reconcile(snapshot: SnapshotCounts): void;
   setSession(session: SessionSnapshot | null): void;
   setConnection(state: ConnectionState): void;
   select(routineId: string | null): void;
@@ -74,12 +76,19 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
     eventCount: 0,
     log: [],
     selectedRoutine: null,
-    applyEvents(events) {
+    applyEvents(batch) {
       const { run } = get();
       let log = get().log;
+      const events = inSeqOrder(batch);
       const next = applyEvents(run, events);
       if (next === run) return;
-      for (const ev of events) if (ev.seq > run.lastSeq) log.push(ev);
+      // Exactly the events the run state took: new, and each seq once.
+      let last = run.lastSeq;
+      for (const ev of events) {
+        if (ev.seq <= last) continue;
+        log.push(ev);
+        last = ev.seq;
+      }
       // Trimmed into a new array (10% slack, so not on every batch): views that index the log
       // incrementally see a new identity and start over.
       if (log.length > EVENT_LOG_LIMIT * 1.1) log = log.slice(-EVENT_LOG_LIMIT);
@@ -96,7 +105,7 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
     },
     reconcile(snapshot) {
       const run = get().run;
-      const next = reconcileWithSnapshot(run, snapshot);
+      const next = reconcileWithSnapshot(run, snapshot, eventsAfter(get().log, snapshot.last_seq));
       if (next !== run) {
         set({ run: next });
         publishView();
@@ -120,4 +129,24 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
     },
   }));
   return store;
+}
+
+/** The batch sorted by seq (the same array when it already is). */
+function inSeqOrder(events: readonly TraceEvent[]): readonly TraceEvent[] {
+  for (let i = 1; i < events.length; i++) {
+    if ((events[i] as TraceEvent).seq < (events[i - 1] as TraceEvent).seq) return [...events].sort((a, b) => a.seq - b.seq);
+  }
+  return events;
+}
+
+/** The log's events with seq above `seq` (the log is in seq order). */
+export function eventsAfter(log: readonly TraceEvent[], seq: number): readonly TraceEvent[] {
+  let lo = 0;
+  let hi = log.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((log[mid] as TraceEvent).seq <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === log.length ? [] : log.slice(lo);
 }

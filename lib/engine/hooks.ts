@@ -34,6 +34,13 @@ export interface ExecutionHooks {
   onJobStatusChange?(job: Job, status: JobStatus, reason: string | null): void;
   /** Before the slot handler runs; `activation.payload` may still be changed here. */
   beforeActivation?(activation: Activation): void | Promise<void>;
+  /**
+   * An activation that beforeActivation held goes on to run: called right before its handler, in
+   * the same synchronous step (not called when the job ended during the hold). What a hook records
+   * here is never seen apart from the handler's start, as a record made when the hold's promise
+   * settled could be (other microtasks run between that and the engine's continuation).
+   */
+  activationReleased?(activation: Activation): void;
   /** After the handler settled; `error` is undefined on success. */
   afterActivation?(activation: Activation, error: unknown): void;
   /** An emit, before its payload travels any connection. */

@@ -21,7 +21,7 @@ export {
   type HistoryRecord,
   Job,
   type JobError,
-  type JobSnapshot,
+  type JobState,
   type LogEntry,
   MAX_CAUSAL_CHAIN,
   MAX_HISTORY,

@@ -8,7 +8,7 @@ import { setOwn } from "./object-utils";
 import { ActivationQueue } from "./activation-queue";
 import { RingQueue } from "./queue";
 import { isBuiltinRoutine, type Routine, type SlotDefinition } from "./routine";
-import type { HistoryRecord, JobError, JobSnapshot, LogEntry, RoutineStateSnapshot } from "../wire/model";
+import type { HistoryRecord, JobError, JobState, LogEntry, RoutineStateSnapshot } from "../wire/model";
 import type { JobStatus, Payload, RoutineStatus } from "./types";
 
 /** How long a job runs before it lets other jobs and I/O in (ms), and how often it checks the clock. */
@@ -23,7 +23,7 @@ export const MAX_SHARED_LOG = 10_000;
  */
 export const MAX_CAUSAL_CHAIN = 256;
 
-export type { HistoryRecord, JobError, JobSnapshot, LogEntry, RoutineStateSnapshot } from "../wire/model";
+export type { HistoryRecord, JobError, JobState, LogEntry, RoutineStateSnapshot } from "../wire/model";
 
 /** Per job, per routine: status, counters, private state and slot buffers. */
 export class RoutineRun {
@@ -414,7 +414,7 @@ export class Job {
     this.hooks?.onLog?.(this, entry);
   }
 
-  toJSON(): JobSnapshot {
+  toJSON(): JobState {
     const end = this.finishedAt ?? null;
     return {
       job_id: this.jobId,
@@ -477,6 +477,7 @@ export class Job {
             await hold;
             this.epoch++;
             if (this.finalized) break;
+            hooks.activationReleased?.(act);
           }
         }
         this.running = act;
@@ -538,8 +539,12 @@ export class Job {
     const hooks = this.hooks;
     if (hooks !== null && hooks.beforeActivation !== undefined) {
       const hold = hooks.beforeActivation(act);
-      if (hold !== undefined) await hold;
-      this.epoch++;
+      if (hold !== undefined) {
+        await hold;
+        this.epoch++;
+        if (this.finalized) return;
+        hooks.activationReleased?.(act);
+      } else this.epoch++;
     }
     if (this.finalized) return;
     this.runningSet ??= new Set();

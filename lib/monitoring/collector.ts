@@ -1,6 +1,6 @@
 import type { Activation, Job, Route } from "../engine";
 import type { ReplaySource } from "./event-manager";
-import type { ErrorRecord, JobMetrics, RoutineMetrics } from "../wire/model";
+import type { ErrorRecord, JobMetrics, JobSnapshot, RoutineMetrics } from "../wire/model";
 import { preview, type TraceEvent, type TraceEventType, TraceRecord } from "./trace";
 
 /** Who gets events as they are recorded (the event manager). */
@@ -36,7 +36,7 @@ export const DEFAULT_MAX_EVENTS_PER_JOB = 1000;
 /** Error records kept per job (the count of errors is not capped). */
 export const MAX_ERRORS_PER_JOB = 100;
 
-export type { ErrorRecord, JobMetrics, RoutineMetrics } from "../wire/model";
+export type { ErrorRecord, JobMetrics, JobSnapshot, RoutineMetrics } from "../wire/model";
 
 function targetsOf(routes: readonly Route[]): { routine_id: string; slot_name: string }[] {
   return routes.map((r) => ({ routine_id: r.connection.targetRoutineId, slot_name: r.connection.targetSlot }));
@@ -232,6 +232,11 @@ export class EventRing {
   }
 }
 
+/** Emits of one route list (see JobRecord.emitCounts). */
+class EmitCount {
+  n = 0;
+}
+
 class RoutineStats {
   count = 0;
   errors = 0;
@@ -258,6 +263,14 @@ export class JobRecord {
   readonly routines = new Map<string, RoutineStats>();
   lastStatsId: string | null = null;
   lastStats: RoutineStats | null = null;
+  /**
+   * Emits per route list (the flow's list for one source event): each one crossed every
+   * connection of its list. Counted per list, not per connection, so an emit costs one lookup
+   * (none when the same event emits again) however many connections it fans out to.
+   */
+  readonly emitCounts = new Map<readonly Route[], EmitCount>();
+  lastRoutes: readonly Route[] | null = null;
+  lastEmitCount: EmitCount | null = null;
   readonly startTime: number;
   endTime: number | null = null;
   readonly ring: EventRing;
@@ -375,8 +388,17 @@ export class MonitorCollector implements ReplaySource {
   recordEmit(job: JobRecord, routineId: string, eventName: string, routes: readonly Route[], payload: unknown): void {
     job.emits++;
     const time = ORIGIN + job.clock;
-    if (routes.length > 0) this.putEntry(job, Kind.Emit, routes, time, 0, payload);
-    else this.put(job, new Row(Shape.Emit, routineId, time, null, eventName, null, 0, 1, payload, routes));
+    if (routes.length > 0) {
+      let c = job.lastRoutes === routes ? job.lastEmitCount : job.emitCounts.get(routes);
+      if (c === undefined || c === null) {
+        c = new EmitCount();
+        job.emitCounts.set(routes, c);
+      }
+      job.lastRoutes = routes;
+      job.lastEmitCount = c;
+      c.n++;
+      this.putEntry(job, Kind.Emit, routes, time, 0, payload);
+    } else this.put(job, new Row(Shape.Emit, routineId, time, null, eventName, null, 0, 1, payload, routes));
   }
 
   private put(job: JobRecord, row: Row): void {
@@ -424,6 +446,25 @@ export class MonitorCollector implements ReplaySource {
   /** @internal */
   jobRecord(jobId: string): JobRecord | undefined {
     return this.jobs.get(jobId);
+  }
+
+  /**
+   * The job snapshot as served: the job's state, the seq it is as of and the payloads per
+   * connection, all read in this one synchronous step, so the events up to `last_seq` are exactly
+   * those its counts include. A job without monitoring has neither: last_seq 0, no counts.
+   */
+  jobSnapshot(job: Job): JobSnapshot {
+    const rec = this.jobs.get(job.jobId);
+    const state = job.toJSON();
+    if (rec === undefined || rec.job !== job) return { ...state, last_seq: 0, connection_counts: {} };
+    const counts: Record<string, number> = {};
+    for (const [routes, c] of rec.emitCounts) {
+      for (const r of routes) {
+        const id = r.connection.id;
+        counts[id] = (counts[id] ?? 0) + c.n;
+      }
+    }
+    return { ...state, last_seq: rec.seq, connection_counts: counts };
   }
 
   getMetrics(jobId: string): JobMetrics | null {

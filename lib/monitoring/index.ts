@@ -8,6 +8,7 @@ export {
   type JobRecord,
   type ErrorRecord,
   type JobMetrics,
+  type JobSnapshot,
   MAX_ERRORS_PER_JOB,
   MonitorCollector,
   type RoutineMetrics,

@@ -94,19 +94,25 @@ export class MonitoringHooks implements ExecutionHooks {
       const stop: { reason: StopReason; description: string } | null = hit ? { reason: "breakpoint", description: describeHit(hit, act) } : other;
       if (stop !== null) {
         const { reason, description } = stop;
-        return this.stop(state, { kind: "activation", activation: act, emit: null, error: undefined, reason, description, breakpointId: hit?.breakpoint_id ?? null }, hit).then(() => {
-          // Released by a cancel (or a failure elsewhere in the job): the handler never runs,
-          // and nothing may follow the job's final event.
-          if (act.job.isFinished) return;
-          // The clock read before the hold is stale: the handler's time starts now, not when
-          // the debugger stopped it.
-          state.clockEpoch = -1;
-          this.recordStart(state, act);
-        });
+        // Its routine_start is recorded by activationReleased, when the engine runs it.
+        return this.stop(state, { kind: "activation", activation: act, emit: null, error: undefined, reason, description, breakpointId: hit?.breakpoint_id ?? null }, hit);
       }
     }
     this.recordStart(state, act);
     return undefined;
+  }
+
+  /**
+   * A held activation runs now (never after a cancel or a failure that ended the job: nothing may
+   * follow the job's final event). Recorded in the engine's own step, right before it counts the
+   * activation, so no job snapshot can see one without the other.
+   */
+  activationReleased(act: Activation): void {
+    const state = stateOf(act.job);
+    // The clock read before the hold is stale: the handler's time starts now, not when the
+    // debugger stopped it.
+    state.clockEpoch = -1;
+    this.recordStart(state, act);
   }
 
   afterActivation(act: Activation, error: unknown): void {

@@ -4,8 +4,8 @@
  * The collector consults it (JobArchive) for every job it does not hold, so REST traces, metrics
  * and WebSocket / socket.io replays work for restored jobs without knowing where they come from.
  */
-import type { JobError, JobSnapshot } from "../engine";
-import { type JobArchive, type JobMetrics, type TraceEvent, TraceRecord } from "../monitoring";
+import type { JobError } from "../engine";
+import { type JobArchive, type JobMetrics, type JobSnapshot, type TraceEvent, TraceRecord } from "../monitoring";
 import { durationBetween, type JobStatus, type JobSummary } from "../wire/model";
 import type { HistoryReader, StoredJobSummary } from "./reader";
 

@@ -1,6 +1,5 @@
 /** The read side: what a restarted runtime loads, and the lazy reads of finished jobs' details. */
-import type { Breakpoint, JobMetrics, TraceEvent } from "../monitoring";
-import type { JobSnapshot } from "../engine";
+import type { Breakpoint, JobMetrics, JobSnapshot, TraceEvent } from "../monitoring";
 import type { Db } from "./database";
 
 /** One job's list entry as stored (the summary fields plus its trace counters). */
@@ -30,7 +29,7 @@ export class HistoryReader {
   constructor(db: Db) {
     this.s = {
       summaries: db.prepare("SELECT job_id, ord, flow_id, status, entry_routine_id, created_at, started_at, finished_at, error, last_seq, retained, dropped FROM jobs ORDER BY ord"),
-      snapshot: db.prepare("SELECT snapshot, shared_data, params FROM jobs WHERE job_id = ?"),
+      snapshot: db.prepare("SELECT snapshot, shared_data, params, last_seq FROM jobs WHERE job_id = ?"),
       metrics: db.prepare("SELECT metrics FROM jobs WHERE job_id = ?"),
       eventsAfter: db.prepare("SELECT event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq"),
       lastEvents: db.prepare("SELECT event FROM (SELECT seq, event FROM events WHERE job_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq"),
@@ -47,7 +46,7 @@ export class HistoryReader {
 
   /** The job snapshot as GET /api/jobs/{id} served it (shared data is kept in its own column). */
   snapshot(jobId: string): JobSnapshot | null {
-    const row = this.s.snapshot.get(jobId) as { snapshot: string; shared_data: string; params: string } | undefined;
+    const row = this.s.snapshot.get(jobId) as { snapshot: string; shared_data: string; params: string; last_seq: number } | undefined;
     if (!row) return null;
     const stored = JSON.parse(row.snapshot) as Record<string, unknown>;
     // Rebuilt key by key so the JSON text keeps the original field order.
@@ -57,6 +56,11 @@ export class HistoryReader {
       // Snapshots written before they carried the params: the params column has always held them.
       if (key === "entry_slot" && !("entry_params" in stored)) out.entry_params = JSON.parse(row.params);
     }
+    // Written before snapshots said what they are as of: a finished job's snapshot and its
+    // last_seq were written together, and its payloads per connection are those of its stored
+    // trace (all of them unless its ring dropped some).
+    if (typeof out.last_seq !== "number") out.last_seq = row.last_seq;
+    if (typeof out.connection_counts !== "object" || out.connection_counts === null) out.connection_counts = connectionCounts(this.eventsAfter(jobId, 0));
     return out as unknown as JobSnapshot;
   }
 
@@ -87,4 +91,19 @@ export class HistoryReader {
   maxOrd(): { jobs: number; flows: number; breakpoints: number } {
     return this.s.maxOrd.get() as { jobs: number; flows: number; breakpoints: number };
   }
+}
+
+/** Payloads per connection id, counted from `event_emit` events (their targets). */
+function connectionCounts(events: TraceEvent[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const e of events) {
+    if (e.event_type !== "event_emit" || e.routine_id === null) continue;
+    const targets = Array.isArray(e.data.targets) ? (e.data.targets as { routine_id?: unknown; slot_name?: unknown }[]) : [];
+    for (const t of targets) {
+      if (typeof t.routine_id !== "string" || typeof t.slot_name !== "string") continue;
+      const id = `${e.routine_id}.${String(e.data.event_name)}:${t.routine_id}.${t.slot_name}`;
+      counts[id] = (counts[id] ?? 0) + 1;
+    }
+  }
+  return counts;
 }

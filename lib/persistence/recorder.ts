@@ -206,7 +206,8 @@ export class HistoryRecorder implements CollectorObserver, Producer {
   private row(lj: LiveJob, nowIso: string) {
     const rec = lj.rec;
     const job = rec.job;
-    const snap = job.toJSON();
+    // As served: the state with the seq it is as of, so a restored job's snapshot says it too.
+    const snap = this.d.collector.jobSnapshot(job);
     const metrics = this.d.collector.getMetrics(rec.jobId);
     return {
       job_id: rec.jobId,

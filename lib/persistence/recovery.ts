@@ -3,8 +3,8 @@
  * ("interrupted by restart"), with a final `job_failed` event numbered after the last committed one,
  * so a client resubscribing with `after_seq` sees the end of the job and no gap.
  */
-import type { JobError, JobSnapshot } from "../engine";
-import type { JobMetrics, TraceEvent } from "../monitoring";
+import type { JobError } from "../engine";
+import type { JobMetrics, JobSnapshot, TraceEvent } from "../monitoring";
 import type { Db } from "./database";
 import { toJson } from "./json";
 

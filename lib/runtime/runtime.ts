@@ -1,5 +1,5 @@
-import { type Flow, flowFromDsl, flowToDsl, type Job, type JobSnapshot, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
-import { type JobMetrics, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
+import { type Flow, flowFromDsl, flowToDsl, type Job, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
+import { type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
 import type { StartJobRequest } from "../wire/requests";
 
@@ -169,10 +169,10 @@ export class Runtime {
     return { jobs: all.slice(offset, offset + (query.limit ?? all.length)), total: all.length };
   }
 
-  /** The job snapshot (GET /api/jobs/{id}), live or restored. */
+  /** The job snapshot (GET /api/jobs/{id}), live or restored, with the trace seq it is as of. */
   jobSnapshot(jobId: string): JobSnapshot {
     const job = this.monitoring.jobStore.get(jobId);
-    if (job) return job.toJSON();
+    if (job) return this.monitoring.monitorCollector.jobSnapshot(job);
     const snap = this.persistence?.archive.snapshot(jobId);
     if (snap) return snap;
     throw new MonitoringError("not_found", "JOB_NOT_FOUND", `Job '${jobId}' not found`);

@@ -156,8 +156,8 @@ export const RoutineStateSchema = z.strictObject({
 });
 export type RoutineStateSnapshot = z.infer<typeof RoutineStateSchema>;
 
-/** GET /api/jobs/{id}: the job's whole state. */
-export const JobSnapshotSchema = z.strictObject({
+/** A job's own state, as the engine keeps it (`job.toJSON()`). */
+export const JobStateSchema = z.strictObject({
   job_id: z.string(),
   flow_id: z.string(),
   status: JobStatusSchema,
@@ -178,6 +178,18 @@ export const JobSnapshotSchema = z.strictObject({
   pause_points: z.array(z.strictObject({ timestamp: Timestamp, reason: z.string() })),
   execution_history: z.array(HistoryRecordSchema),
   pending_activations: z.number().int(),
+});
+export type JobState = z.infer<typeof JobStateSchema>;
+
+/**
+ * GET /api/jobs/{id}: the job's whole state, with the trace position it is as of. Every event with
+ * seq <= `last_seq` is reflected in its counts and none after it (both are read in one synchronous
+ * step), so a client that also applies events adds only those above `last_seq`.
+ */
+export const JobSnapshotSchema = JobStateSchema.extend({
+  last_seq: z.number().int().min(0),
+  /** Payloads that crossed each connection (by connection id); connections never crossed are left out. */
+  connection_counts: z.record(z.string(), z.number().int().min(0)),
 });
 export type JobSnapshot = z.infer<typeof JobSnapshotSchema>;
 

@@ -56,6 +56,12 @@ describe("the Complete Monitoring Setup example, over HTTP", () => {
     expect(events[0]?.event_type).toBe("job_started");
     expect(events.at(-1)?.event_type).toBe("job_completed");
     expect(events.filter((e) => e.event_type === "routine_start").map((e) => e.routine_id)).toEqual(["ingest", "process", "validate"]);
+    // The snapshot says what it is as of: the last seq, and the payloads per connection.
+    const snap = await api("GET", `/api/jobs/${jobId}`);
+    expect(snap.json).toMatchObject({
+      last_seq: trace.json.last_seq,
+      connection_counts: { "ingest.data_ingested:process.data_ingested": 1, "process.data_processed:validate.data_processed": 1 },
+    });
   });
 });
 

@@ -173,6 +173,46 @@ describe("two jobs of one flow", () => {
     expect(got).toEqual([42]);
   });
 
+  for (const strategy of ["sequential", "concurrent"] as const) {
+    it(`${strategy}: a held activation goes on with activationReleased, in the step that counts it and runs its handler; never after the job ended`, async () => {
+      const seen: string[] = [];
+      const flow = new Flow(`released-${strategy}`, { executionStrategy: strategy });
+      flow.addRoutine(new Fn((_p, ctx) => ctx.emit("out", {})), "src");
+      flow.addRoutine(new Fn(() => { seen.push("handler"); }), "dst");
+      flow.connect("src", "out", "dst", "input");
+      let release!: () => void;
+      const hooks: ExecutionHooks = {
+        beforeActivation(act) {
+          if (act.routineId !== "dst") return undefined;
+          seen.push("held");
+          return new Promise<void>((r) => { release = r; });
+        },
+        activationReleased(act) {
+          seen.push(`released (${act.job.routineStates.dst?.activations} counted)`);
+          // Nothing else runs in between: the handler starts in this same synchronous step.
+          queueMicrotask(() => seen.push("a microtask queued at the release"));
+        },
+      };
+      const job = flow.start("src", {}, { hooks });
+      await waitFor(() => seen.includes("held"));
+      release();
+      await job.done;
+      expect(seen).toEqual(["held", "released (0 counted)", "handler", "a microtask queued at the release"]);
+      expect(job.routineStates.dst?.activations).toBe(1);
+
+      // Cancelled while held: the activation never runs, and is not released.
+      seen.length = 0;
+      const cancelled = flow.start("src", {}, { hooks });
+      await waitFor(() => seen.includes("held"));
+      cancelled.cancel("stop");
+      release();
+      await cancelled.done;
+      await tick();
+      expect(seen).toEqual(["held"]);
+      expect(cancelled.routineStates.dst?.activations).toBe(0);
+    });
+  }
+
   it("a hook holding an emit defers its delivery until released, and may edit it", async () => {
     const order: string[] = [];
     const flow = new Flow("emit-hold");

@@ -114,6 +114,27 @@ describe("durable history", () => {
     expect(r2.monitoring.breakpointManager.getBreakpoint(bp.breakpoint_id)?.hit_count).toBe(4);
   });
 
+  it("a restored snapshot says the seq it is as of and its payloads per connection, also when it was stored without them", async () => {
+    const path = dbFile();
+    const r1 = open(path);
+    r1.createFlow("pipeline", PIPELINE);
+    const jobs = [await run(r1, 2), await run(r1, 5)];
+    const served = jobs.map((j) => r1.jobSnapshot(j.jobId));
+    expect(served[0]).toMatchObject({ last_seq: r1.monitoring.monitorCollector.traceInfo(jobs[0]?.jobId ?? "")?.last_seq, connection_counts: { "a.output:b.input": 1 } });
+    r1.persistence?.flush();
+    // A row as an older version wrote it: the snapshot without the two fields.
+    const db = dbOf(r1);
+    const second = jobs[1] as Job;
+    const row = db.prepare("SELECT snapshot FROM jobs WHERE job_id = ?").get(second.jobId) as { snapshot: string };
+    const { last_seq: _seq, connection_counts: _counts, ...older } = JSON.parse(row.snapshot) as Record<string, unknown>;
+    db.prepare("UPDATE jobs SET snapshot = ? WHERE job_id = ?").run(JSON.stringify(older), second.jobId);
+    simulateRestart(r1);
+    r1.deleteFlow("pipeline");
+
+    const r2 = open(path);
+    expect(jobs.map((j) => r2.jobSnapshot(j.jobId))).toEqual(served);
+  });
+
   it("closes a job that was running when the process died as failed, with a final event after the last seq", async () => {
     const path = dbFile();
     const r1 = open(path);
