@@ -5,7 +5,7 @@
  * lays out panels around what this returns.
  */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { useStore } from "zustand";
 import { api } from "@/lib/client/api";
 import { connectJob } from "@/lib/client/live-connection";
@@ -42,20 +42,25 @@ export function useJobDebugger(jobId: string) {
   const [actionError, setActionError] = useState<string | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
   const [focus, setFocus] = useState<FocusRequest>({ key: 0, centre: false });
+  /** The event whose full payload the payload viewer shows (its seq), if open. */
+  const [viewing, setViewing] = useState<number | null>(null);
+  const closeViewer = useCallback(() => setViewing(null), []);
   // The step the user asked for last, and where from: if the job ends before it stops anywhere,
   // the stop bar says why (nothing came at the depth the step waits for).
   const [step, setStep] = useState<{ action: StepAction; from: PausedAt } | null>(null);
   const stepEnded = step !== null && final;
 
-  // On every stop and at the end the snapshot is the authority on counts and states.
+  // On every stop and at the end the snapshot is the authority on counts and states (and, at the
+  // end, on the final shared data: fetched into the job query's cache).
   useEffect(() => {
     if (status === "paused" || final) {
-      void api.job(jobId).then(
+      void qc.fetchQuery({ ...queries.job(jobId), staleTime: 0 }).then(
         (snap) => store.getState().reconcile(snap),
         () => {},
       );
       void qc.invalidateQueries({ queryKey: queryKeys.metrics(jobId) });
       void qc.invalidateQueries({ queryKey: queryKeys.breakpointsAll });
+      void qc.invalidateQueries({ queryKey: queryKeys.ioAll(jobId) });
     }
   }, [status, final, jobId, store, qc]);
   // Select the node where the job stopped.
@@ -117,6 +122,11 @@ export function useJobDebugger(jobId: string) {
     /** Set when the user's last step ran the job to its end: what to tell them. */
     stepNote: stepEnded && step ? describeStepEnd(step.action, step.from, status) : null,
     stepEnded,
+    final,
+    viewing,
+    /** Opens the payload viewer on event `seq` (stable: the memoised event log takes it). */
+    openEvent: setViewing,
+    closeViewer,
     act: (a: ToolbarAction) => void act(a),
     select: (routineId: string) => store.getState().select(routineId),
     /** A call-stack frame: select its node and centre the graph on it. */
