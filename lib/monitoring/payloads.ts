@@ -121,9 +121,18 @@ let snapshotSize = 0;
 
 /**
  * A copy of a plain object whose values are all primitives (the common payload), with its JSON
- * size estimated in `snapshotSize`; undefined for anything else (serialised instead).
+ * size estimated in `snapshotSize`; undefined for anything else (serialised instead), including a
+ * value whose reading throws (a getter, a proxy): capture never fails the job.
  */
 function flatSnapshot(value: unknown): Record<string, unknown> | undefined {
+  try {
+    return flatCopy(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function flatCopy(value: unknown): Record<string, unknown> | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return undefined;
@@ -292,7 +301,7 @@ export class PayloadLog implements PayloadSource {
     value: unknown,
     same: SameAsLast | null,
   ): void {
-    if (this.closedAt !== null) {
+    if (this.closedAt !== null || this.released) {
       if (kind === "params" || kind === "log") this.skipped++;
       return;
     }
@@ -347,7 +356,7 @@ export class PayloadLog implements PayloadSource {
   }
 
   private grow(): void {
-    const c = this.seqs.length * 2;
+    const c = Math.max(INITIAL_ROWS, this.seqs.length * 2);
     this.seqs = grown(this.seqs, c);
     this.times = grown(this.times, c);
     this.kinds = grown(this.kinds, c);

@@ -319,3 +319,25 @@ describe("removal", () => {
     expect(collector.eventWithPayload(job.jobId, 2)).toBeNull();
   });
 });
+
+describe("hostile payloads", () => {
+  it("capture never fails a job: a throwing getter, a proxy that cannot list its keys", async () => {
+    const flow = new Flow("payloads_hostile");
+    flow.addRoutine(
+      new Fn((_p, ctx) => {
+        ctx.emit("out", Object.defineProperty({ ok: 1 }, "boom", { enumerable: true, get: () => { throw new Error("no reading me"); } }));
+        ctx.emit("out", new Proxy({ a: 1 }, { ownKeys: () => { throw new Error("no keys"); } }));
+        ctx.emit("out", { ok: 2 });
+      }),
+      "src",
+    );
+    flow.addRoutine(new Fn(() => {}), "sink");
+    flow.connect("src", "out", "sink", "input");
+    registry();
+    const job = await flow.execute("src");
+    expect(job.status).toBe("completed");
+    const outs = io(job, { routineId: "src", kind: "output" }).rows;
+    expect(outs.map((r) => r.truncated)).toEqual([true, true, false]);
+    expect(outs[2]?.payload).toEqual({ ok: 2 });
+  });
+});
