@@ -61,7 +61,7 @@ const KIND_CODE: Record<PayloadKind, number> = { input: 0, output: 1, params: 2,
 
 /**
  * A payload kept in memory, as read from a PayloadLog's columns: its JSON text, or for a flat
- * object (every value a primitive) the copy taken at capture, whose JSON is made when read.
+ * object (every value a primitive) the object rebuilt from the values taken at capture.
  */
 export class KeptPayload implements StoredPayload {
   constructor(
@@ -76,7 +76,7 @@ export class KeptPayload implements StoredPayload {
     private readonly n2: number,
     /** output: the flow's route list; log: the message. */
     private readonly extra: unknown,
-    /** JSON text, or a flat snapshot. */
+    /** JSON text, or the flat object rebuilt. */
     private readonly body: string | Record<string, unknown>,
     readonly truncated: boolean,
   ) {}
@@ -116,66 +116,21 @@ export interface PayloadSource {
   rowAt(seq: number): StoredPayload | null;
 }
 
-/** Size estimate of the last snapshot flatSnapshot took (set instead of returned: no allocation). */
-let snapshotSize = 0;
-
 /**
- * A copy of a plain object whose values are all primitives (the common payload), with its JSON
- * size estimated in `snapshotSize`; undefined for anything else (serialised instead), including a
- * value whose reading throws (a getter, a proxy): capture never fails the job.
+ * The previous payload of a capture batch: the same object, captured at the same instant, is taken
+ * once (its row shares the body of the previous one).
  */
-function flatSnapshot(value: unknown): Record<string, unknown> | undefined {
-  try {
-    return flatCopy(value);
-  } catch {
-    return undefined;
-  }
-}
-
-function flatCopy(value: unknown): Record<string, unknown> | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return undefined;
-  // A spread copy is V8's fast clone; then only check that every value is a primitive.
-  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  let size = 2;
-  let count = 0;
-  for (const key in out) {
-    if (++count > 64) return undefined;
-    const v = out[key];
-    switch (typeof v) {
-      case "number":
-        size += 24; // the longest a JSON number gets
-        break;
-      case "string":
-        size += (v as string).length + 2;
-        break;
-      case "boolean":
-        size += 5;
-        break;
-      case "undefined":
-        break;
-      default:
-        if (v !== null) return undefined;
-        size += 4;
-    }
-    size += key.length + 4;
-  }
-  snapshotSize = size;
-  return out;
-}
-
-/** The previous payload of a capture batch: the same object, captured at the same instant, is taken once. */
 export interface SameAsLast {
   value: unknown;
-  text: string | null;
-  snapshot: Record<string, unknown> | undefined;
-  /** JSON size (estimated for a snapshot); -1 when JSON cannot represent the value. */
+  /** The previous row, or -1. */
+  row: number;
+  /** JSON size (estimated for a flat value); -1 when JSON cannot represent the value. */
   size: number;
+  truncated: boolean;
 }
 
 export function sameAsLast(): SameAsLast {
-  return { value: undefined, text: null, snapshot: undefined, size: -2 };
+  return { value: undefined, row: -1, size: -1, truncated: false };
 }
 
 /** JSON text of the whole value, or null when JSON cannot represent it (a cycle, a BigInt) or it is too large for one string. */
@@ -234,10 +189,11 @@ const INITIAL_ROWS = 64;
  * only counted, and served from the trace window's previews. Memory stays within the budget plus at
  * most MAX_BUDGET_MISSES previews.
  *
- * A row is a position in typed columns (numbers, and the numbers of interned names) plus its body
- * (a JSON string or a flat snapshot): tens of thousands of rows give the garbage collector one
- * object each to keep, not a dozen, and growing arrays of pointers (slow to append to once large)
- * only one.
+ * A row is a position in typed columns (numbers, and the numbers of interned names). Its body is
+ * either JSON text, or, for a flat object (every value a primitive: the common payload), its
+ * values copied at capture into value columns under an interned list of keys: exact, a fraction
+ * of the cost of serialising, and no object kept per row. Objects kept alive cost the garbage
+ * collector at every collection, and tens of thousands of rows of small payloads are typical.
  */
 export class PayloadLog implements PayloadSource {
   private n = 0;
@@ -254,7 +210,22 @@ export class PayloadLog implements PayloadSource {
   private slots = new Int32Array(INITIAL_ROWS);
   private events = new Int32Array(INITIAL_ROWS);
   private extras = new Int32Array(INITIAL_ROWS);
-  private bodies: (string | Record<string, unknown>)[] = [];
+  /** The row's key list (index into `shapes`), or -1 when its body is text. */
+  private shapeOf = new Int32Array(INITIAL_ROWS);
+  /** Flat rows: where its values start in the value columns; text rows: index into `texts`. */
+  private bodyAt = new Int32Array(INITIAL_ROWS);
+  private texts: string[] = [];
+  private shapes: string[][] = [];
+  /** Up to four recent shapes, most recent first (rows mostly repeat one of a few). */
+  private recentShapes: number[] = [];
+  private scratchKeys: string[] = [];
+  /** Value columns: a number, or a tag (and `vStr` index for strings). */
+  private vNum = new Float64Array(INITIAL_ROWS);
+  private vTag = new Uint8Array(INITIAL_ROWS);
+  private vN = 0;
+  private vStr: string[] = [];
+  /** Where the strings of the last flat body start in `vStr` (to undo it). */
+  private lastStrStart = 0;
   private names = new Interned();
   private refs = new Interned();
   used = 0;
@@ -305,37 +276,45 @@ export class PayloadLog implements PayloadSource {
       if (kind === "params" || kind === "log") this.skipped++;
       return;
     }
-    let text: string | null = null;
-    let snapshot: Record<string, unknown> | undefined;
-    let size: number;
-    if (same !== null && same.value === value && same.size !== -2) {
-      text = same.text;
-      snapshot = same.snapshot;
-      size = same.size;
-    } else {
-      snapshot = flatSnapshot(value);
-      if (snapshot !== undefined) size = snapshotSize;
-      else {
-        text = fullJson(value);
-        size = text === null ? -1 : text.length;
-      }
-      if (same !== null) {
-        same.value = value;
-        same.text = text;
-        same.snapshot = snapshot;
-        same.size = size;
-      }
-    }
-    let truncated = false;
-    if (size === -1 || this.used + size + PAYLOAD_ROW_OVERHEAD > this.budget) {
-      if (size !== -1) this.misses++;
-      text = previewJson(value);
-      snapshot = undefined;
-      size = text.length;
-      truncated = true;
-    }
     if (this.n === this.seqs.length) this.grow();
-    const i = this.n++;
+    const i = this.n;
+    let size: number;
+    let truncated = false;
+    if (same !== null && same.value === value && same.row >= 0) {
+      // The same object as the previous row of this batch: the same body.
+      const prev = same.row;
+      this.shapeOf[i] = this.shapeOf[prev] as number;
+      this.bodyAt[i] = this.bodyAt[prev] as number;
+      size = same.size;
+      truncated = same.truncated;
+      if (!truncated && this.used + size + PAYLOAD_ROW_OVERHEAD > this.budget) {
+        this.misses++;
+        size = this.putText(i, previewJson(value));
+        truncated = true;
+      }
+    } else {
+      size = this.putFlat(i, value);
+      if (size < 0) {
+        const text = fullJson(value);
+        if (text === null) {
+          size = this.putText(i, previewJson(value));
+          truncated = true;
+        } else size = this.putText(i, text);
+      }
+      if (!truncated && this.used + size + PAYLOAD_ROW_OVERHEAD > this.budget) {
+        this.misses++;
+        this.dropBody(i);
+        size = this.putText(i, previewJson(value));
+        truncated = true;
+      }
+    }
+    if (same !== null) {
+      same.value = value;
+      same.row = i;
+      same.size = size;
+      same.truncated = truncated;
+    }
+    this.n++;
     const code = KIND_CODE[kind];
     this.seqs[i] = seq;
     this.times[i] = time;
@@ -347,12 +326,142 @@ export class PayloadLog implements PayloadSource {
     this.slots[i] = this.names.of(slotName);
     this.events[i] = this.names.of(eventName);
     this.extras[i] = this.refs.of(extra);
-    this.bodies.push(snapshot ?? (text as string));
     this.used += size + PAYLOAD_ROW_OVERHEAD;
     if (code < 2) this.ioRows++;
     if (truncated) this.previewRows++;
     else this.kept++;
     if (this.misses >= MAX_BUDGET_MISSES || this.budget - this.used < PAYLOAD_ROW_OVERHEAD + 16) this.closedAt = seq;
+  }
+
+  /** Row i's body is this text; returns its size. */
+  private putText(i: number, text: string): number {
+    this.shapeOf[i] = -1;
+    this.bodyAt[i] = this.texts.length;
+    this.texts.push(text);
+    return text.length;
+  }
+
+  /** Undoes the body just put for row i (the last one): it did not fit. */
+  private dropBody(i: number): void {
+    if ((this.shapeOf[i] as number) < 0) this.texts.pop();
+    else {
+      this.vN = this.bodyAt[i] as number;
+      this.vStr.length = this.lastStrStart;
+    }
+  }
+
+  /**
+   * Copies a flat object's values into the value columns as row i's body; returns its estimated
+   * JSON size, or -1 (nothing kept) when the value is not a plain object of primitives or cannot
+   * be read (a getter that throws, a proxy): capture never fails the job.
+   */
+  private putFlat(i: number, value: unknown): number {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return -1;
+    const start = this.vN;
+    const strStart = this.vStr.length;
+    this.lastStrStart = strStart;
+    let flat = true;
+    try {
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return -1;
+      const keys = this.scratchKeys;
+      let size = 2;
+      let count = 0;
+      for (const key in value) {
+        if (count === 64) {
+          flat = false;
+          break;
+        }
+        const v = (value as Record<string, unknown>)[key];
+        if (this.vN === this.vNum.length) {
+          this.vNum = grown(this.vNum, this.vNum.length * 2);
+          this.vTag = grown(this.vTag, this.vTag.length * 2);
+        }
+        const at = this.vN++;
+        switch (typeof v) {
+          case "number":
+            this.vNum[at] = v;
+            this.vTag[at] = 0;
+            size += 24; // the longest a JSON number gets
+            break;
+          case "string":
+            this.vNum[at] = this.vStr.length;
+            this.vTag[at] = 1;
+            this.vStr.push(v);
+            size += v.length + 2;
+            break;
+          case "boolean":
+            this.vTag[at] = v ? 2 : 3;
+            size += 5;
+            break;
+          case "undefined":
+            this.vTag[at] = 5;
+            break;
+          default:
+            this.vTag[at] = 4;
+            size += 4;
+            if (v !== null) flat = false;
+        }
+        if (!flat) break;
+        keys[count++] = key;
+        size += key.length + 4;
+      }
+      if (flat) {
+        this.shapeOf[i] = this.shapeFor(keys, count);
+        this.bodyAt[i] = start;
+        return size;
+      }
+    } catch {
+      // A getter or proxy that throws: serialised (or previewed) instead.
+    }
+    this.vN = start;
+    this.vStr.length = strStart;
+    return -1;
+  }
+
+  /** The index of this key list among the shapes (a new shape when none of the recent ones is it). */
+  private shapeFor(keys: string[], count: number): number {
+    const recent = this.recentShapes;
+    for (let r = 0; r < recent.length; r++) {
+      const idx = recent[r] as number;
+      const shape = this.shapes[idx] as string[];
+      if (shape.length !== count) continue;
+      let same = true;
+      for (let k = 0; k < count && same; k++) same = shape[k] === keys[k];
+      if (same) {
+        if (r > 0) {
+          recent.splice(r, 1);
+          recent.unshift(idx);
+        }
+        return idx;
+      }
+    }
+    const idx = this.shapes.length;
+    this.shapes.push(keys.slice(0, count));
+    recent.unshift(idx);
+    if (recent.length > 4) recent.pop();
+    return idx;
+  }
+
+  /** Row i's body as a value (a flat object rebuilt) or its JSON text. */
+  private body(i: number): string | Record<string, unknown> {
+    const shape = this.shapeOf[i] as number;
+    const at = this.bodyAt[i] as number;
+    if (shape < 0) return this.texts[at] as string;
+    const keys = this.shapes[shape] as string[];
+    const out: Record<string, unknown> = {};
+    for (let k = 0; k < keys.length; k++) {
+      const tag = this.vTag[at + k] as number;
+      const num = this.vNum[at + k] as number;
+      // Own data properties, whatever the key (`__proto__` included), as the payload had them.
+      Object.defineProperty(out, keys[k] as string, {
+        value: tag === 0 ? num : tag === 1 ? this.vStr[num] : tag === 2 ? true : tag === 3 ? false : tag === 4 ? null : undefined,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
   }
 
   private grow(): void {
@@ -367,6 +476,8 @@ export class PayloadLog implements PayloadSource {
     this.slots = grown(this.slots, c);
     this.events = grown(this.events, c);
     this.extras = grown(this.extras, c);
+    this.shapeOf = grown(this.shapeOf, c);
+    this.bodyAt = grown(this.bodyAt, c);
   }
 
   /**
@@ -401,7 +512,7 @@ export class PayloadLog implements PayloadSource {
       this.n1s[i] as number,
       this.n2s[i] as number,
       this.refs.values[this.extras[i] as number],
-      this.bodies[i] as string | Record<string, unknown>,
+      this.body(i),
       code >= 4,
     );
   }
@@ -455,7 +566,15 @@ export class PayloadLog implements PayloadSource {
     this.slots = new Int32Array(0);
     this.events = new Int32Array(0);
     this.extras = new Int32Array(0);
-    this.bodies = [];
+    this.shapeOf = new Int32Array(0);
+    this.bodyAt = new Int32Array(0);
+    this.texts = [];
+    this.shapes = [];
+    this.recentShapes = [];
+    this.vNum = new Float64Array(0);
+    this.vTag = new Uint8Array(0);
+    this.vN = 0;
+    this.vStr = [];
     this.names = new Interned();
     this.refs = new Interned();
     this.released = true;

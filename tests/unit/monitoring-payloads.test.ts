@@ -227,6 +227,35 @@ describe("full payloads", () => {
   });
 });
 
+describe("flat payloads", () => {
+  it("keep every kind of primitive and every key exactly, whatever mix of shapes follows", async () => {
+    const sent: Payload[] = [
+      { a: 1, b: "two", c: true },
+      { x: 0.1, y: -3e300, z: false, n: null },
+      { a: 1, b: "two", c: true },
+      { text: "quote \" and \n newline and ünïcødé", empty: "" },
+      { gone: undefined, nan: Number.NaN, inf: Number.POSITIVE_INFINITY },
+      JSON.parse('{"__proto__": {"polluted": true}, "k": 1}') as Payload,
+      {},
+      { x: 2, y: 3, z: true, n: null },
+    ];
+    const flow = new Flow("payloads_flat");
+    flow.addRoutine(new Fn((_p, ctx) => { for (const p of sent) ctx.emit("out", p); }), "src");
+    flow.addRoutine(new Fn(() => {}), "sink");
+    flow.connect("src", "out", "sink", "input");
+    registry();
+    const job = await flow.execute("src");
+    const outs = io(job, { routineId: "src", kind: "output" }).rows;
+    // What JSON makes of each payload, exactly (undefined dropped, NaN and Infinity as null).
+    expect(outs.map((r) => JSON.stringify(r.payload))).toEqual(sent.map((p) => JSON.stringify(p)));
+    expect(outs.every((r) => !r.truncated)).toBe(true);
+    expect(Object.getPrototypeOf(outs[5]?.payload)).toBe(Object.prototype);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+    const ins = io(job, { routineId: "sink", kind: "input" }).rows;
+    expect(ins.map((r) => JSON.stringify(r.payload))).toEqual(sent.map((p) => JSON.stringify(p)));
+  });
+});
+
 describe("the payload budget", () => {
   it("keeps payloads in full up to the budget, previews after it, and says so", async () => {
     const collector = registry().monitorCollector;
