@@ -149,3 +149,30 @@ test("a job past its payload budget says so, and shows previews past it", async 
     await request.delete(`/api/flows/${flowId}`);
   }
 });
+
+test("a paused job shows what its nodes received and emitted so far", async ({ page, request }) => {
+  const res = await request.post("/api/jobs", { data: { flow_id: "data_processing", entry_routine_id: "ingest", entry_params: { data: DATA }, breakpoints: [{ routine_id: "validate" }] } });
+  const { job_id: jobId } = (await res.json()) as { job_id: string };
+  try {
+    await page.goto(`/jobs/${jobId}`);
+    await expect(page.getByTestId("paused-at")).toHaveAttribute("data-routine-id", "validate");
+    const io = page.getByTestId("node-io");
+    // The stop selects validate: it has not run yet.
+    await expect(io).toHaveAttribute("data-routine-id", "validate");
+    await expect(io.getByTestId("node-io-row")).toHaveCount(0);
+    await selectNode(page, "process");
+    await expect(io.getByTestId("node-io-row")).toHaveCount(2);
+    const output = io.locator('[data-testid="node-io-row"][data-kind="output"]');
+    await output.getByTestId("node-io-toggle").click();
+    await expect(output.getByTestId("node-io-payload")).toContainText("599: 201198");
+    await expect(page.getByTestId("final-shared-data")).toHaveCount(0);
+    // Continue: validate runs, and its input shows up without reloading.
+    await page.getByTestId("debug-continue").click();
+    await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
+    await selectNode(page, "validate");
+    await expect(io.getByTestId("node-io-row")).toHaveCount(1);
+    await expect(page.getByTestId("final-shared-data")).toContainText("valid: true");
+  } finally {
+    await request.post(`/api/jobs/${jobId}/cancel`);
+  }
+});
