@@ -171,9 +171,9 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
  * routine_start and routine_complete, two of the three events every activation produces, are
  * stored as the Activation itself plus two numbers (time; attempt or duration) in typed columns:
  * no object is allocated for them; an `event_emit` to connected slots is the route list, the
- * emitted payload and the emitting activation's id. Their data and payload preview are built when somebody reads
- * them, and `seal()` (at the end of the job) turns what is left into Rows so a finished job keeps
- * previews only. A live subscriber reads each event as it is recorded, so it sees payloads exactly
+ * emitted payload and the emitting activation's id. Their data and payload preview are built when
+ * somebody reads them, and `seal()` (at the end of the job) turns what is left into Rows so a
+ * finished job keeps previews only. A live subscriber reads each event as it is recorded, so it sees payloads exactly
  * as they were; a later read of a running job shows them as they are then.
  *
  * @internal (exported for the bench)
