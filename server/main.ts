@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import next from "next";
-import { type Flow, Runtime, setRuntime } from "../lib";
+import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, Runtime, setRuntime } from "../lib";
 import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS } from "../lib/persistence";
 import { demoFlows, registerDemoTypes } from "./demos";
 import { attachRawWebSockets } from "./ws/raw";
@@ -25,6 +25,8 @@ export interface ServerOptions {
   database?: string | false;
   /** Finished jobs kept (default: ROUTILUX_RETENTION_JOBS or 1,000). */
   retentionJobs?: number;
+  /** Bytes of full payloads kept per job (default: ROUTILUX_PAYLOAD_BUDGET_BYTES or 8 MiB). */
+  payloadBudgetBytes?: number;
   dev?: boolean;
 }
 
@@ -43,9 +45,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   registerDemoTypes();
   const database = options.database ?? (process.env.ROUTILUX_DB || DEFAULT_DB_PATH);
   const retentionJobs = options.retentionJobs ?? envInt("ROUTILUX_RETENTION_JOBS") ?? DEFAULT_RETENTION_JOBS;
+  const payloadBudgetBytes = options.payloadBudgetBytes ?? envInt("ROUTILUX_PAYLOAD_BUDGET_BYTES") ?? DEFAULT_PAYLOAD_BUDGET_BYTES;
   const runtime = setRuntime(
     new Runtime({
       flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])],
+      payloadBudgetBytes,
       ...(database === false ? {} : { persistence: { path: database, retentionJobs } }),
     }),
   );

@@ -1,5 +1,8 @@
 "use client";
-/** The job's trace, virtualised (tens of thousands of rows stay cheap); filter by type and routine; click selects the node. */
+/**
+ * The job's trace, virtualised (tens of thousands of rows stay cheap); filter by type and routine;
+ * a click selects the node and opens the event's full payload (`onOpen`).
+ */
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useStore } from "zustand";
@@ -70,7 +73,7 @@ function useThrottledEventCount(store: JobLiveStore, ms: number): number {
   return count;
 }
 
-function EventLogView({ store }: { store: JobLiveStore }) {
+function EventLogView({ store, onOpen }: { store: JobLiveStore; onOpen?: (seq: number) => void }) {
   const count = useThrottledEventCount(store, LOG_REFRESH_MS);
   // Read at (throttled) render time, not subscribed: a subscription would redraw every frame.
   const { lastSeq, missing } = store.getState().run;
@@ -144,7 +147,11 @@ function EventLogView({ store }: { store: JobLiveStore }) {
       // row its own paint properties, and rows that come and go as the log follows would make
       // the browser re-layerize the whole page (the 300-node graph too).
       style={{ top }}
-      onClick={() => e.routine_id && store.getState().select(e.routine_id)}
+      title="Open the full payload"
+      onClick={() => {
+        if (e.routine_id) store.getState().select(e.routine_id);
+        onOpen?.(e.seq);
+      }}
     >
       <span className="seq">{e.seq}</span>
       <span className="time">{e.timestamp.slice(11, 23)}</span>

@@ -12,6 +12,8 @@ import { DebugToolbar } from "./debug-toolbar";
 import { EventLog } from "./event-log";
 import { FlowGraph } from "./flow-graph";
 import { MetricsPanel } from "./metrics-panel";
+import { NodeIoPanel } from "./node-io-panel";
+import { PayloadViewer } from "./payload-viewer";
 import { RoutinePanel } from "./routine-panel";
 import { RoutineSearch } from "./routine-search";
 import { formatMs, StatusBadge } from "./status-badge";
@@ -113,7 +115,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
                 Metrics
               </button>
             </div>
-            {bottomTab === "log" ? <EventLog store={d.store} /> : <MetricsPanel metrics={d.metrics} />}
+            {bottomTab === "log" ? <EventLog store={d.store} onOpen={d.openEvent} /> : <MetricsPanel metrics={d.metrics} />}
           </div>
         </div>
         <aside className="side">
@@ -125,10 +127,12 @@ export function JobDebugger({ jobId }: { jobId: string }) {
           <CallStackPanel jobId={jobId} pausedAt={d.pausedAt} frame={d.frame} onFrame={d.showFrame} />
           <VariablesPanel jobId={jobId} pausedAt={d.pausedAt} frame={d.frame} />
           <RoutinePanel store={d.store} flow={d.flow} metrics={d.metrics} />
+          <NodeIoPanel jobId={jobId} store={d.store} final={d.final} sharedData={d.job.data?.shared_data} onOpen={d.openEvent} />
           <WatchPanel jobId={jobId} pausedAt={d.pausedAt} />
           <BreakpointsPanel breakpoints={d.breakpoints} onSelect={d.showRoutine} onEdit={d.setEditing} />
         </aside>
       </div>
+      {d.viewing !== null && <PayloadViewer key={d.viewing} jobId={jobId} seq={d.viewing} onClose={d.closeViewer} />}
     </div>
   );
 }

@@ -2,12 +2,15 @@
  * Every REST query of the UI: its key and options in one place (TanStack Query's `queryOptions`),
  * so components share cache entries and invalidate by the same keys.
  */
-import { queryOptions } from "@tanstack/react-query";
+import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 import { api } from "@/lib/client/api";
 import type { Breakpoint, JobStatus, PausedAt } from "@/lib/wire";
 
 /** Identifies one stop: panels that read the paused activation refetch when it changes. */
 export const pauseKey = (p: PausedAt | null): string => (p ? `${p.activation_id}:${p.kind}:${p.routine_id}` : "none");
+
+/** Inputs and outputs per page of the node-io panel. */
+export const IO_PAGE = 50;
 
 export interface JobFilter {
   flow_id?: string;
@@ -32,6 +35,10 @@ export const queryKeys = {
   variables: (jobId: string, at: PausedAt | null, frame = 0) => ["stop", jobId, "variables", pauseKey(at), frame] as const,
   callStack: (jobId: string, at: PausedAt | null) => ["stop", jobId, "call-stack", pauseKey(at)] as const,
   watch: (jobId: string, expression: string, at: PausedAt | null) => ["stop", jobId, "watch", expression, pauseKey(at)] as const,
+  /** Every inputs-and-outputs query of a job (refreshed at stops and at the end). */
+  ioAll: (jobId: string) => ["io", jobId] as const,
+  io: (jobId: string, routineId: string | null) => ["io", jobId, routineId ?? ""] as const,
+  event: (jobId: string, seq: number) => ["event", jobId, seq] as const,
   breakpointsAll: ["breakpoints"] as const,
   breakpoints: (scope: BreakpointScope) => (scope.jobId ? (["breakpoints", "job", scope.jobId] as const) : (["breakpoints", "flow", scope.flowId] as const)),
 };
@@ -50,6 +57,20 @@ export const queries = {
     queryOptions({ queryKey: queryKeys.callStack(jobId, at), queryFn: () => api.callStack(jobId), enabled: at !== null, retry: false }),
   watch: (jobId: string, expression: string, at: PausedAt | null) =>
     queryOptions({ queryKey: queryKeys.watch(jobId, expression, at), queryFn: () => api.evaluate(jobId, expression), enabled: at !== null, retry: false }),
+  /**
+   * A node's inputs and outputs, a page at a time (`after_seq` = the last row's seq); followed
+   * while the job runs. Without a node, one row: the answer's job-level payload figures.
+   */
+  io: (jobId: string, routineId: string | null, live: boolean) =>
+    infiniteQueryOptions({
+      queryKey: queryKeys.io(jobId, routineId),
+      queryFn: ({ pageParam }) => api.io(jobId, routineId ? { routine_id: routineId, after_seq: pageParam, limit: IO_PAGE } : { limit: 1 }),
+      initialPageParam: 0,
+      getNextPageParam: (last) => (last.has_more && routineId ? last.rows.at(-1)?.seq : undefined),
+      refetchInterval: live ? 2000 : false,
+    }),
+  /** One event with its full payload (it never changes once recorded). */
+  event: (jobId: string, seq: number) => queryOptions({ queryKey: queryKeys.event(jobId, seq), queryFn: () => api.event(jobId, seq), retry: false, staleTime: Number.POSITIVE_INFINITY }),
   /** A job's own breakpoints and its flow's, or a flow's; hit counts move while a job runs. */
   breakpoints: (scope: BreakpointScope, live: boolean) =>
     queryOptions({

@@ -48,6 +48,9 @@ export function useJobDebugger(jobId: string) {
   const [focus, setFocus] = useState<FocusRequest>({ key: 0, routineId: null, mode: "reveal" });
   // The call-stack frame whose variables show; every new stop starts at its own (0).
   const [frame, setFrame] = useState(0);
+  /** The event whose full payload the payload viewer shows (its seq), if open. */
+  const [viewing, setViewing] = useState<number | null>(null);
+  const closeViewer = useCallback(() => setViewing(null), []);
   // The step the user asked for last, and where from: if the job ends before it stops anywhere,
   // the stop bar says where the followed item went (the server's `step_outcome`).
   const [step, setStep] = useState<{ action: StepAction; from: PausedAt } | null>(null);
@@ -72,6 +75,7 @@ export function useJobDebugger(jobId: string) {
       refreshSnapshot();
       void qc.invalidateQueries({ queryKey: queryKeys.metrics(jobId) });
       void qc.invalidateQueries({ queryKey: queryKeys.breakpointsAll });
+      void qc.invalidateQueries({ queryKey: queryKeys.ioAll(jobId) });
     }
   }, [status, final, jobId, qc, refreshSnapshot]);
   useEffect(() => {
@@ -179,6 +183,11 @@ export function useJobDebugger(jobId: string) {
     /** Set when the user's last step ran the job to its end: where the item went. */
     stepNote: stepEnded && step ? (stepOutcome ?? `${stepLabel(step.action)} from ${step.from.routine_id}.${step.from.slot_name} ran the job to its end (${status ?? "finished"})`) : null,
     stepEnded,
+    final,
+    viewing,
+    /** Opens the payload viewer on event `seq` (stable: the memoised event log takes it). */
+    openEvent: setViewing,
+    closeViewer,
     act: (a: ToolbarAction) => void act(a),
     select: (routineId: string) => store.getState().select(routineId),
     frame,

@@ -125,6 +125,10 @@ export const api = {
   job: (jobId: string) => call("getJob", { params: { job_id: jobId } }),
   metrics: (jobId: string) => call("jobMetrics", { params: { job_id: jobId } }),
   trace: (jobId: string, q: { after_seq?: number; limit?: number } = {}) => call("jobTrace", { params: { job_id: jobId }, query: q }),
+  /** A node's (or the job's) inputs and outputs, in full within the job's payload budget. */
+  io: (jobId: string, q: { routine_id?: string; kind?: "input" | "output"; after_seq?: number; limit?: number } = {}) => call("jobIo", { params: { job_id: jobId }, query: q }),
+  /** One trace event with its full payload. */
+  event: (jobId: string, seq: number) => call("jobEvent", { params: { job_id: jobId, seq: String(seq) } }),
   jobBreakpoints: (jobId: string) => call("jobBreakpoints", { params: { job_id: jobId } }),
   addJobBreakpoint: (jobId: string, bp: BreakpointBody) => call("addJobBreakpoint", { params: { job_id: jobId }, body: bp }),
   patchJobBreakpoint: (jobId: string, id: string, patch: BreakpointPatch) => call("patchJobBreakpoint", { params: { job_id: jobId, breakpoint_id: id }, body: patch }),

@@ -1,6 +1,20 @@
 import type { Activation, Job, Route } from "../engine";
 import type { ReplaySource } from "./event-manager";
-import type { ErrorRecord, JobMetrics, JobSnapshot, RoutineMetrics } from "../wire/model";
+import type { ErrorRecord, JobIoPage, JobMetrics, JobSnapshot, PayloadRow, PayloadStats, RoutineMetrics } from "../wire/model";
+import {
+  DEFAULT_PAYLOAD_BUDGET_BYTES,
+  eventOf,
+  ioRow,
+  ioRowFromEvent,
+  type PayloadFilter,
+  type PayloadKind,
+  PayloadLog,
+  type PayloadSource,
+  previewFieldOf,
+  sameAsLast,
+  targetsOf,
+  withPayload,
+} from "./payloads";
 import { preview, type TraceEvent, type TraceEventType, TraceRecord } from "./trace";
 
 /** Who gets events as they are recorded (the event manager). */
@@ -27,6 +41,29 @@ export interface JobArchive extends ReplaySource {
   getMetrics(jobId: string): JobMetrics | null;
   getExecutionTrace(jobId: string, limit?: number): TraceEvent[];
   traceInfo(jobId: string): { total: number; retained: number; dropped: number; last_seq: number } | null;
+  /** One retained event of a job it holds. */
+  eventAt(jobId: string, seq: number): TraceEvent | null;
+  /** The flow of a job it holds. */
+  flowOf(jobId: string): string | null;
+  /**
+   * The kept payloads the database holds for a job: a finished job of an earlier run, or one of this
+   * process whose payloads were written and released from memory. Null when it holds none.
+   */
+  payloads(jobId: string): ArchivedPayloads | null;
+}
+
+/** A job's kept payloads in the database, with what the job kept as written at its end. */
+export interface ArchivedPayloads extends PayloadSource {
+  stats(): PayloadStats;
+}
+
+/** A page of a job's inputs and outputs (GET /api/jobs/{id}/io without the ids). */
+export type IoPage = Omit<JobIoPage, "job_id" | "routine_id">;
+/** One event with its full payload (GET /api/jobs/{id}/events/{seq}). */
+export interface EventWithPayload {
+  event: TraceEvent;
+  truncated: boolean;
+  payloads: PayloadStats;
 }
 
 /** performance.now() → epoch ms: one clock read serves both the duration and the timestamp. */
@@ -38,10 +75,6 @@ export const MAX_ERRORS_PER_JOB = 100;
 
 export type { ErrorRecord, JobMetrics, JobSnapshot, RoutineMetrics } from "../wire/model";
 
-function targetsOf(routes: readonly Route[]): { routine_id: string; slot_name: string }[] {
-  return routes.map((r) => ({ routine_id: r.connection.targetRoutineId, slot_name: r.connection.targetSlot }));
-}
-
 /** What a Row's generic fields mean (see Row). */
 const Shape = { Generic: 0, Start: 1, Complete: 2, Emit: 3 } as const;
 type Shape = (typeof Shape)[keyof typeof Shape];
@@ -51,10 +84,10 @@ type Shape = (typeof Shape)[keyof typeof Shape];
  * timestamp are only built when somebody reads the event (most are overwritten unread).
  * Generic rows keep (type, status, data) in (s1, s2, o1).
  *
- * An `event_emit` row first holds the emitted payload itself (`n2 = 1`) and turns it into a
- * bounded preview when it is first read, and at the latest when the job ends, so a running
- * job pays one preview per activation (its routine_start) instead of two, and a finished job
- * keeps only previews.
+ * An `event_emit` row first holds the emitted payload itself (`n2 = 1`, the emitting activation's
+ * id in `n1`) and turns it into a bounded preview when it is first read, and at the latest when
+ * the job ends, so a running job pays one preview per activation (its routine_start) instead of
+ * two, and a finished job keeps only previews. Its payload is captured (PayloadLog) before any read.
  */
 class Row {
   constructor(
@@ -96,6 +129,11 @@ class Row {
     }
   }
 
+  /** An `event_emit` row still holding the emitted object (not yet a preview). */
+  get holdsPayload(): boolean {
+    return this.shape === Shape.Emit && this.n2 === 1;
+  }
+
   /** Replaces a held payload by its preview (idempotent). */
   seal(): void {
     if (this.n2 === 1) {
@@ -132,9 +170,10 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
  *
  * routine_start and routine_complete, two of the three events every activation produces, are
  * stored as the Activation itself plus two numbers (time; attempt or duration) in typed columns:
- * no object is allocated for them. Their data and payload preview are built when somebody reads
- * them, and `seal()` (at the end of the job) turns what is left into Rows so a finished job keeps
- * previews only. A live subscriber reads each event as it is recorded, so it sees payloads exactly
+ * no object is allocated for them; an `event_emit` to connected slots is the route list, the
+ * emitted payload and the emitting activation's id. Their data and payload preview are built when
+ * somebody reads them, and `seal()` (at the end of the job) turns what is left into Rows so a
+ * finished job keeps previews only. A live subscriber reads each event as it is recorded, so it sees payloads exactly
  * as they were; a later read of a running job shows them as they are then.
  *
  * @internal (exported for the bench)
@@ -183,6 +222,36 @@ export class EventRing {
     return (this.next - this.count + k + this.capacity) % this.capacity;
   }
 
+  /**
+   * Hands the payloads of events after `log.capturedSeq` up to `lastSeq` (all in the ring: the
+   * collector captures before the ring overwrites anything not captured) to the job's PayloadLog:
+   * inputs (routine_start: the activation's payload as it is now) and outputs (event_emit).
+   */
+  capture(log: PayloadLog, lastSeq: number): void {
+    const first = lastSeq - this.count + 1;
+    const from = Math.max(log.capturedSeq + 1, first);
+    log.capturedSeq = lastSeq;
+    // Once keeping stopped, the payloads past it are counted from the job's counters instead.
+    if (from > lastSeq || log.closed) return;
+    const same = sameAsLast();
+    for (let s = from; s <= lastSeq; s++) {
+      const i = this.slotOf(s - first);
+      const kind = this.kind[i];
+      const time = this.time[i] as number;
+      if (kind === Kind.Start) {
+        const act = this.ref[i] as Activation;
+        log.add(s, "input", act.routineId, act.id, act.slotName, act.eventName, time, act.depth, this.num[i] as number, null, act.payload, same);
+      } else if (kind === Kind.Emit) {
+        const routes = this.ref[i] as readonly Route[];
+        const c = (routes[0] as Route).connection;
+        log.add(s, "output", c.sourceRoutineId, this.num[i] as number, null, c.sourceEvent, time, 0, 0, routes, this.ref2[i], same);
+      } else if (kind === Kind.Row) {
+        const row = this.ref[i] as Row;
+        if (row.holdsPayload) log.add(s, "output", row.routine, row.n1, null, row.s1, time, 0, 0, row.o2, row.o1, same);
+      }
+    }
+  }
+
   /** Replaces activation entries by Rows (with their previews), so nothing else stays referenced. */
   seal(): void {
     for (let k = 0; k < this.count; k++) {
@@ -223,7 +292,7 @@ export class EventRing {
       // The route list is the flow's for (source, event) and never empty here: it names both.
       const routes = this.ref[i] as readonly Route[];
       const c = (routes[0] as Route).connection;
-      return new Row(Shape.Emit, c.sourceRoutineId, time, null, c.sourceEvent, null, 0, 0, preview(this.ref2[i]), routes);
+      return new Row(Shape.Emit, c.sourceRoutineId, time, null, c.sourceEvent, null, this.num[i] as number, 0, preview(this.ref2[i]), routes);
     }
     const act = this.ref[i] as Activation;
     const num = this.num[i] as number;
@@ -257,6 +326,8 @@ export class JobRecord {
    */
   clock = 0;
   activations = 0;
+  /** routine_start events (attempts included): with `emits`, the events that carry a payload. */
+  starts = 0;
   emits = 0;
   errorCount = 0;
   readonly errors: ErrorRecord[] = [];
@@ -274,13 +345,22 @@ export class JobRecord {
   readonly startTime: number;
   endTime: number | null = null;
   readonly ring: EventRing;
+  /** Full payloads within the job's budget (captured from the ring off the hot path). */
+  readonly payloads: PayloadLog;
 
   constructor(
     readonly job: Job,
     capacity: number,
+    payloadBudget: number = DEFAULT_PAYLOAD_BUDGET_BYTES,
   ) {
     this.startTime = job.startedAt?.getTime() ?? Date.now();
     this.ring = new EventRing(capacity);
+    this.payloads = new PayloadLog(payloadBudget);
+  }
+
+  /** What the job kept of its payloads so far. */
+  payloadStats(): PayloadStats {
+    return this.payloads.stats(this.starts + this.emits);
   }
 
   /** Events recorded but no longer retained (evicted by the ring or trimmed by a resize). */
@@ -302,6 +382,7 @@ export class JobRecord {
  */
 export class MonitorCollector implements ReplaySource {
   private maxEvents = DEFAULT_MAX_EVENTS_PER_JOB;
+  private payloadBudget = DEFAULT_PAYLOAD_BUDGET_BYTES;
   private readonly jobs = new Map<string, JobRecord>();
   /** Where new events go (the event manager): asked first whether anybody listens, so unread events cost no object. */
   publisher: EventPublisher | null = null;
@@ -314,16 +395,33 @@ export class MonitorCollector implements ReplaySource {
   setMaxEventsPerJob(n: number): void {
     if (!Number.isInteger(n) || n < 1) throw new RangeError("max_events must be a whole number greater than 0");
     this.maxEvents = n;
-    for (const rec of this.jobs.values()) rec.ring.resize(n);
+    for (const rec of this.jobs.values()) {
+      // What the resize drops must be captured first.
+      this.capturePayloads(rec);
+      rec.ring.resize(n);
+    }
   }
 
   getMaxEventsPerJob(): number {
     return this.maxEvents;
   }
 
+  /**
+   * Bytes of full payloads kept per job (JSON length plus a fixed cost per payload); beyond it,
+   * previews only. 0 keeps none. Applies to jobs started from then on.
+   */
+  setPayloadBudget(bytes: number): void {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError("payload budget must be a whole number of bytes ≥ 0");
+    this.payloadBudget = bytes;
+  }
+
+  getPayloadBudget(): number {
+    return this.payloadBudget;
+  }
+
   /** @internal Called when a monitored job starts. */
   startJob(job: Job): JobRecord {
-    const rec = new JobRecord(job, this.maxEvents);
+    const rec = new JobRecord(job, this.maxEvents, this.payloadBudget);
     this.jobs.set(job.jobId, rec);
     this.observer?.jobStarted(rec);
     return rec;
@@ -345,6 +443,7 @@ export class MonitorCollector implements ReplaySource {
 
   /** @internal `routine_start` of an activation at `job.clock` (hot path: nothing is allocated). */
   recordStart(job: JobRecord, act: Activation): void {
+    job.starts++;
     this.putEntry(job, Kind.Start, act, ORIGIN + job.clock, act.attempt, null);
   }
 
@@ -385,7 +484,7 @@ export class MonitorCollector implements ReplaySource {
    * @internal `event_emit` at `job.clock`; `routes` are the flow's (immutable) route list, turned
    * into targets when read; the payload is previewed when first read (see Row).
    */
-  recordEmit(job: JobRecord, routineId: string, eventName: string, routes: readonly Route[], payload: unknown): void {
+  recordEmit(job: JobRecord, routineId: string, activationId: number, eventName: string, routes: readonly Route[], payload: unknown): void {
     job.emits++;
     const time = ORIGIN + job.clock;
     if (routes.length > 0) {
@@ -397,8 +496,23 @@ export class MonitorCollector implements ReplaySource {
       job.lastRoutes = routes;
       job.lastEmitCount = c;
       c.n++;
-      this.putEntry(job, Kind.Emit, routes, time, 0, payload);
-    } else this.put(job, new Row(Shape.Emit, routineId, time, null, eventName, null, 0, 1, payload, routes));
+      this.putEntry(job, Kind.Emit, routes, time, activationId, payload);
+    } else this.put(job, new Row(Shape.Emit, routineId, time, null, eventName, null, activationId, 1, payload, routes));
+  }
+
+  /**
+   * @internal Keeps the full value behind the preview of the event just recorded (a job's entry
+   * params, a log entry's data): not per activation, so serialised at once.
+   */
+  keepEventPayload(job: JobRecord, kind: PayloadKind, routineId: string | null, slotName: string | null, message: string | null, value: unknown): void {
+    // Rows stay in seq order: what the ring holds uncaptured goes first.
+    this.capturePayloads(job);
+    job.payloads.add(job.seq, kind, routineId, null, slotName, null, Date.now(), 0, 0, message, value, null);
+  }
+
+  /** @internal Hands the payloads the ring holds but the job's PayloadLog has not seen yet to it. */
+  capturePayloads(job: JobRecord): void {
+    if (job.payloads.capturedSeq < job.seq) job.ring.capture(job.payloads, job.seq);
   }
 
   private put(job: JobRecord, row: Row): void {
@@ -409,9 +523,14 @@ export class MonitorCollector implements ReplaySource {
     const seq = ++job.seq;
     const ring = job.ring;
     const i = ring.push(kind, ref, time, num, ref2);
+    // The next entry overwrites the oldest: payloads the ring holds are captured before (in
+    // batches of the ring's size, off the per-event path).
+    if (i === ring.capacity - 1) this.capturePayloads(job);
     // Recorded before it is published, so a subscriber joining meanwhile replays it from the ring.
     const publisher = this.publisher;
     if (publisher !== null && publisher.subscriberTotal !== 0 && publisher.hasSubscribers(job.jobId, job.flowId)) {
+      // Somebody watches: the payload is kept as it is now, as the preview they get is.
+      this.capturePayloads(job);
       publisher.publish(ring.recordAt(i, seq, job.jobId, job.flowId));
     }
   }
@@ -434,7 +553,8 @@ export class MonitorCollector implements ReplaySource {
   /** @internal */
   endJob(job: JobRecord): void {
     job.endTime = job.job.finishedAt?.getTime() ?? Date.now();
-    // A finished job keeps previews only, never the payloads or activations themselves.
+    this.capturePayloads(job);
+    // A finished job's ring keeps previews only, never the payloads or activations themselves.
     job.ring.seal();
     this.observer?.jobEnded(job);
   }
@@ -510,6 +630,7 @@ export class MonitorCollector implements ReplaySource {
   getExecutionTrace(jobId: string, limit?: number): TraceEvent[] {
     const rec = this.jobs.get(jobId);
     if (!rec) return this.archive?.getExecutionTrace(jobId, limit) ?? [];
+    this.capturePayloads(rec);
     const n = Math.min(rec.ring.count, limit === undefined ? rec.ring.count : Math.max(0, Math.floor(limit)));
     const out: TraceEvent[] = [];
     const firstSeq = rec.seq - rec.ring.count + 1;
@@ -521,6 +642,7 @@ export class MonitorCollector implements ReplaySource {
   eventsAfter(jobId: string, afterSeq: number): { events: TraceRecord[]; lastSeq: number } {
     const rec = this.jobs.get(jobId);
     if (!rec) return this.archive?.eventsAfter(jobId, afterSeq) ?? { events: [], lastSeq: 0 };
+    this.capturePayloads(rec);
     const oldest = rec.seq - rec.ring.count + 1;
     const from = Math.max(afterSeq + 1, oldest);
     const events: TraceRecord[] = [];
@@ -533,6 +655,87 @@ export class MonitorCollector implements ReplaySource {
     const rec = this.jobs.get(jobId);
     if (!rec) return this.archive?.traceInfo(jobId) ?? null;
     return { total: rec.seq, retained: rec.ring.count, dropped: rec.dropped, last_seq: rec.seq };
+  }
+
+  /** One retained event (null when the ring, or the archive, no longer holds it). */
+  eventAt(jobId: string, seq: number): TraceEvent | null {
+    const rec = this.jobs.get(jobId);
+    if (!rec) return this.archive?.eventAt(jobId, seq) ?? null;
+    this.capturePayloads(rec);
+    const oldest = rec.seq - rec.ring.count + 1;
+    if (seq < oldest || seq > rec.seq) return null;
+    return rec.ring.recordAt(rec.ring.slotOf(seq - oldest), seq, rec.jobId, rec.flowId).toJSON();
+  }
+
+  /** What the job kept of its payloads (null for an unknown job). */
+  payloadStats(jobId: string): PayloadStats | null {
+    const rec = this.jobs.get(jobId);
+    if (rec) {
+      this.capturePayloads(rec);
+      return rec.payloadStats();
+    }
+    return this.archive?.payloads(jobId)?.stats() ?? null;
+  }
+
+  /**
+   * A job's inputs and outputs after `afterSeq`, oldest first: kept payloads in full (or their
+   * previews when over the budget), then, past the point where keeping stopped, the trace
+   * window's previews. Null for an unknown job.
+   */
+  jobIo(jobId: string, q: PayloadFilter & { afterSeq: number; limit: number }): IoPage | null {
+    const found = this.payloadSourceOf(jobId);
+    if (!found) return null;
+    const { rows: source, stats } = found;
+    const rows: PayloadRow[] = (source?.rowsAfter(q.afterSeq, q, q.limit) ?? []).map(ioRow);
+    const from = stats.previews_after_seq;
+    if (rows.length < q.limit && from !== null) {
+      const after = Math.max(q.afterSeq, from, rows.at(-1)?.seq ?? 0);
+      for (const e of this.eventsAfter(jobId, after).events) {
+        const row = ioRowFromEvent(e.toJSON());
+        if (row === null || (q.routineId !== undefined && row.routine_id !== q.routineId) || (q.kind !== undefined && row.kind !== q.kind)) continue;
+        rows.push(row);
+        if (rows.length === q.limit) break;
+      }
+    }
+    return { rows, has_more: rows.length === q.limit, payloads: stats };
+  }
+
+  /**
+   * Trace event `seq` with its payload in full when it was kept (rebuilt from the kept payload
+   * when the trace window no longer holds the event). Null for an unknown job or seq.
+   */
+  eventWithPayload(jobId: string, seq: number): EventWithPayload | null {
+    const found = this.payloadSourceOf(jobId);
+    if (!found) return null;
+    const { rows: source, stats, flowId } = found;
+    const event = this.eventAt(jobId, seq);
+    const kept = source?.rowAt(seq) ?? null;
+    if (kept !== null) return { event: event ? withPayload(event, kept) : eventOf(jobId, flowId, kept), truncated: kept.truncated, payloads: stats };
+    if (event === null) return null;
+    return { event, truncated: previewFieldOf(event) !== null, payloads: stats };
+  }
+
+  /**
+   * @internal The job's payloads are in the database now (persistence wrote them): memory keeps
+   * only the counters, reads go to the archive.
+   */
+  releasePayloads(jobId: string): void {
+    const rec = this.jobs.get(jobId);
+    if (rec !== undefined && rec.endTime !== null && this.archive !== null) rec.payloads.release();
+  }
+
+  /** Where a job's kept payloads are read: its log, or the archive (released or restored jobs). */
+  private payloadSourceOf(jobId: string): { rows: PayloadSource | null; stats: PayloadStats; flowId: string } | null {
+    const rec = this.jobs.get(jobId);
+    if (rec) {
+      this.capturePayloads(rec);
+      const log = rec.payloads;
+      return { rows: log.released ? (this.archive?.payloads(jobId) ?? null) : log, stats: rec.payloadStats(), flowId: rec.flowId };
+    }
+    const archived = this.archive?.payloads(jobId);
+    const flowId = this.archive?.flowOf(jobId);
+    if (!archived || !flowId) return null;
+    return { rows: archived, stats: archived.stats(), flowId };
   }
 
   /** Drops everything kept for the job. */

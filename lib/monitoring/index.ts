@@ -3,7 +3,10 @@ import { MonitoringRegistry } from "./registry";
 export { type BreakpointLocation, BreakpointManager, type BreakpointResolver, type CheckResult, type JobRef } from "./breakpoints";
 export {
   type CollectorObserver,
+  type ArchivedPayloads,
   DEFAULT_MAX_EVENTS_PER_JOB,
+  type EventWithPayload,
+  type IoPage,
   type JobArchive,
   type JobRecord,
   type ErrorRecord,
@@ -29,6 +32,19 @@ export { type HitCondition, parseHitCondition } from "./hit-condition";
 export { type JobListQuery, JobStore } from "./job-store";
 export { LogTemplate } from "./log-message";
 export { JobMonitorState, MonitoringHooks } from "./monitor-hooks";
+export {
+  DEFAULT_PAYLOAD_BUDGET_BYTES,
+  eventOf,
+  ioRow,
+  MAX_BUDGET_MISSES,
+  PAYLOAD_ROW_OVERHEAD,
+  type PayloadFilter,
+  type PayloadKind,
+  PayloadLog,
+  type PayloadMeta,
+  type PayloadSource,
+  type StoredPayload,
+} from "./payloads";
 export { getEventManager, MonitoringRegistry } from "./registry";
 export * from "./schemas";
 export { PREVIEW_BUDGET, preview, TRACE_EVENT_TYPES, type TraceEvent, type TraceEventType, TraceRecord } from "./trace";

@@ -62,6 +62,7 @@ export class MonitoringHooks implements ExecutionHooks {
       entry_slot: job.entrySlot,
       params: preview(job.entryParams),
     }, null, "running");
+    this.s.collector.keepEventPayload(state.record, "params", job.entryRoutineId, job.entrySlot, null, job.entryParams);
   }
 
   onJobEnd(job: Job): void {
@@ -164,7 +165,7 @@ export class MonitoringHooks implements ExecutionHooks {
       state.clockEpoch = info.job.epoch;
       state.clockUses = 0;
     }
-    this.collector.recordEmit(state.record, source.routineId, info.eventName, info.routes, info.payload);
+    this.collector.recordEmit(state.record, source.routineId, source.id, info.eventName, info.routes, info.payload);
     const session = state.session;
     if (session?.stepping) session.noteEmit(source, info.routes.length);
     if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
@@ -178,6 +179,7 @@ export class MonitoringHooks implements ExecutionHooks {
   onLog(job: Job, entry: LogEntry): void {
     const state = stateOf(job);
     this.s.collector.record(state.record, "log", entry.routine_id, { message: entry.message, data: preview(entry.data), source: "ctx.log" });
+    if (entry.data !== undefined) this.s.collector.keepEventPayload(state.record, "log", entry.routine_id, null, entry.message, entry.data);
   }
 
   /** Recomputes whether any breakpoint applies to this job (after a breakpoint change). */

@@ -57,7 +57,13 @@ const TRUNC = "…";
  * so a huge payload cannot blow up memory or a socket.
  */
 export function preview(value: unknown, budget = PREVIEW_BUDGET): unknown {
-  const flat = flatPreview(value, budget);
+  let flat: Record<string, unknown> | undefined;
+  try {
+    flat = flatPreview(value, budget);
+  } catch {
+    // A getter or proxy that throws: the walk reads key by key and marks what it cannot read.
+    flat = undefined;
+  }
   if (flat !== undefined) return flat;
   const state = { left: budget };
   return walk(value, state, 0);
@@ -157,9 +163,15 @@ function walk(value: unknown, state: { left: number }, depth: number): unknown {
   if (value instanceof Error) {
     return walk({ error_type: value.name, message: value.message }, state, depth);
   }
+  let keys: string[];
+  try {
+    keys = Object.keys(value as object);
+  } catch {
+    state.left -= 14;
+    return "[unreadable]";
+  }
   state.left -= 2;
   const out: Record<string, unknown> = {};
-  const keys = Object.keys(value as object);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     if (state.left <= key.length + 8) {

@@ -5,8 +5,8 @@
  * and WebSocket / socket.io replays work for restored jobs without knowing where they come from.
  */
 import type { JobError } from "../engine";
-import { type JobArchive, type JobMetrics, type JobSnapshot, type TraceEvent, TraceRecord } from "../monitoring";
-import { durationBetween, type JobStatus, type JobSummary } from "../wire/model";
+import { type ArchivedPayloads, type JobArchive, type JobMetrics, type JobSnapshot, type PayloadFilter, type StoredPayload, type TraceEvent, TraceRecord } from "../monitoring";
+import { durationBetween, type JobStatus, type JobSummary, type PayloadStats } from "../wire/model";
 import type { HistoryReader, StoredJobSummary } from "./reader";
 
 export type { JobSummary } from "../wire/model";
@@ -20,6 +20,31 @@ export interface ArchivedJob {
 
 function toRecord(e: TraceEvent): TraceRecord {
   return new TraceRecord(e.seq, e.job_id, e.flow_id, e.routine_id, e.event_type, Date.parse(e.timestamp), e.data, e.duration, e.status);
+}
+
+/** A job's kept payloads in the database. */
+class StoredPayloads implements ArchivedPayloads {
+  constructor(
+    private readonly reader: HistoryReader,
+    private readonly jobId: string,
+  ) {}
+
+  stats(): PayloadStats {
+    const row = this.reader.payloadStats(this.jobId);
+    if (row?.stats) return JSON.parse(row.stats) as PayloadStats;
+    // Stored before payloads were kept, or ended by a restart: the trace's previews are all there is.
+    const m = row ? (JSON.parse(row.metrics) as Partial<JobMetrics>) : {};
+    const count = (m.total_activations ?? 0) + (m.total_event_emits ?? 0);
+    return { budget_bytes: 0, used_bytes: 0, kept: 0, truncated: true, truncated_count: count, previews_after_seq: 0 };
+  }
+
+  rowsAfter(afterSeq: number, filter: PayloadFilter, limit: number): StoredPayload[] {
+    return this.reader.payloadsAfter(this.jobId, afterSeq, filter, limit);
+  }
+
+  rowAt(seq: number): StoredPayload | null {
+    return this.reader.payloadAt(this.jobId, seq);
+  }
 }
 
 export class HistoryArchive implements JobArchive {
@@ -123,5 +148,18 @@ export class HistoryArchive implements JobArchive {
   traceInfo(jobId: string): { total: number; retained: number; dropped: number; last_seq: number } | null {
     const j = this.jobs.get(jobId);
     return j ? { total: j.lastSeq, retained: j.retained, dropped: j.dropped, last_seq: j.lastSeq } : null;
+  }
+
+  eventAt(jobId: string, seq: number): TraceEvent | null {
+    return this.jobs.has(jobId) ? this.reader.event(jobId, seq) : null;
+  }
+
+  flowOf(jobId: string): string | null {
+    return this.jobs.get(jobId)?.summary.flow_id ?? null;
+  }
+
+  /** Restored jobs, and jobs of this process whose payloads were written (and left memory). */
+  payloads(jobId: string): ArchivedPayloads | null {
+    return this.jobs.has(jobId) || this.reader.payloadStats(jobId) !== null ? new StoredPayloads(this.reader, jobId) : null;
   }
 }

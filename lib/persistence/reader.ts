@@ -1,5 +1,5 @@
 /** The read side: what a restarted runtime loads, and the lazy reads of finished jobs' details. */
-import type { Breakpoint, JobMetrics, JobSnapshot, TraceEvent } from "../monitoring";
+import type { Breakpoint, JobMetrics, JobSnapshot, PayloadFilter, PayloadKind, PayloadMeta, StoredPayload, TraceEvent } from "../monitoring";
 import type { Db } from "./database";
 
 /** One job's list entry as stored (the summary fields plus its trace counters). */
@@ -23,6 +23,56 @@ export interface StoredFlow {
   dsl: string;
 }
 
+interface PayloadDbRow {
+  seq: number;
+  kind: string;
+  routine_id: string | null;
+  activation_id: number | null;
+  slot_name: string | null;
+  event_name: string | null;
+  time: number;
+  meta: string;
+  payload: string;
+  truncated: number;
+}
+
+/** A kept payload read back from the database. */
+class DbPayload implements StoredPayload {
+  readonly seq: number;
+  readonly kind: PayloadKind;
+  readonly routineId: string | null;
+  readonly activationId: number | null;
+  readonly slotName: string | null;
+  readonly eventName: string | null;
+  readonly time: number;
+  readonly json: string;
+  readonly truncated: boolean;
+  private readonly metaJson: string;
+
+  constructor(r: PayloadDbRow) {
+    this.seq = r.seq;
+    this.kind = r.kind as PayloadKind;
+    this.routineId = r.routine_id;
+    this.activationId = r.activation_id;
+    this.slotName = r.slot_name;
+    this.eventName = r.event_name;
+    this.time = r.time;
+    this.json = r.payload;
+    this.truncated = r.truncated !== 0;
+    this.metaJson = r.meta;
+  }
+
+  value(): unknown {
+    return JSON.parse(this.json) as unknown;
+  }
+
+  meta(): PayloadMeta {
+    return JSON.parse(this.metaJson) as PayloadMeta;
+  }
+}
+
+const PAYLOAD_COLUMNS = "seq, kind, routine_id, activation_id, slot_name, event_name, time, meta, payload, truncated";
+
 export class HistoryReader {
   private readonly s;
 
@@ -33,6 +83,12 @@ export class HistoryReader {
       metrics: db.prepare("SELECT metrics FROM jobs WHERE job_id = ?"),
       eventsAfter: db.prepare("SELECT event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq"),
       lastEvents: db.prepare("SELECT event FROM (SELECT seq, event FROM events WHERE job_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq"),
+      event: db.prepare("SELECT event FROM events WHERE job_id = ? AND seq = ?"),
+      payloadStats: db.prepare("SELECT payload_stats, metrics FROM jobs WHERE job_id = ?"),
+      payloadsAfter: db.prepare(`SELECT ${PAYLOAD_COLUMNS} FROM payloads
+        WHERE job_id = @job_id AND seq > @after AND kind IN ('input', 'output') AND (@routine_id IS NULL OR routine_id = @routine_id) AND (@kind IS NULL OR kind = @kind)
+        ORDER BY seq LIMIT @limit`),
+      payloadAt: db.prepare(`SELECT ${PAYLOAD_COLUMNS} FROM payloads WHERE job_id = ? AND seq = ?`),
       flows: db.prepare("SELECT flow_id, dsl FROM flows ORDER BY ord"),
       breakpoints: db.prepare("SELECT data FROM breakpoints ORDER BY ord"),
       maxOrd: db.prepare("SELECT (SELECT COALESCE(MAX(ord), 0) FROM jobs) AS jobs, (SELECT COALESCE(MAX(ord), 0) FROM flows) AS flows, (SELECT COALESCE(MAX(ord), 0) FROM breakpoints) AS breakpoints"),
@@ -77,6 +133,31 @@ export class HistoryReader {
   /** The newest `limit` stored events, oldest first. */
   lastEvents(jobId: string, limit: number): TraceEvent[] {
     return (this.s.lastEvents.all(jobId, limit) as { event: string }[]).map((r) => JSON.parse(r.event) as TraceEvent);
+  }
+
+  event(jobId: string, seq: number): TraceEvent | null {
+    const row = this.s.event.get(jobId, seq) as { event: string } | undefined;
+    return row ? (JSON.parse(row.event) as TraceEvent) : null;
+  }
+
+  /**
+   * What the job kept of its payloads, as written at its end; null when its row has none (a job
+   * stored before payloads were kept, or one that never ended), with its metrics for counting.
+   */
+  payloadStats(jobId: string): { stats: string | null; metrics: string } | null {
+    const row = this.s.payloadStats.get(jobId) as { payload_stats: string | null; metrics: string } | undefined;
+    return row ? { stats: row.payload_stats, metrics: row.metrics } : null;
+  }
+
+  /** Stored inputs and outputs with seq > afterSeq, oldest first. */
+  payloadsAfter(jobId: string, afterSeq: number, filter: PayloadFilter, limit: number): StoredPayload[] {
+    const rows = this.s.payloadsAfter.all({ job_id: jobId, after: afterSeq, routine_id: filter.routineId ?? null, kind: filter.kind ?? null, limit }) as PayloadDbRow[];
+    return rows.map((r) => new DbPayload(r));
+  }
+
+  payloadAt(jobId: string, seq: number): StoredPayload | null {
+    const row = this.s.payloadAt.get(jobId, seq) as PayloadDbRow | undefined;
+    return row ? new DbPayload(row) : null;
   }
 
   flows(): StoredFlow[] {

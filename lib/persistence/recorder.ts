@@ -7,7 +7,8 @@
  * A running job's rows follow its ring: new events are inserted, events the ring evicted are
  * deleted, so the database holds the same retained window the collector serves. When the job
  * ends its window, snapshot and metrics are written once more from the sealed record, which is
- * exactly what the REST API serves for it.
+ * exactly what the REST API serves for it, with its kept payloads; once that commits, the
+ * payloads leave memory (the collector reads them from the database from then on).
  */
 import type { Breakpoint, BreakpointManager, CollectorObserver, JobRecord, MonitorCollector } from "../monitoring";
 import type { HistoryArchive } from "./archive";
@@ -56,6 +57,8 @@ export class HistoryRecorder implements CollectorObserver, Producer {
   /** What the database holds for each flow breakpoint. */
   private bpWritten = new Map<string, string>();
   private bpDirty = false;
+  /** Jobs whose payloads the current tick writes: released from memory once it commits. */
+  private payloadsWritten: string[] = [];
   private nextJobOrd: number;
   private nextFlowOrd: number;
   private nextBpOrd: number;
@@ -152,7 +155,14 @@ export class HistoryRecorder implements CollectorObserver, Producer {
     return this.live.size > 0;
   }
 
+  committed(): void {
+    for (const id of this.payloadsWritten) this.d.collector.releasePayloads(id);
+    this.payloadsWritten = [];
+  }
+
   rolledBack(): void {
+    // Their payloads stay in memory.
+    this.payloadsWritten = [];
     // Start over from memory: rows are upserts and events are replaced, so rewriting is safe.
     for (const lj of this.live.values()) {
       lj.written = false;
@@ -200,6 +210,11 @@ export class HistoryRecorder implements CollectorObserver, Producer {
     // The sealed ring (previews as served from now on) replaces what was written while running.
     batch.deleteEvents(rec.jobId);
     for (const e of this.d.collector.eventsAfter(rec.jobId, 0).events) batch.insertEvent(rec.jobId, e.seq, toJson(e));
+    if (!rec.payloads.released) {
+      batch.deletePayloads(rec.jobId);
+      for (const p of rec.payloads.all()) batch.insertPayload(rec.jobId, p);
+      this.payloadsWritten.push(rec.jobId);
+    }
     batch.upsertJob(this.row(lj, new Date().toISOString()));
   }
 
@@ -229,6 +244,8 @@ export class HistoryRecorder implements CollectorObserver, Producer {
       last_seq: rec.seq,
       retained: rec.ring.count,
       dropped: rec.dropped,
+      // Written with the job's end (with its payloads); a job that never ended has none stored.
+      payload_stats: lj.ended ? toJson(rec.payloadStats()) : null,
     };
   }
 

@@ -45,6 +45,25 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job_id, seq)
   ) WITHOUT ROWID;
   `,
+  // v2: full payloads of finished jobs (within each job's budget) and what the job kept of them.
+  // A rowid table: payload texts can be large, and WITHOUT ROWID suits small rows only.
+  `
+  CREATE TABLE payloads (
+    job_id        TEXT NOT NULL,
+    seq           INTEGER NOT NULL,
+    kind          TEXT NOT NULL,
+    routine_id    TEXT,
+    activation_id INTEGER,
+    slot_name     TEXT,
+    event_name    TEXT,
+    time          REAL NOT NULL,
+    meta          TEXT NOT NULL,
+    payload       TEXT NOT NULL,
+    truncated     INTEGER NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  );
+  ALTER TABLE jobs ADD COLUMN payload_stats TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

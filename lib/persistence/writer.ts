@@ -3,6 +3,7 @@
  * transaction for everything that changed since the last one. Nothing here runs per trace event:
  * the producer (the recorder) reads the monitoring records when the tick fires.
  */
+import type { StoredPayload } from "../monitoring";
 import type { Db } from "./database";
 
 export interface JobRow {
@@ -25,6 +26,8 @@ export interface JobRow {
   last_seq: number;
   retained: number;
   dropped: number;
+  /** JSON of the job's PayloadStats once it has ended (null while it runs). */
+  payload_stats: string | null;
 }
 
 /** The writes one tick may do; only valid inside the writer's transaction. */
@@ -33,15 +36,18 @@ export class WriteBatch {
 
   constructor(db: Db) {
     this.s = {
-      upsertJob: db.prepare(`INSERT INTO jobs (job_id, ord, flow_id, status, entry_routine_id, entry_slot, params, created_at, started_at, finished_at, updated_at, error, shared_data, snapshot, metrics, last_seq, retained, dropped)
-        VALUES (@job_id, @ord, @flow_id, @status, @entry_routine_id, @entry_slot, @params, @created_at, @started_at, @finished_at, @updated_at, @error, @shared_data, @snapshot, @metrics, @last_seq, @retained, @dropped)
+      upsertJob: db.prepare(`INSERT INTO jobs (job_id, ord, flow_id, status, entry_routine_id, entry_slot, params, created_at, started_at, finished_at, updated_at, error, shared_data, snapshot, metrics, last_seq, retained, dropped, payload_stats)
+        VALUES (@job_id, @ord, @flow_id, @status, @entry_routine_id, @entry_slot, @params, @created_at, @started_at, @finished_at, @updated_at, @error, @shared_data, @snapshot, @metrics, @last_seq, @retained, @dropped, @payload_stats)
         ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at, updated_at = excluded.updated_at,
           error = excluded.error, shared_data = excluded.shared_data, snapshot = excluded.snapshot, metrics = excluded.metrics,
-          last_seq = excluded.last_seq, retained = excluded.retained, dropped = excluded.dropped`),
+          last_seq = excluded.last_seq, retained = excluded.retained, dropped = excluded.dropped, payload_stats = excluded.payload_stats`),
       progress: db.prepare("UPDATE jobs SET status = ?, updated_at = ?, last_seq = ?, retained = ?, dropped = ? WHERE job_id = ?"),
       insertEvent: db.prepare("INSERT OR REPLACE INTO events (job_id, seq, event) VALUES (?, ?, ?)"),
       deleteEventsBefore: db.prepare("DELETE FROM events WHERE job_id = ? AND seq < ?"),
       deleteEvents: db.prepare("DELETE FROM events WHERE job_id = ?"),
+      insertPayload: db.prepare(`INSERT OR REPLACE INTO payloads (job_id, seq, kind, routine_id, activation_id, slot_name, event_name, time, meta, payload, truncated)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      deletePayloads: db.prepare("DELETE FROM payloads WHERE job_id = ?"),
       deleteJob: db.prepare("DELETE FROM jobs WHERE job_id = ?"),
       upsertFlow: db.prepare(`INSERT INTO flows (flow_id, ord, dsl, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (flow_id) DO UPDATE SET dsl = excluded.dsl, updated_at = excluded.updated_at`),
@@ -74,8 +80,17 @@ export class WriteBatch {
     this.s.deleteEvents.run(jobId);
   }
 
+  insertPayload(jobId: string, p: StoredPayload): void {
+    this.s.insertPayload.run(jobId, p.seq, p.kind, p.routineId, p.activationId, p.slotName, p.eventName, p.time, JSON.stringify(p.meta()), p.json, p.truncated ? 1 : 0);
+  }
+
+  deletePayloads(jobId: string): void {
+    this.s.deletePayloads.run(jobId);
+  }
+
   deleteJob(jobId: string): void {
     this.s.deleteEvents.run(jobId);
+    this.s.deletePayloads.run(jobId);
     this.s.deleteJob.run(jobId);
   }
 
@@ -102,6 +117,8 @@ export interface Producer {
   produce(batch: WriteBatch): boolean;
   /** The tick's transaction failed and was rolled back: everything must be written again. */
   rolledBack(): void;
+  /** The tick's transaction committed. */
+  committed(): void;
 }
 
 export const DEFAULT_FLUSH_INTERVAL_MS = 50;
@@ -143,14 +160,17 @@ export class HistoryWriter {
       this.timer = null;
     }
     let again: boolean;
+    let committed = false;
     try {
       again = this.tx();
+      committed = true;
     } catch (err) {
       // The transaction was rolled back: the producer starts over from what memory holds.
       console.error("[persistence] write failed:", (err as Error).message);
       this.producer.rolledBack();
       again = true;
     }
+    if (committed) this.producer.committed();
     if (again) this.schedule();
   }
 

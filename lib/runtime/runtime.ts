@@ -1,6 +1,7 @@
 import { type Flow, flowFromDsl, flowToDsl, type Job, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
-import { type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
+import { type EventWithPayload, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
+import type { JobIoPage, PayloadRowKind } from "../wire/model";
 import type { StartJobRequest } from "../wire/requests";
 
 export type { JobSummary } from "../persistence";
@@ -15,6 +16,18 @@ export interface RuntimeOptions {
    * Off when omitted (a library user's runtime never touches the disk).
    */
   persistence?: PersistenceOptions;
+  /**
+   * Bytes of full payloads kept per job (inputs and outputs of every activation); beyond it,
+   * previews only. Applies to jobs started afterwards. Default 8 MiB.
+   */
+  payloadBudgetBytes?: number;
+}
+
+export interface JobIoRequest {
+  routineId?: string;
+  kind?: PayloadRowKind;
+  afterSeq?: number;
+  limit?: number;
 }
 
 export interface JobListRequest {
@@ -58,6 +71,7 @@ export class Runtime {
     this.registry = options.registry ?? routineRegistry;
     MonitoringRegistry.enable();
     this.monitoring = MonitoringRegistry.getInstance();
+    if (options.payloadBudgetBytes !== undefined) this.monitoring.monitorCollector.setPayloadBudget(options.payloadBudgetBytes);
     for (const flow of options.flows ?? []) this.addFlow(flow);
     if (options.persistence) {
       const p = Persistence.open(options.persistence, this.monitoring);
@@ -184,6 +198,25 @@ export class Runtime {
     const m = this.monitoring.monitorCollector.getMetrics(jobId);
     if (!m) throw new MonitoringError("not_found", "METRICS_NOT_FOUND", `No metrics for job '${jobId}'`);
     return m;
+  }
+
+  /**
+   * A job's inputs and outputs per activation, oldest first (live, finished or restored): in full
+   * within its payload budget, previews beyond it (the answer says which).
+   */
+  jobIo(jobId: string, req: JobIoRequest = {}): JobIoPage {
+    this.jobSummary(jobId);
+    const page = this.monitoring.monitorCollector.jobIo(jobId, { routineId: req.routineId, kind: req.kind, afterSeq: req.afterSeq ?? 0, limit: req.limit ?? 100 });
+    if (!page) throw new MonitoringError("not_found", "PAYLOADS_NOT_FOUND", `No payloads recorded for job '${jobId}'`);
+    return { job_id: jobId, routine_id: req.routineId ?? null, ...page };
+  }
+
+  /** Trace event `seq` of a job with its payload in full (when it was kept). */
+  jobEvent(jobId: string, seq: number): EventWithPayload {
+    this.jobSummary(jobId);
+    const found = this.monitoring.monitorCollector.eventWithPayload(jobId, seq);
+    if (!found) throw new MonitoringError("not_found", "EVENT_NOT_FOUND", `Job '${jobId}' has no event ${seq} (it never happened, or the trace no longer holds it and its payload was not kept)`);
+    return found;
   }
 
   /** The job's debug session; a restored job has no live session, so an idle one is described. */

@@ -247,6 +247,68 @@ export const TracePageSchema = z.strictObject({
 });
 export type TracePage = z.infer<typeof TracePageSchema>;
 
+// ------------------------------------------------------------------ full payloads
+
+export const PAYLOAD_ROW_KINDS = ["input", "output"] as const;
+export type PayloadRowKind = (typeof PAYLOAD_ROW_KINDS)[number];
+
+/**
+ * One payload a node received (`input`: what its handler got, after any debugger edit) or emitted
+ * (`output`), in full unless `truncated` (then it is the trace's bounded preview). `seq` is the
+ * trace event it belongs to (`routine_start` or `event_emit`).
+ */
+export const PayloadRowSchema = z.strictObject({
+  seq: z.number().int().min(1),
+  kind: z.enum(PAYLOAD_ROW_KINDS),
+  routine_id: z.string(),
+  /** The activation that received (input) or emitted (output) it; null when only the trace's preview is left. */
+  activation_id: z.number().int().nullable(),
+  /** input: the slot; output: null. */
+  slot_name: z.string().nullable(),
+  /** output: the event emitted; input: the event that carried it here (null for the entry activation). */
+  event_name: z.string().nullable(),
+  timestamp: Timestamp,
+  payload: Json,
+  truncated: z.boolean(),
+});
+export type PayloadRow = z.infer<typeof PayloadRowSchema>;
+
+/** What a job kept of its payloads: in full within its byte budget, previews beyond it. */
+export const PayloadStatsSchema = z.strictObject({
+  budget_bytes: z.number().int(),
+  /** Counted as each kept payload's JSON length plus a fixed cost per row. */
+  used_bytes: z.number().int(),
+  /** Payloads kept in full. */
+  kept: z.number().int(),
+  /** Some payload of the job is not kept in full. */
+  truncated: z.boolean(),
+  /** Payloads not kept in full (past the budget, or not representable as JSON). */
+  truncated_count: z.number().int(),
+  /** Payloads of events after this seq are previews from the trace window only; null while every payload went through the budget. */
+  previews_after_seq: z.number().int().nullable(),
+});
+export type PayloadStats = z.infer<typeof PayloadStatsSchema>;
+
+/** GET /api/jobs/{id}/io: a node's (or the whole job's) inputs and outputs, oldest first. */
+export const JobIoPageSchema = z.strictObject({
+  job_id: z.string(),
+  routine_id: z.string().nullable(),
+  rows: z.array(PayloadRowSchema),
+  /** The page is full: ask again with `after_seq` = the last row's seq. */
+  has_more: z.boolean(),
+  payloads: PayloadStatsSchema,
+});
+export type JobIoPage = z.infer<typeof JobIoPageSchema>;
+
+/** GET /api/jobs/{id}/events/{seq}: one trace event with its payload in full. */
+export const EventPayloadSchema = z.strictObject({
+  event: TraceEventSchema,
+  /** The event's payload (`payload`, `params` or a log's `data`) is a preview, not the whole value. */
+  truncated: z.boolean(),
+  payloads: PayloadStatsSchema,
+});
+export type EventPayload = z.infer<typeof EventPayloadSchema>;
+
 // ------------------------------------------------------------------ metrics
 
 export const RoutineMetricsSchema = z.strictObject({

@@ -1,7 +1,7 @@
 /** Request bodies and queries of the HTTP API. */
 import { z } from "zod";
 import { IdSchema, NameSchema } from "./ids";
-import { BreakpointBodySchema, JOB_STATUSES, VARIABLE_SCOPES } from "./model";
+import { BreakpointBodySchema, JOB_STATUSES, PAYLOAD_ROW_KINDS, VARIABLE_SCOPES } from "./model";
 
 const JsonObject = z.record(z.string(), z.unknown());
 
@@ -103,5 +103,14 @@ export const TraceQuerySchema = z.strictObject({
   after_seq: z.coerce.number().int().min(0).optional(),
 });
 export type TraceQuery = z.input<typeof TraceQuerySchema>;
+
+/** GET /api/jobs/{id}/io: inputs and outputs after `after_seq`, of one routine or all. */
+export const JobIoQuerySchema = z.strictObject({
+  routine_id: NameSchema.optional(),
+  kind: z.enum(PAYLOAD_ROW_KINDS).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after_seq: z.coerce.number().int().min(0).default(0),
+});
+export type JobIoQuery = z.input<typeof JobIoQuerySchema>;
 
 export const DslQuerySchema = z.strictObject({ format: z.enum(["json", "yaml"]).default("json") });

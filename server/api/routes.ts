@@ -3,7 +3,7 @@
  * routes all run the command table (transport/commands.ts), as the sockets do.
  */
 import { checkBreakpointTarget, dslToText, type Flow, flowToDsl, MonitoringError, type Runtime } from "../../lib";
-import { type Api, API, type ConnectionInfo, type FlowDetail, type FlowSummary, type RouteName, type RoutineInfo } from "../../lib/wire";
+import { type Api, API, type ConnectionInfo, type FlowDetail, type FlowSummary, type RouteName, type RoutineInfo, shownId } from "../../lib/wire";
 import { runCommand } from "../transport/commands";
 import { openApiDocument } from "./openapi";
 import type { RouteHandler, RouteHandlers } from "./router";
@@ -210,6 +210,13 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
             .map((e) => e.toJSON())
         : collector.getExecutionTrace(jobId, query.limit);
     return { job_id: jobId, ...info, events };
+  },
+  jobIo: ({ runtime, params, query }) =>
+    runtime.jobIo(params.job_id, { routineId: query.routine_id, kind: query.kind, afterSeq: query.after_seq, limit: query.limit }),
+  jobEvent: ({ runtime, params }) => {
+    const seq = Number(params.seq);
+    if (!/^[0-9]{1,15}$/.test(params.seq) || seq < 1) throw new MonitoringError("bad_request", "INVALID_SEQ", `Invalid seq '${shownId(params.seq)}' (a whole number ≥ 1)`);
+    return runtime.jobEvent(params.job_id, seq);
   },
   jobLogs: ({ runtime, params }) => {
     const jobId = params.job_id;

@@ -147,6 +147,12 @@ describe("the HTTP contract", () => {
       await hit("jobBreakpoints", { params: { job_id } });
       expect(trace.events.length).toBeGreaterThan(0);
       for (const e of trace.events) conforms(`${e.event_type} event`, TraceEventSchema, e);
+      // Inputs and outputs in full, and each event with its full payload.
+      const io = await hit("jobIo", { params: { job_id }, query: { limit: 1000 } });
+      expect(io.rows.length).toBeGreaterThan(0);
+      const first = io.rows[0];
+      await hit("jobIo", { params: { job_id }, query: { routine_id: first?.routine_id ?? "x", kind: "input", after_seq: 1, limit: 2 } });
+      for (const e of trace.events.slice(0, 8)) await hit("jobEvent", { params: { job_id, seq: String(e.seq) } });
       if (metrics.flow_id === "flaky_retry") expect(metrics.errors.map((e) => e.error_message)).toContain("boom");
     }
     await hit("listJobs", { query: { limit: 10 } });
@@ -191,6 +197,14 @@ describe("the HTTP contract", () => {
     await waitStatus(stream.job_id, ["cancelled"]);
     await hit("getJob", { params: { job_id: stream.job_id } });
     await hit("getJob", { params: { job_id: "job_nope" }, status: 404 });
+    await hit("jobIo", { params: { job_id: "job_nope" }, status: 404 });
+    await hit("jobIo", { params: { job_id: stream.job_id }, query: { limit: 0 }, status: 400 });
+    await hit("jobIo", { params: { job_id: stream.job_id }, query: { routine_id: "not a name" }, status: 400 });
+    await hit("jobIo", { params: { job_id: stream.job_id }, query: { kind: "sideways" }, status: 400 });
+    await hit("jobEvent", { params: { job_id: "job_nope", seq: "1" }, status: 404 });
+    await hit("jobEvent", { params: { job_id: stream.job_id, seq: "0" }, status: 400 });
+    await hit("jobEvent", { params: { job_id: stream.job_id, seq: "first" }, status: 400 });
+    await hit("jobEvent", { params: { job_id: stream.job_id, seq: "99999999" }, status: 404 });
     await hit("removeOldJobs", { query: { max_age_seconds: 3600 } });
 
     expect((Object.keys(API) as RouteName[]).filter((n) => !covered.has(n))).toEqual([]);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { type Job, Runtime } from "../../lib";
+import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Job, Runtime } from "../../lib";
 import { type Db, HistoryArchive, HistoryReader, INTERRUPTED_MESSAGE, migrate, openDatabase, SCHEMA_VERSION } from "../../lib/persistence";
 import { waitFor } from "../helpers/flows";
 
@@ -63,7 +63,7 @@ describe("schema", () => {
     migrate(db);
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(["breakpoints", "events", "flows", "jobs"]);
+    expect(tables).toEqual(["breakpoints", "events", "flows", "jobs", "payloads"]);
     db.close();
   });
 
@@ -234,5 +234,127 @@ describe("durable history", () => {
     } finally {
       r.monitoring.monitorCollector.setMaxEventsPerJob(1000);
     }
+  });
+});
+
+describe("full payloads in the database", () => {
+  afterEach(() => new Runtime().monitoring.monitorCollector.setPayloadBudget(DEFAULT_PAYLOAD_BUDGET_BYTES));
+
+  const bigParams = (x: number) => ({ x, data: Array.from({ length: 1500 }, (_, i) => i * 3) });
+  const count = (db: Db, sql: string): number => (db.prepare(sql).get() as { n: number }).n;
+
+  it("serves a finished job's inputs and outputs in full after a restart, read from the database once written", async () => {
+    const path = dbFile();
+    const r1 = open(path);
+    r1.createFlow("pipeline", PIPELINE);
+    const params = bigParams(3);
+    const job = r1.startJob({ flow_id: "pipeline", entry_routine_id: "a", entry_slot: "input", entry_params: params });
+    await job.done;
+    const collector = r1.monitoring.monitorCollector;
+    const before = JSON.stringify(r1.jobIo(job.jobId));
+    const io = r1.jobIo(job.jobId);
+    expect(io.rows.map((r) => [r.routine_id, r.kind, r.truncated])).toEqual([
+      ["a", "input", false],
+      ["a", "output", false],
+      ["b", "input", false],
+      ["b", "output", false],
+    ]);
+    expect(io.rows.every((r) => JSON.stringify(r.payload) === JSON.stringify(params))).toBe(true);
+    const events = io.rows.map((r) => JSON.stringify(r1.jobEvent(job.jobId, r.seq)));
+    const params1 = JSON.stringify(r1.jobEvent(job.jobId, 1));
+    // Written at the job's end; memory then keeps only the counters.
+    r1.persistence?.flush();
+    expect(collector.jobRecord(job.jobId)?.payloads.released).toBe(true);
+    expect(collector.jobRecord(job.jobId)?.payloads.size).toBe(0);
+    expect(count(dbOf(r1), "SELECT COUNT(*) AS n FROM payloads")).toBe(5);
+    expect(JSON.stringify(r1.jobIo(job.jobId))).toBe(before);
+    expect(io.rows.map((r) => JSON.stringify(r1.jobEvent(job.jobId, r.seq)))).toEqual(events);
+    simulateRestart(r1);
+    r1.deleteFlow("pipeline");
+
+    const r2 = open(path);
+    expect(JSON.stringify(r2.jobIo(job.jobId))).toBe(before);
+    expect(JSON.stringify(r2.jobIo(job.jobId, { routineId: "b", kind: "output" }).rows)).toBe(JSON.stringify(io.rows.slice(3)));
+    expect(r2.jobIo(job.jobId, { afterSeq: io.rows[1]?.seq, limit: 1 })).toMatchObject({ has_more: true, rows: [{ seq: io.rows[2]?.seq }] });
+    expect(io.rows.map((r) => JSON.stringify(r2.jobEvent(job.jobId, r.seq)))).toEqual(events);
+    expect(JSON.stringify(r2.jobEvent(job.jobId, 1))).toBe(params1);
+    expect(() => r2.jobEvent(job.jobId, 10_000)).toThrow(/no event 10000/);
+  });
+
+  it("keeps the budget's verdict across a restart: previews past it, flags and counts", async () => {
+    const path = dbFile();
+    const r1 = new Runtime({ persistence: { path }, payloadBudgetBytes: 20_000 });
+    runtimes.push(r1);
+    r1.createFlow("pipeline", PIPELINE);
+    const job = r1.startJob({ flow_id: "pipeline", entry_routine_id: "a", entry_slot: "input", entry_params: bigParams(2) });
+    await job.done;
+    r1.persistence?.flush();
+    const before = r1.jobIo(job.jobId);
+    expect(before.payloads).toMatchObject({ budget_bytes: 20_000, truncated: true });
+    expect(before.rows.some((r) => r.truncated)).toBe(true);
+    expect(before.rows.some((r) => !r.truncated)).toBe(true);
+    simulateRestart(r1);
+    r1.deleteFlow("pipeline");
+    const r2 = open(path);
+    expect(JSON.stringify(r2.jobIo(job.jobId))).toBe(JSON.stringify(before));
+  });
+
+  it("removes payloads with their job: removeOldJobs, retention", async () => {
+    const path = dbFile();
+    const r1 = open(path);
+    r1.createFlow("pipeline", PIPELINE);
+    await run(r1, 1);
+    simulateRestart(r1);
+    r1.deleteFlow("pipeline");
+    const r2 = open(path, 2);
+    const kept: Job[] = [];
+    for (let i = 0; i < 3; i++) kept.push(await run(r2, i + 2));
+    r2.persistence?.flush();
+    r2.persistence?.flush();
+    const db = dbOf(r2);
+    // Retention: the restored job and the oldest of this run went, with their payloads.
+    expect(r2.listJobs().total).toBe(2);
+    expect(count(db, "SELECT COUNT(*) AS n FROM payloads WHERE job_id NOT IN (SELECT job_id FROM jobs)")).toBe(0);
+    expect(count(db, "SELECT COUNT(DISTINCT job_id) AS n FROM payloads")).toBe(2);
+    expect(r2.removeOldJobs(0)).toBe(2);
+    r2.persistence?.flush();
+    expect(count(db, "SELECT COUNT(*) AS n FROM payloads")).toBe(0);
+    expect(() => r2.jobIo((kept[2] as Job).jobId)).toThrow(/not found/);
+  });
+
+  it("answers with the trace's previews for jobs stored before payloads were kept (schema v1) and for interrupted jobs", async () => {
+    const path = dbFile();
+    const r1 = open(path);
+    r1.createFlow("pipeline", PIPELINE);
+    const old = await run(r1, 4);
+    const paused = r1.startJob({ flow_id: "pipeline", entry_routine_id: "a", entry_slot: "input", entry_params: { x: 3 }, pause_on_start: true });
+    await waitFor(() => paused.status === "paused");
+    r1.persistence?.flush();
+    const trace = r1.monitoring.monitorCollector.getExecutionTrace(old.jobId);
+    simulateRestart(r1);
+    r1.deleteFlow("pipeline");
+    // Back to the v1 layout, as a database written by the previous version would be.
+    const raw = openDatabase(path);
+    raw.exec("DROP TABLE payloads; ALTER TABLE jobs DROP COLUMN payload_stats;");
+    raw.pragma("user_version = 1");
+    raw.close();
+
+    const r2 = open(path);
+    expect(dbOf(r2).pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    const io = r2.jobIo(old.jobId);
+    expect(io.payloads).toMatchObject({ kept: 0, truncated: true, previews_after_seq: 0 });
+    expect(io.payloads.truncated_count).toBeGreaterThan(0);
+    expect(io.rows.map((r) => r.seq)).toEqual(trace.filter((e) => e.event_type === "routine_start" || e.event_type === "event_emit").map((e) => e.seq));
+    expect(io.rows.every((r) => r.truncated)).toBe(true);
+    const start = trace.find((e) => e.event_type === "routine_start");
+    expect(r2.jobEvent(old.jobId, start?.seq ?? 0)).toMatchObject({ event: start, truncated: true });
+    const interrupted = r2.jobIo(paused.jobId);
+    expect(interrupted.payloads.truncated).toBe(true);
+    expect(interrupted.rows.every((r) => r.truncated)).toBe(true);
+    // New jobs keep payloads again.
+    r2.createFlow("pipeline2", PIPELINE);
+    const fresh = r2.startJob({ flow_id: "pipeline2", entry_routine_id: "a", entry_slot: "input", entry_params: { x: 5 } });
+    await fresh.done;
+    expect(r2.jobIo(fresh.jobId).payloads.truncated).toBe(false);
   });
 });
