@@ -117,7 +117,7 @@ test("an event-log row opens its full payload, and Copy puts it on the clipboard
 
 test("a job past its payload budget says so, and shows previews past it", async ({ page, request }, testInfo) => {
   // Twelve passthroughs hand the same ~850 KB payload along: 24 inputs and outputs, ~20 MB in all,
-  // over the default budget of 8 MiB.
+  // over the default budget of 1 MiB.
   const n = 12;
   const routines = Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, { class: "passthrough" }]));
   const connections = Array.from({ length: n - 1 }, (_, i) => ({ from: `p${i}.output`, to: `p${i + 1}.input` }));

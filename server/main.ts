@@ -25,7 +25,7 @@ export interface ServerOptions {
   database?: string | false;
   /** Finished jobs kept (default: ROUTILUX_RETENTION_JOBS or 1,000). */
   retentionJobs?: number;
-  /** Bytes of full payloads kept per job (default: ROUTILUX_PAYLOAD_BUDGET_BYTES or 8 MiB). */
+  /** Bytes of full payloads kept per job (default: ROUTILUX_PAYLOAD_BUDGET_BYTES or 1 MiB). */
   payloadBudgetBytes?: number;
   dev?: boolean;
 }

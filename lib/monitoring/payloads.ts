@@ -14,10 +14,11 @@ import type { PayloadRow, PayloadRowKind, PayloadStats, TraceEvent } from "../wi
 import { preview } from "./trace";
 
 /**
- * 8 MiB: a few hundred activations of 10–20 KB payloads, or tens of thousands of small ones, in
- * full; a hundred running jobs at their budget stay under 1 GiB.
+ * 1 MiB: dozens of 10–20 KB payloads, or thousands of small ones, in full (the jobs one debugs);
+ * kept small because a finished job's payloads are written to history at its end, and a bigger
+ * default doubled the cost of history on a long job (see docs/payloads.md).
  */
-export const DEFAULT_PAYLOAD_BUDGET_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_PAYLOAD_BUDGET_BYTES = 1024 * 1024;
 /** What one kept payload costs besides its JSON (the row's fields), counted against the budget. */
 export const PAYLOAD_ROW_OVERHEAD = 96;
 /**

@@ -18,7 +18,7 @@ export interface RuntimeOptions {
   persistence?: PersistenceOptions;
   /**
    * Bytes of full payloads kept per job (inputs and outputs of every activation); beyond it,
-   * previews only. Applies to jobs started afterwards. Default 8 MiB.
+   * previews only. Applies to jobs started afterwards. Default 1 MiB.
    */
   payloadBudgetBytes?: number;
 }
