@@ -1,10 +1,12 @@
 /**
- * Builds the Next app when there is no build or the sources are newer than it (the server and
- * the integration tests run the production build).
+ * Builds the Next app, and the package's compiled library (dist/), when there is no build or the
+ * sources are newer than it (the server and the integration tests run the production build; the
+ * package test installs the packed package).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { buildLib } from "./build-lib";
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -15,6 +17,15 @@ function newestMtime(dir: string): number {
     newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
   }
   return newest;
+}
+
+/** Builds dist/ when it is missing or older than the library, server or CLI sources. */
+export function buildLibIfNeeded(root = process.cwd()): void {
+  const marker = join(root, "dist", "lib", "index.js");
+  const sources = Math.max(...["lib", "server", "cli"].map((d) => newestMtime(join(root, d))), statSync(join(root, "tsconfig.build.json")).mtimeMs);
+  if (existsSync(marker) && statSync(marker).mtimeMs >= sources) return;
+  console.log("Building the package's library (dist/)...");
+  buildLib();
 }
 
 export function buildIfNeeded(root = process.cwd()): void {

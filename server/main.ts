@@ -5,8 +5,11 @@
  * paths, so it only sees the upgrades that are not ours (HMR in development).
  */
 import { EventEmitter } from "node:events";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
+import { dirname, join } from "node:path";
 import type { Duplex } from "node:stream";
+import { fileURLToPath } from "node:url";
 import next from "next";
 import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, Runtime, setRuntime } from "../lib";
 import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS } from "../lib/persistence";
@@ -42,7 +45,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const port = options.port ?? Number(process.env.PORT ?? 8765);
   const hostname = options.hostname ?? process.env.HOST ?? "127.0.0.1";
   const demos = options.demos ?? process.env.ROUTILUX_DEMO !== "0";
-  registerDemoTypes();
+  if (demos) registerDemoTypes();
   const database = options.database ?? (process.env.ROUTILUX_DB || DEFAULT_DB_PATH);
   const retentionJobs = options.retentionJobs ?? envInt("ROUTILUX_RETENTION_JOBS") ?? DEFAULT_RETENTION_JOBS;
   const payloadBudgetBytes = options.payloadBudgetBytes ?? envInt("ROUTILUX_PAYLOAD_BUDGET_BYTES") ?? DEFAULT_PAYLOAD_BUDGET_BYTES;
@@ -59,7 +62,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   // only the upgrades that are not ours (HMR in dev).
   const nextUpgrades = new EventEmitter();
   const dev = options.dev ?? process.env.NODE_ENV === "development";
-  const app = next({ dev, hostname, port, dir: process.cwd(), httpServer: nextUpgrades as unknown as Server });
+  // The app is this package's own (its built UI ships inside it), whatever the working directory.
+  const app = next({ dev, hostname, port, dir: packageRoot(), httpServer: nextUpgrades as unknown as Server });
   await app.prepare();
   const handle = app.getRequestHandler();
   const raw = attachRawWebSockets(runtime);
@@ -107,6 +111,18 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
       await sio.close(); // also closes the HTTP server
     },
   };
+}
+
+/** The folder of this package (its package.json, next.config.mjs and built app), found from this file. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "routilux") return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`Routilux cannot find its own package folder above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
 }
 
 function decodable(path: string): boolean {

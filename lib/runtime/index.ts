@@ -1,1 +1,2 @@
-export { getRuntime, type JobListRequest, type JobSummary, Runtime, type RuntimeOptions, type StartJobRequest, setRuntime } from "./runtime";
+export { currentRuntime, installedRuntime, setRuntime } from "./current";
+export { getRuntime, type JobListRequest, type JobSummary, Runtime, type RuntimeOptions, type StartJobRequest } from "./runtime";

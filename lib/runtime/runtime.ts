@@ -3,6 +3,7 @@ import { type EventWithPayload, type JobMetrics, type JobSnapshot, MonitoringErr
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
 import type { JobIoPage, PayloadRowKind } from "../wire/model";
 import type { StartJobRequest } from "../wire/requests";
+import { installedRuntime, setRuntime } from "./current";
 
 export type { JobSummary } from "../persistence";
 export type { StartJobRequest } from "../wire/requests";
@@ -270,18 +271,7 @@ export class Runtime {
   }
 }
 
-const RUNTIME_KEY = Symbol.for("routilux.runtime");
-type Slot = { [RUNTIME_KEY]?: Runtime };
-
-/** Installs the process's runtime (the custom server does it before Next prepares). */
-export function setRuntime(runtime: Runtime): Runtime {
-  (globalThis as Slot)[RUNTIME_KEY] = runtime;
-  return runtime;
-}
-
-/** The process's runtime; created empty on first use when no server installed one (e.g. `next dev`). */
+/** The process's runtime; created empty on first use when no server installed one (a library user's own process). */
 export function getRuntime(): Runtime {
-  const slot = globalThis as Slot;
-  slot[RUNTIME_KEY] ??= new Runtime();
-  return slot[RUNTIME_KEY];
+  return installedRuntime() ?? setRuntime(new Runtime());
 }

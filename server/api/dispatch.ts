@@ -1,4 +1,5 @@
-import { getRuntime, type Runtime } from "../../lib";
+import { currentRuntime } from "../../lib/runtime/current";
+import type { Runtime } from "../../lib/runtime/runtime";
 import { API, RoutiluxError } from "../../lib/wire";
 import { checkKey } from "./auth";
 import { type ApiResponse, errorResponse, toErrorResponse } from "./errors";
@@ -29,7 +30,7 @@ function presentedKey(req: ApiRequest): string | null {
 }
 
 /** One API request → one response: auth, routing, validation, errors. */
-export async function dispatch(req: ApiRequest, runtime: Runtime = getRuntime()): Promise<ApiResponse> {
+export async function dispatch(req: ApiRequest, runtime?: Runtime): Promise<ApiResponse> {
   try {
     const pathname = req.url.pathname.replace(/\/+$/, "") || "/";
     if (pathname !== API.health.path) {
@@ -38,7 +39,7 @@ export async function dispatch(req: ApiRequest, runtime: Runtime = getRuntime())
     }
     const matched = table.match(req.method, pathname);
     const body = matched.spec.body ? await req.readBody(MAX_BODY_BYTES) : null;
-    const res = await table.run(matched, req.url.searchParams, body, runtime);
+    const res = await table.run(matched, req.url.searchParams, body, runtime ?? currentRuntime());
     if (checkAnswers && matched.spec.response !== null) {
       const parsed = matched.spec.response.safeParse(res.body);
       if (!parsed.success) {

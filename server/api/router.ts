@@ -2,7 +2,7 @@
  * Matches a request to a route of the contract (lib/wire `API`), parses its query and body with the
  * route's schemas and calls its handler with typed path parameters, query and body.
  */
-import type { Runtime } from "../../lib";
+import type { Runtime } from "../../lib/runtime/runtime";
 import {
   type Api,
   API,

@@ -2,7 +2,11 @@
  * The handlers of the HTTP contract (lib/wire `API`): one per route, typed by it. Debug-command
  * routes all run the command table (transport/commands.ts), as the sockets do.
  */
-import { checkBreakpointTarget, dslToText, type Flow, flowToDsl, MonitoringError, type Runtime } from "../../lib";
+// Narrow imports, not the public index: this module is bundled into Next's route handler, which
+// must not pull in the runtime's history (a native addon).
+import { dslToText, type Flow, flowToDsl } from "../../lib/engine";
+import { checkBreakpointTarget, MonitoringError } from "../../lib/monitoring";
+import type { Runtime } from "../../lib/runtime/runtime";
 import { type Api, API, type ConnectionInfo, type FlowDetail, type FlowSummary, type RouteName, type RoutineInfo, shownId } from "../../lib/wire";
 import { runCommand } from "../transport/commands";
 import { openApiDocument } from "./openapi";

@@ -4,7 +4,9 @@
  * result, the same errors, and commands that move the job (steps, pause) answer once the job got
  * where they sent it (bounded wait).
  */
-import { checkBreakpointTarget, type Job, MonitoringError, type Runtime } from "../../lib";
+import type { Job } from "../../lib/engine";
+import { checkBreakpointTarget, MonitoringError } from "../../lib/monitoring";
+import type { Runtime } from "../../lib/runtime/runtime";
 import {
   type CommandArgs,
   type CommandResult,
