@@ -116,20 +116,20 @@ test("an event-log row opens its full payload, and Copy puts it on the clipboard
 });
 
 test("a job past its payload budget says so, and shows previews past it", async ({ page, request }, testInfo) => {
-  // Twelve passthroughs hand the same ~850 KB payload along: 24 inputs and outputs, ~20 MB in all,
-  // over the default budget of 1 MiB.
+  // Twelve passthroughs hand the same ~200 KB payload along: 24 inputs and outputs, ~5 MB in all,
+  // over the default budget of 1 MiB (the entry params and the first few fit).
   const n = 12;
   const routines = Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, { class: "passthrough" }]));
   const connections = Array.from({ length: n - 1 }, (_, i) => ({ from: `p${i}.output`, to: `p${i + 1}.input` }));
   const flowId = `payload_budget_${Date.now()}`;
   expect((await request.post("/api/flows", { data: { flow_id: flowId, dsl: { routines, connections } } })).status()).toBe(201);
-  const blob = Array.from({ length: 850 }, (_, i) => `${i}:${"x".repeat(990)}`);
+  const blob = Array.from({ length: 200 }, (_, i) => `${i}:${"x".repeat(990)}`);
   const jobId = await finishedJob(request, { flow_id: flowId, entry_routine_id: "p0", entry_slot: "input", entry_params: { blob } });
   try {
     await openJob(page, jobId);
     const notice = page.getByTestId("node-io-truncated");
     await expect(notice).toBeVisible();
-    await expect(notice).toContainText("payload budget of 8.0 MiB");
+    await expect(notice).toContainText("payload budget of 1.0 MiB");
     expect(Number(await notice.getAttribute("data-count"))).toBeGreaterThan(0);
 
     // The first node's input was kept in full; the last node's are previews.
