@@ -14,6 +14,9 @@ import { demoFlows, registerDemoTypes } from "./demos";
 import { attachRawWebSockets } from "./ws/raw";
 import { attachSocketIo } from "./ws/socket-io";
 
+/** What createServer throws when another server holds the history file (code HISTORY_IN_USE). */
+export { HistoryInUseError } from "../lib/persistence";
+
 export interface ServerOptions {
   port?: number;
   hostname?: string;
