@@ -61,7 +61,7 @@ export const RULES: readonly AreaRule[] = [
   {
     area: "lib/persistence",
     internal: ["lib/persistence", "lib/monitoring", "lib/engine", "lib/wire"],
-    packages: { allow: [...withSubpaths("better-sqlite3"), "node:fs", "node:path", "node:module"] },
+    packages: { allow: [...withSubpaths("better-sqlite3"), "node:fs", "node:path", "node:module", "node:os"] },
   },
   {
     area: "lib/runtime",

@@ -7,5 +7,5 @@ import { buildIfNeeded } from "./build-if-needed";
 buildIfNeeded();
 process.env.NEXT_TELEMETRY_DISABLED = "1";
 // Imported after the build: Next reads its build output when the server is created.
-const { serveUntilSignal } = await import("../server/main");
-await serveUntilSignal();
+const { main } = await import("../server/main");
+await main();

@@ -12,10 +12,13 @@ import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, Runtime, setRuntime } from "../lib";
-import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS } from "../lib/persistence";
+import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError } from "../lib/persistence";
 import { demoFlows, registerDemoTypes } from "./demos";
 import { attachRawWebSockets } from "./ws/raw";
 import { attachSocketIo } from "./ws/socket-io";
+
+/** What createServer throws when another server holds the history file (code HISTORY_IN_USE). */
+export { HistoryInUseError } from "../lib/persistence";
 
 export interface ServerOptions {
   port?: number;
@@ -24,7 +27,11 @@ export interface ServerOptions {
   flows?: Flow[];
   /** Register the demo flows (default: unless ROUTILUX_DEMO=0). */
   demos?: boolean;
-  /** SQLite file for durable history, `:memory:`, or false for none (default: ROUTILUX_DB or ./data/routilux.db). */
+  /**
+   * SQLite file for durable history (relative to the current directory), `:memory:`, or false for
+   * none (default: ROUTILUX_DB or `.routilux/history.db`). One server per file: a file another
+   * server holds makes createServer fail with HistoryInUseError, naming that server.
+   */
   database?: string | false;
   /** Finished jobs kept (default: ROUTILUX_RETENTION_JOBS or 1,000). */
   retentionJobs?: number;
@@ -37,6 +44,8 @@ export interface RunningServer {
   server: Server;
   runtime: Runtime;
   url: string;
+  /** Where history is kept: the database file (absolute), `:memory:`, or null (none). */
+  history: string | null;
   close(): Promise<void>;
 }
 
@@ -104,6 +113,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     server: httpServer,
     runtime,
     url,
+    history: runtime.persistence?.path ?? null,
     close: async () => {
       raw.close();
       httpServer.closeAllConnections();
@@ -142,9 +152,13 @@ function envInt(name: string): number | undefined {
   return n;
 }
 
-/** Starts the server for a command line: prints where it listens, closes cleanly on SIGTERM/SIGINT. */
+/**
+ * Starts the server for a command line: prints where its history is kept and where it listens,
+ * closes cleanly on SIGTERM/SIGINT.
+ */
 export async function serveUntilSignal(options: ServerOptions = {}): Promise<RunningServer> {
   const running = await createServer(options);
+  console.log(`history: ${running.history === null ? "off" : running.history === ":memory:" ? ":memory: (lost when the server stops)" : running.history}`);
   console.log(`Routilux listening on ${running.url}`);
   const shutdown = (): void => {
     running.close().finally(() => process.exit(0));
@@ -155,5 +169,21 @@ export async function serveUntilSignal(options: ServerOptions = {}): Promise<Run
   return running;
 }
 
+/**
+ * Runs `serveUntilSignal` as a program: an error a user can act on (the history file is held by
+ * another server) is printed as its message alone, and the process exits with 1.
+ */
+export async function main(options: ServerOptions = {}): Promise<void> {
+  try {
+    await serveUntilSignal(options);
+  } catch (err) {
+    if (err instanceof HistoryInUseError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
 // Run directly: `node --import tsx server/main.ts`.
-if (import.meta.url === `file://${process.argv[1]}`) await serveUntilSignal();
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -2,6 +2,7 @@
 /** Breakpoints list: where, condition, hits, errors, enable toggle, edit, delete; "break on any error". */
 import type { Breakpoint } from "@/lib/wire";
 import type { EditTarget } from "./breakpoint-editor";
+import { READ_ONLY_TITLE } from "./graph-context";
 import type { BreakpointsApi } from "./use-breakpoints";
 
 /** The global switch's breakpoints: error breakpoints on no routine in particular. */
@@ -15,18 +16,31 @@ export function describeBreakpoint(b: Breakpoint): string {
   return b.routine_id ?? "?";
 }
 
-export function BreakpointsPanel({ breakpoints, onSelect, onEdit }: { breakpoints: BreakpointsApi; onSelect(id: string): void; onEdit(target: EditTarget): void }) {
+export function BreakpointsPanel({
+  breakpoints,
+  onSelect,
+  onEdit,
+  readOnly = false,
+}: {
+  breakpoints: BreakpointsApi;
+  onSelect(id: string): void;
+  onEdit(target: EditTarget): void;
+  /** Listed, not changeable (a job view drawn from its recorded flow). */
+  readOnly?: boolean;
+}) {
   const list = breakpoints.list;
+  const lockedTitle = readOnly ? READ_ONLY_TITLE : undefined;
   const anyError = list.filter(isAnyError);
   return (
     <section className="panel" data-testid="breakpoints-panel">
       <h3>
         Breakpoints <span className="count">{list.length}</span>
       </h3>
-      <label className="small switch" title="Stop after any routine's handler throws, before its error strategy applies">
+      <label className="small switch" title={lockedTitle ?? "Stop after any routine's handler throws, before its error strategy applies"}>
         <input
           type="checkbox"
           data-testid="break-on-any-error"
+          disabled={readOnly}
           checked={anyError.some((b) => b.enabled)}
           onChange={(e) => {
             const on = e.target.checked;
@@ -36,7 +50,7 @@ export function BreakpointsPanel({ breakpoints, onSelect, onEdit }: { breakpoint
         />{" "}
         Break on any error
       </label>
-      {list.length === 0 && <p className="muted small">None. Click the dot on a node.</p>}
+      {list.length === 0 && <p className="muted small">{readOnly ? "None." : "None. Click the dot on a node."}</p>}
       <ul className="bp-list">
         {list.map((b) => (
           <li key={b.breakpoint_id} data-testid={`breakpoint-row-${b.breakpoint_id}`} className={b.enabled ? "" : "off"}>
@@ -45,6 +59,8 @@ export function BreakpointsPanel({ breakpoints, onSelect, onEdit }: { breakpoint
               checked={b.enabled}
               aria-label="enabled"
               data-testid={`breakpoint-enabled-${b.breakpoint_id}`}
+              disabled={readOnly}
+              title={lockedTitle}
               onChange={(e) => void breakpoints.patch.mutateAsync({ bp: b, change: { enabled: e.target.checked } }).catch(() => {})}
             />
             <button type="button" className="link mono" onClick={() => b.routine_id && onSelect(b.routine_id)}>
@@ -68,6 +84,7 @@ export function BreakpointsPanel({ breakpoints, onSelect, onEdit }: { breakpoint
               {b.log_message && <code title="log message">log “{b.log_message}”</code>}
             </div>
             )}
+            {!readOnly && (
             <span className="bp-actions">
               {(b.routine_id || b.connection) && (
                 <button
@@ -84,6 +101,7 @@ export function BreakpointsPanel({ breakpoints, onSelect, onEdit }: { breakpoint
                 ✕
               </button>
             </span>
+            )}
           </li>
         ))}
       </ul>

@@ -3,7 +3,7 @@
 import { BaseEdge, type Edge, EdgeLabelRenderer, type EdgeProps, getBezierPath } from "@xyflow/react";
 import { memo } from "react";
 import type { ConnectionInfo } from "@/lib/wire";
-import { useGraph, useLive, useLowDetail } from "./graph-context";
+import { READ_ONLY_TITLE, useGraph, useLive, useLowDetail } from "./graph-context";
 
 export type CountEdgeData = { connection: ConnectionInfo };
 export type CountEdgeType = Edge<CountEdgeData, "count">;
@@ -30,8 +30,9 @@ function CountEdgeView({ id, sourceX, sourceY, targetX, targetY, sourcePosition,
             className={`bp-dot small${active ? " on" : ""}`}
             data-testid={`edge-breakpoint-${id}`}
             data-active={active ? "true" : "false"}
+            disabled={g.readOnly}
             aria-label={`Breakpoint on connection ${id}`}
-            title="Break when a payload crosses this connection (right click: condition, hit condition, log message)"
+            title={g.readOnly ? READ_ONLY_TITLE : "Break when a payload crosses this connection (right click: condition, hit condition, log message)"}
             onClick={(e) => {
               e.stopPropagation();
               g.onToggleConnectionBreakpoint(id);
@@ -39,7 +40,7 @@ function CountEdgeView({ id, sourceX, sourceY, targetX, targetY, sourcePosition,
             onContextMenu={(e) => {
               e.preventDefault();
               e.stopPropagation();
-              g.onEditConnectionBreakpoint(id);
+              if (!g.readOnly) g.onEditConnectionBreakpoint(id);
             }}
           />
           <span>{c && (c.source_event === c.target_slot ? c.source_event : `${c.source_event}→${c.target_slot}`)}</span>

@@ -33,7 +33,9 @@ const proOptions = { hideAttribution: true };
 const smallViewport = { x: 0, y: 0, zoom: 0.2 };
 const normalViewport = { x: 0, y: 0, zoom: 1 };
 
-export interface FlowGraphProps extends Omit<GraphContextValue, "routineBreakpoints" | "connectionBreakpoints"> {
+export interface FlowGraphProps extends Omit<GraphContextValue, "routineBreakpoints" | "connectionBreakpoints" | "readOnly"> {
+  /** Breakpoints are shown but cannot be changed (a job drawn from its recorded flow). */
+  readOnly?: boolean;
   flow: FlowDetail;
   breakpoints: Breakpoint[];
   /** Bring a routine's node into view when the request's `key` changes (see FocusRequest). */
@@ -97,7 +99,7 @@ function ViewportController({ focus, positions }: { focus?: FocusRequest; positi
 }
 
 function FlowGraphView(props: FlowGraphProps) {
-  const { flow, breakpoints, focus, overview, ...handlers } = props;
+  const { flow, breakpoints, focus, overview, readOnly = false, ...handlers } = props;
   const positions = useMemo(() => layouts.get(flow), [flow]);
   const nodes = useMemo<RoutineNodeType[]>(
     () =>
@@ -131,6 +133,7 @@ function FlowGraphView(props: FlowGraphProps) {
     () => ({
       live,
       selected,
+      readOnly,
       onSelect: (id) => latest.current.onSelect(id),
       onToggleBreakpoint: (id) => latest.current.onToggleBreakpoint(id),
       onEditBreakpoint: (id) => latest.current.onEditBreakpoint(id),
@@ -139,7 +142,7 @@ function FlowGraphView(props: FlowGraphProps) {
       routineBreakpoints: byKey(breakpoints, (b) => (b.type !== "connection" ? b.routine_id : null)),
       connectionBreakpoints: byKey(breakpoints, (b) => (b.type === "connection" ? b.connection : null)),
     }),
-    [breakpoints, selected, live],
+    [breakpoints, selected, live, readOnly],
   );
   return (
     <GraphContext.Provider value={ctx}>
@@ -178,5 +181,5 @@ function FlowGraphView(props: FlowGraphProps) {
  */
 export const FlowGraph = memo(
   FlowGraphView,
-  (a, b) => a.flow === b.flow && a.breakpoints === b.breakpoints && a.live === b.live && a.selected === b.selected && a.focus === b.focus && a.overview === b.overview,
+  (a, b) => a.flow === b.flow && a.breakpoints === b.breakpoints && a.live === b.live && a.selected === b.selected && a.focus === b.focus && a.overview === b.overview && a.readOnly === b.readOnly,
 );

@@ -17,6 +17,11 @@ export interface GraphContextValue {
   routineBreakpoints: Map<string, Breakpoint[]>;
   connectionBreakpoints: Map<string, Breakpoint[]>;
   selected: string | null;
+  /**
+   * Breakpoints cannot be changed from the graph: a job view drawn from its recorded flow (the
+   * flow is not served, or has changed since): the dots only show what is set.
+   */
+  readOnly: boolean;
   onSelect(routineId: string): void;
   onToggleBreakpoint(routineId: string): void;
   onEditBreakpoint(routineId: string): void;
@@ -24,6 +29,9 @@ export interface GraphContextValue {
   /** Right click on a connection's dot: its breakpoints' editor. */
   onEditConnectionBreakpoint(connectionId: string): void;
 }
+
+/** Why breakpoint controls do nothing in a job view drawn from its recorded flow. */
+export const READ_ONLY_TITLE = "Read-only: this job's flow is not served as it ran, so breakpoints cannot be changed here";
 
 export const GraphContext = createContext<GraphContextValue | null>(null);
 

@@ -43,11 +43,16 @@ export function JobDebugger({ jobId }: { jobId: string }) {
           Jobs /
         </Link>
         <strong className="mono">{jobId}</strong>
-        {d.flowId && (
-          <Link href={`/flows/${encodeURIComponent(d.flowId)}`} className="mono muted">
-            {d.flowId}
-          </Link>
-        )}
+        {d.flowId &&
+          (d.flowServed ? (
+            <Link href={`/flows/${encodeURIComponent(d.flowId)}`} className="mono muted">
+              {d.flowId}
+            </Link>
+          ) : (
+            <span className="mono muted" title="Not served by this server">
+              {d.flowId}
+            </span>
+          ))}
         <StatusBadge status={d.status} testId="job-status" />
         {d.metrics && (
           <span className="muted small">
@@ -61,7 +66,11 @@ export function JobDebugger({ jobId }: { jobId: string }) {
           disabled={!d.canRunAgain || d.busy}
           onClick={d.runAgain}
           aria-label="Run again with the same input"
-          title="Run again with the same input: a new job of this flow with the same entry routine, slot and params (and this job's breakpoints)"
+          title={
+            d.readOnly
+              ? "Run again needs this job's flow served as it ran"
+              : "Run again with the same input: a new job of this flow with the same entry routine, slot and params (and this job's breakpoints)"
+          }
         >
           <span className="tool-icon">↻</span>
           <span className="tool-label">Run again</span>
@@ -73,6 +82,11 @@ export function JobDebugger({ jobId }: { jobId: string }) {
         </span>
       </div>
       <StopBar d={d} />
+      {d.flowNotice && (
+        <div className="warn-box slim" data-testid="flow-not-served" data-reason={d.flowNotice.reason} role="status">
+          {d.flowNotice.text}
+        </div>
+      )}
       {d.actionError && (
         <div className="error-box slim" role="alert" data-testid="action-error">
           {d.actionError}
@@ -100,7 +114,16 @@ export function JobDebugger({ jobId }: { jobId: string }) {
                 onEditBreakpoint={(routineId) => d.setEditing({ routineId })}
                 onToggleConnectionBreakpoint={d.toggleConnectionBreakpoint}
                 onEditConnectionBreakpoint={(connectionId) => d.setEditing({ connectionId })}
+                readOnly={d.readOnly}
               />
+            ) : d.flowError ? (
+              <div className="error-box" data-testid="flow-error">
+                The flow could not be loaded: {d.flowError}
+              </div>
+            ) : d.flowMissing ? (
+              <div className="muted page" data-testid="flow-missing">
+                No graph: this job was recorded before jobs kept their flow, and its flow is not served. Its trace, metrics and payloads stay readable in the panels.
+              </div>
             ) : (
               <div className="muted page">Loading the flow…</div>
             )}
@@ -129,7 +152,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
           <RoutinePanel store={d.store} flow={d.flow} metrics={d.metrics} />
           <NodeIoPanel jobId={jobId} store={d.store} final={d.final} sharedData={d.job.data?.shared_data} onOpen={d.openEvent} />
           <WatchPanel jobId={jobId} pausedAt={d.pausedAt} />
-          <BreakpointsPanel breakpoints={d.breakpoints} onSelect={d.showRoutine} onEdit={d.setEditing} />
+          <BreakpointsPanel breakpoints={d.breakpoints} onSelect={d.showRoutine} onEdit={d.setEditing} readOnly={d.readOnly} />
         </aside>
       </div>
       {d.viewing !== null && <PayloadViewer key={d.viewing} jobId={jobId} seq={d.viewing} onClose={d.closeViewer} />}

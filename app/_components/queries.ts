@@ -29,6 +29,7 @@ export const queryKeys = {
   flow: (flowId: string) => ["flow", flowId] as const,
   jobs: (filter: JobFilter) => ["jobs", filter] as const,
   job: (jobId: string) => ["job", jobId] as const,
+  jobFlow: (jobId: string) => ["job-flow", jobId] as const,
   metrics: (jobId: string) => ["metrics", jobId] as const,
   /** Everything that reads the paused activation of a job (variables, stack, watches). */
   stop: (jobId: string) => ["stop", jobId] as const,
@@ -49,6 +50,8 @@ export const queries = {
     queryOptions({ queryKey: queryKeys.flow(flowId ?? ""), queryFn: () => api.flow(flowId as string), enabled: Boolean(flowId) }),
   jobs: (filter: JobFilter, refetchInterval: number) => queryOptions({ queryKey: queryKeys.jobs(filter), queryFn: () => api.jobs(filter), refetchInterval }),
   job: (jobId: string) => queryOptions({ queryKey: queryKeys.job(jobId), queryFn: () => api.job(jobId), retry: false }),
+  /** The flow the job ran (recorded when it started), and whether it is served as such now. */
+  jobFlow: (jobId: string) => queryOptions({ queryKey: queryKeys.jobFlow(jobId), queryFn: () => api.jobFlow(jobId) }),
   /** Polled while the job can still change. */
   metrics: (jobId: string, live: boolean) => queryOptions({ queryKey: queryKeys.metrics(jobId), queryFn: () => api.metrics(jobId), refetchInterval: live ? 1000 : false }),
   variables: (jobId: string, at: PausedAt | null, frame = 0) =>

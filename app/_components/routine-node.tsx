@@ -5,7 +5,7 @@ import { memo } from "react";
 import { NODE_WIDTH, nodeHeight } from "@/lib/client/layout";
 import { averageMs } from "@/lib/client/run-state";
 import type { RoutineInfo } from "@/lib/wire";
-import { useGraph, useLive, useLowDetail } from "./graph-context";
+import { READ_ONLY_TITLE, useGraph, useLive, useLowDetail } from "./graph-context";
 
 export type RoutineNodeData = { routine: RoutineInfo };
 export type RoutineNodeType = Node<RoutineNodeData, "routine">;
@@ -46,8 +46,9 @@ function RoutineNodeView({ data, positionAbsoluteX, positionAbsoluteY }: NodePro
           className={`bp-dot nodrag${active ? " on" : bps.length ? " disabled" : ""}${conditional ? " conditional" : ""}`}
           data-testid={`breakpoint-toggle-${id}`}
           data-active={active ? "true" : "false"}
-          aria-label={active ? `Remove breakpoint on ${id}` : `Add breakpoint on ${id}`}
-          title={active ? "Breakpoint (click: remove, right click: edit)" : "Add breakpoint (right click: with a condition)"}
+          disabled={g.readOnly}
+          aria-label={g.readOnly ? `Breakpoints on ${id} (read-only)` : active ? `Remove breakpoint on ${id}` : `Add breakpoint on ${id}`}
+          title={g.readOnly ? READ_ONLY_TITLE : active ? "Breakpoint (click: remove, right click: edit)" : "Add breakpoint (right click: with a condition)"}
           onClick={(e) => {
             e.stopPropagation();
             g.onToggleBreakpoint(id);
@@ -55,7 +56,7 @@ function RoutineNodeView({ data, positionAbsoluteX, positionAbsoluteY }: NodePro
           onContextMenu={(e) => {
             e.preventDefault();
             e.stopPropagation();
-            g.onEditBreakpoint(id);
+            if (!g.readOnly) g.onEditBreakpoint(id);
           }}
         />
         <div className="rnode-title">
@@ -66,8 +67,9 @@ function RoutineNodeView({ data, positionAbsoluteX, positionAbsoluteY }: NodePro
           type="button"
           className="bp-edit nodrag"
           data-testid={`breakpoint-edit-${id}`}
+          disabled={g.readOnly}
           aria-label={`Edit breakpoint on ${id}`}
-          title="Breakpoint condition, hit condition, log message"
+          title={g.readOnly ? READ_ONLY_TITLE : "Breakpoint condition, hit condition, log message"}
           onClick={(e) => {
             e.stopPropagation();
             g.onEditBreakpoint(id);

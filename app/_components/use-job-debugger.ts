@@ -30,7 +30,13 @@ export function useJobDebugger(jobId: string) {
 
   const job = useQuery(queries.job(jobId));
   const flowId = job.data?.flow_id;
-  const flow = useQuery(queries.flow(flowId));
+  // The graph is the flow as this job ran it (recorded when it started), never the flow as it is
+  // now: an edited, deleted or foreign flow would draw something else, or nothing at all.
+  const jobFlow = useQuery(queries.jobFlow(jobId));
+  const ran = jobFlow.data;
+  /** The job's flow is served as it ran: what needs the live flow (run again, breakpoints) works. */
+  const flowLive = ran?.served === true && ran.same_structure !== false;
+  const readOnly = !flowLive && !jobFlow.isPending;
   const status = useStore(store, (s) => s.run.status) ?? job.data?.status ?? null;
   const pausedAt = useStore(store, (s) => s.run.pausedAt);
   const connection = useStore(store, (s) => s.connection);
@@ -81,6 +87,10 @@ export function useJobDebugger(jobId: string) {
   useEffect(() => {
     if (missing > 0) refreshSnapshot();
   }, [missing, refreshSnapshot]);
+  // Whether the flow is still served as it ran may have changed while the job ran.
+  useEffect(() => {
+    if (final) void qc.invalidateQueries({ queryKey: queryKeys.jobFlow(jobId) });
+  }, [final, jobId, qc]);
   // Select the node where the job stopped and bring it into view, once per stop: the same stop
   // re-sent by a session update leaves the user's selection and view alone.
   const shownStop = useRef<string | null>(null);
@@ -125,7 +135,7 @@ export function useJobDebugger(jobId: string) {
    */
   const runAgain = async (): Promise<void> => {
     const snap = job.data;
-    if (!snap) return;
+    if (!snap || !flowLive) return;
     setBusy(true);
     setActionError(null);
     try {
@@ -166,7 +176,18 @@ export function useJobDebugger(jobId: string) {
     store,
     job,
     flowId,
-    flow: flow.data,
+    /** The flow as the job ran it (undefined while loading, or when there is no record of it). */
+    flow: ran?.flow ?? undefined,
+    /** The flow could not be loaded (the graph area says so instead of waiting). */
+    flowError: jobFlow.error ? (jobFlow.error as Error).message : null,
+    /** Loaded, and there is nothing to draw: not served, and recorded before flows were kept with jobs. */
+    flowMissing: ran !== undefined && ran.flow === null,
+    /** A flow of this id is served now (the toolbar links to it). */
+    flowServed: ran?.served ?? true,
+    /** Why the view is read-only, when it is: its flow is not served, or has changed since the job ran. */
+    flowNotice: ran !== undefined && !flowLive ? flowNotice(ran.flow_id, ran.served) : null,
+    /** Breakpoints and "run again" need the flow served as it ran. */
+    readOnly,
     metrics: metrics.data,
     breakpoints,
     status,
@@ -202,17 +223,28 @@ export function useJobDebugger(jobId: string) {
       store.getState().select(routineId);
       setFocus((f) => ({ key: f.key + 1, routineId, mode: "zoom" }));
     },
-    /** Set once the job's snapshot (its entry routine, slot and params) is there. */
-    canRunAgain: job.data !== undefined,
+    /** Set once the job's snapshot (its entry routine, slot and params) is there and its flow is served as it ran. */
+    canRunAgain: job.data !== undefined && flowLive,
     runAgain: () => void runAgain(),
-    toggleRoutineBreakpoint: (routineId: string) => attempt(breakpoints.toggleRoutine(routineId)),
-    toggleConnectionBreakpoint: (connectionId: string) => attempt(breakpoints.toggleConnection(connectionId)),
+    toggleRoutineBreakpoint: (routineId: string) => {
+      if (!readOnly) attempt(breakpoints.toggleRoutine(routineId));
+    },
+    toggleConnectionBreakpoint: (connectionId: string) => {
+      if (!readOnly) attempt(breakpoints.toggleConnection(connectionId));
+    },
     /** "Run to here" while the job can still run (a one-shot breakpoint, then continue if paused). */
-    runTo: final ? undefined : (routineId: string) => api.runTo(jobId, routineId),
+    runTo: final || readOnly ? undefined : (routineId: string) => api.runTo(jobId, routineId),
   };
 }
 
 export type JobDebuggerController = ReturnType<typeof useJobDebugger>;
+
+/** The notice of a job view drawn from its recorded flow (test id `flow-not-served`). */
+function flowNotice(flowId: string, served: boolean): { reason: "not-served" | "changed"; text: string } {
+  return served
+    ? { reason: "changed", text: `flow ${flowId} has changed since this job ran: shown read-only from history` }
+    : { reason: "not-served", text: `flow ${flowId} is not served by this server: shown read-only from history` };
+}
 
 function stepLabel(action: StepAction): string {
   return action === "step_over" ? "Step over" : action === "step_out" ? "Step out" : "Step into";

@@ -123,6 +123,8 @@ export const api = {
     call("listJobs", { query: { flow_id: q.flow_id, status: q.status || undefined, limit: q.limit, offset: q.offset } }),
   startJob: (input: StartJobRequest) => call("startJob", { body: input }),
   job: (jobId: string) => call("getJob", { params: { job_id: jobId } }),
+  /** The flow as the job ran it, and whether this server still serves it as such. */
+  jobFlow: (jobId: string) => call("jobFlow", { params: { job_id: jobId } }),
   metrics: (jobId: string) => call("jobMetrics", { params: { job_id: jobId } }),
   trace: (jobId: string, q: { after_seq?: number; limit?: number } = {}) => call("jobTrace", { params: { job_id: jobId }, query: q }),
   /** A node's (or the job's) inputs and outputs, in full within the job's payload budget. */

@@ -108,6 +108,8 @@ export class Flow {
   private exampleSpec: FlowExample | null = null;
   /** routineId → event → routes, rebuilt on every edit. */
   private outgoing = new Map<string, Map<string, Route[]>>();
+  /** Counts edits of the graph itself (routines added or removed, connections, the example). */
+  private rev = 0;
 
   constructor(flowId: string, options: FlowOptions = {}) {
     if (typeof flowId !== "string" || !ID_RE.test(flowId)) {
@@ -137,6 +139,7 @@ export class Flow {
 
   /** Sets (or clears, with null) the example run; throws INVALID_EXAMPLE when it does not fit the flow. */
   setExample(example: FlowExample | null): this {
+    this.rev++;
     if (example === null) {
       this.exampleSpec = null;
       return this;
@@ -194,6 +197,18 @@ export class Flow {
     return this.connectionList;
   }
 
+  /**
+   * Changes whenever the graph changes: routines added or removed, their slots, events or config,
+   * connections, the example (a sum of never-decreasing counters, so it only grows). The plain
+   * fields `executionStrategy`, `maxWorkers` and `timeout` are not in it: read them directly. Lets
+   * a description of the flow be cached until the flow changes.
+   */
+  get revision(): number {
+    let r = this.rev;
+    for (const routine of this.routineMap.values()) r += routine.revision;
+    return r;
+  }
+
   getRoutine(id: string): Routine | undefined {
     return this.routineMap.get(id);
   }
@@ -209,6 +224,7 @@ export class Flow {
       throw new FlowDefinitionError("DUPLICATE_ROUTINE", `Routine id '${id}' already exists in flow '${this.flowId}'`);
     }
     this.routineMap.set(id, routine);
+    this.rev++;
     return id;
   }
 
@@ -217,6 +233,8 @@ export class Flow {
     if (!this.routineMap.has(id)) {
       throw new FlowDefinitionError("ROUTINE_NOT_FOUND", `Routine '${id}' not found in flow '${this.flowId}'`);
     }
+    // The routine's own count leaves the sum: added here, so the revision still only grows.
+    this.rev += (this.routineMap.get(id) as Routine).revision;
     this.routineMap.delete(id);
     // An example entering here cannot run any more (and would make the exported DSL invalid).
     if (this.exampleSpec?.entryRoutineId === id) this.exampleSpec = null;
@@ -420,6 +438,7 @@ export class Flow {
       const r = flow.resolveExample({ entryRoutineId: ex.entry_routine_id, entrySlot: ex.entry_slot, params: ex.params });
       if ("problem" in r) throw new DslError(`example.${r.problem.field}`, r.problem.message);
       flow.exampleSpec = copyExample(r.example);
+      flow.rev++;
     }
     return flow;
   }
@@ -488,6 +507,7 @@ export class Flow {
   }
 
   private reindex(): void {
+    this.rev++;
     const next = new Map<string, Map<string, Route[]>>();
     for (const c of this.connectionList) {
       const routine = this.routineMap.get(c.targetRoutineId);

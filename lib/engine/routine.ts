@@ -51,6 +51,15 @@ export class Routine {
   private errorHandler: ErrorHandler | null = null;
   /** Cached from `config.timeout` (seconds) so the hot path reads one field. */
   timeoutMs: number | null = null;
+  private rev = 0;
+
+  /**
+   * Changes whenever the routine's slots, events or config change (a counter, never decreasing), so
+   * a description of it can be cached until it does.
+   */
+  get revision(): number {
+    return this.rev;
+  }
 
   defineSlot(name: string, handler: SlotHandler, options: { mergeStrategy?: MergeStrategy } = {}): SlotDefinition {
     checkName("slot", name);
@@ -70,6 +79,7 @@ export class Routine {
     // Bound once here so that `this` inside a method handler is the routine.
     const slot: SlotDefinition = { name, handler: handler.bind(this), mergeStrategy };
     this.slots.set(name, slot);
+    this.rev++;
     return slot;
   }
 
@@ -86,13 +96,16 @@ export class Routine {
     }
     const ev: EventDefinition = { name, outputParams: [...outputParams], implicit: false };
     this.events.set(name, ev);
+    this.rev++;
     return ev;
   }
 
   /** @internal Declares an event because a connection names it. */
   declareImplicitEvent(name: string): void {
     checkName("event", name);
-    if (!this.events.has(name)) this.events.set(name, { name, outputParams: [], implicit: true });
+    if (this.events.has(name)) return;
+    this.events.set(name, { name, outputParams: [], implicit: true });
+    this.rev++;
   }
 
   getSlot(name: string): SlotDefinition | undefined {
@@ -144,6 +157,7 @@ export class Routine {
       }
     }
     this.config = { ...this.config, ...(structuredClone(values) as JsonObject) };
+    this.rev++;
     this.timeoutMs = this.readTimeout();
     return this;
   }
@@ -151,6 +165,7 @@ export class Routine {
   /** Replace the whole config. */
   replaceConfig(values: Record<string, unknown>): this {
     this.config = {};
+    this.rev++;
     this.timeoutMs = null;
     return this.setConfig(values);
   }

@@ -1,6 +1,6 @@
-import type { Activation, Job, Route } from "../engine";
+import type { Activation, Flow, Job, Route } from "../engine";
 import type { ReplaySource } from "./event-manager";
-import type { ErrorRecord, JobIoPage, JobMetrics, JobSnapshot, PayloadRow, PayloadStats, RoutineMetrics } from "../wire/model";
+import type { ErrorRecord, FlowDetail, JobIoPage, JobMetrics, JobSnapshot, PayloadRow, PayloadStats, RoutineMetrics } from "../wire/model";
 import {
   DEFAULT_PAYLOAD_BUDGET_BYTES,
   eventOf,
@@ -34,6 +34,19 @@ export interface CollectorObserver {
   jobStarted(rec: JobRecord): void;
   /** The job's final event is recorded right after this call, in the same synchronous step. */
   jobEnded(rec: JobRecord): void;
+}
+
+/**
+ * A flow as a job started on it: routines (types, slots, events, config), connections, strategy.
+ * Made by whoever serves the flow (the runtime, which knows the routine types' names); jobs that
+ * started on the same structure share one.
+ */
+export interface FlowStructure {
+  /** A digest of `json`: equal structures have equal keys. */
+  readonly key: string;
+  /** `detail` as JSON text (what history stores). */
+  readonly json: string;
+  readonly detail: FlowDetail;
 }
 
 /** Finished jobs kept outside memory (persistence): read only for jobs the collector does not hold. */
@@ -347,6 +360,8 @@ export class JobRecord {
   readonly ring: EventRing;
   /** Full payloads within the job's budget (captured from the ring off the hot path). */
   readonly payloads: PayloadLog;
+  /** Its flow as it was when the job started (null when nobody describes flows: a bare library). */
+  flow: FlowStructure | null = null;
 
   constructor(
     readonly job: Job,
@@ -390,6 +405,11 @@ export class MonitorCollector implements ReplaySource {
   observer: CollectorObserver | null = null;
   /** Consulted for jobs not held in memory (finished jobs restored from a database). */
   archive: JobArchive | null = null;
+  /**
+   * Describes a job's flow when the job starts (the runtime sets it), so the job keeps the picture
+   * of the flow it ran even after the flow is edited or deleted. Called once per job.
+   */
+  describeFlow: ((flow: Flow) => FlowStructure) | null = null;
 
   /** Applies to new and existing jobs; existing rings keep their newest `n` events. */
   setMaxEventsPerJob(n: number): void {
@@ -422,6 +442,14 @@ export class MonitorCollector implements ReplaySource {
   /** @internal Called when a monitored job starts. */
   startJob(job: Job): JobRecord {
     const rec = new JobRecord(job, this.maxEvents, this.payloadBudget);
+    if (this.describeFlow !== null) {
+      try {
+        rec.flow = this.describeFlow(job.flow);
+      } catch (err) {
+        // The job runs all the same; only its picture of the flow is missing.
+        console.warn(`[monitoring] flow '${job.flowId}' could not be described: ${(err as Error).message}`);
+      }
+    }
     this.jobs.set(job.jobId, rec);
     this.observer?.jobStarted(rec);
     return rec;

@@ -6,6 +6,7 @@ export {
   type ArchivedPayloads,
   DEFAULT_MAX_EVENTS_PER_JOB,
   type EventWithPayload,
+  type FlowStructure,
   type IoPage,
   type JobArchive,
   type JobRecord,

@@ -5,7 +5,7 @@
  * and WebSocket / socket.io replays work for restored jobs without knowing where they come from.
  */
 import type { JobError } from "../engine";
-import { type ArchivedPayloads, type JobArchive, type JobMetrics, type JobSnapshot, type PayloadFilter, type StoredPayload, type TraceEvent, TraceRecord } from "../monitoring";
+import { type ArchivedPayloads, type FlowStructure, type JobArchive, type JobMetrics, type JobSnapshot, type PayloadFilter, type StoredPayload, type TraceEvent, TraceRecord } from "../monitoring";
 import { durationBetween, type JobStatus, type JobSummary, type PayloadStats } from "../wire/model";
 import type { HistoryReader, StoredJobSummary } from "./reader";
 
@@ -118,6 +118,11 @@ export class HistoryArchive implements JobArchive {
     }
     for (const id of ids) this.jobs.delete(id);
     return ids;
+  }
+
+  /** The flow a restored job started on, as recorded with it (null: it has none). */
+  flowStructure(jobId: string): FlowStructure | null {
+    return this.jobs.has(jobId) ? this.reader.flowStructure(jobId) : null;
   }
 
   snapshot(jobId: string): JobSnapshot | null {

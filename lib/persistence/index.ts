@@ -3,6 +3,7 @@ export { type ArchivedJob, HistoryArchive, type JobSummary } from "./archive";
 export { openDatabase, type Db } from "./database";
 export { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, Persistence, type PersistenceOptions } from "./persistence";
 export { HistoryReader, type StoredFlow, type StoredJobSummary } from "./reader";
+export { HistoryInUseError, type HistoryOwner, ownerPath, readOwner } from "./lock";
 export { INTERRUPTED_MESSAGE, recoverInterrupted } from "./recovery";
 export { SCHEMA_VERSION, migrate } from "./schema";
 export { DEFAULT_FLUSH_INTERVAL_MS, HistoryWriter, type JobRow, WriteBatch } from "./writer";

@@ -3,19 +3,22 @@
  * crash left (interrupted jobs), loads the list of finished jobs; `attach` plugs the recorder into
  * monitoring's observers. The runtime owns the instance and rebuilds saved flows itself.
  */
-import type { MonitoringRegistry } from "../monitoring";
+import { resolve } from "node:path";
+import type { FlowStructure, MonitoringRegistry } from "../monitoring";
 import { HistoryArchive, type JobSummary } from "./archive";
 import { type Db, openDatabase } from "./database";
+import { type HistoryOwner, removeOwner, writeOwner } from "./lock";
 import { HistoryReader, type StoredFlow } from "./reader";
 import { HistoryRecorder } from "./recorder";
 import { recoverInterrupted } from "./recovery";
 import { DEFAULT_FLUSH_INTERVAL_MS, HistoryWriter } from "./writer";
 
-export const DEFAULT_DB_PATH = "./data/routilux.db";
+/** The history of the project the server runs in (relative to the current directory). */
+export const DEFAULT_DB_PATH = ".routilux/history.db";
 export const DEFAULT_RETENTION_JOBS = 1000;
 
 export interface PersistenceOptions {
-  /** SQLite file (its folder is created), or `:memory:`. */
+  /** SQLite file (its folder is created; relative to the current directory), or `:memory:`. */
   path: string;
   /** Finished jobs kept; the oldest are deleted beyond it. Default 1,000. */
   retentionJobs?: number;
@@ -32,9 +35,13 @@ export class Persistence {
   private readonly recorder: HistoryRecorder;
   private detachers: (() => void)[] = [];
   private closed = false;
+  /** This process's owner record beside the file (a file database only). */
+  private owner: HistoryOwner | null = null;
 
   private constructor(
     readonly db: Db,
+    /** The database file, absolute (or `:memory:`). */
+    readonly path: string,
     private readonly monitoring: MonitoringRegistry,
     options: PersistenceOptions,
   ) {
@@ -54,11 +61,28 @@ export class Persistence {
     this.writer = new HistoryWriter(db, this.recorder, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
   }
 
-  /** Opens (creating if needed) the database and repairs interrupted jobs. Nothing is attached yet. */
+  /**
+   * Opens (creating if needed) the database, holding it for this process alone, and repairs
+   * interrupted jobs. Nothing is attached yet. Throws HistoryInUseError when another server (or
+   * any other connection) holds the file.
+   */
   static open(options: PersistenceOptions, monitoring: MonitoringRegistry): Persistence {
     const retention = options.retentionJobs ?? DEFAULT_RETENTION_JOBS;
     if (!Number.isInteger(retention) || retention < 0) throw new RangeError("retentionJobs must be a whole number ≥ 0");
-    return new Persistence(openDatabase(options.path), monitoring, options);
+    const path = options.path === ":memory:" ? options.path : resolve(options.path);
+    const db = openDatabase(path);
+    let owner: HistoryOwner | null = null;
+    try {
+      // Named at once: a second server may be told who holds the file while this one starts.
+      if (path !== ":memory:") owner = writeOwner(path);
+      const p = new Persistence(db, path, monitoring, options);
+      p.owner = owner;
+      return p;
+    } catch (err) {
+      db.close();
+      if (owner) removeOwner(path, owner);
+      throw err;
+    }
   }
 
   /** Flows created over HTTP in earlier runs, in creation order (the runtime rebuilds them). */
@@ -98,6 +122,11 @@ export class Persistence {
     this.recorder.flowDeleted(flowId);
   }
 
+  /** The flow a restored job started on, as recorded with it (null: none recorded, or not a restored job). */
+  recordedFlow(jobId: string): FlowStructure | null {
+    return this.archive.flowStructure(jobId);
+  }
+
   /** Restored jobs, newest first, filtered. */
   listArchived(filter: { flowId?: string; status?: string } = {}): JobSummary[] {
     return this.archive.list(filter);
@@ -120,6 +149,7 @@ export class Persistence {
     if (this.closed) return;
     this.writer.close();
     this.closed = true;
+    if (this.owner) removeOwner(this.path, this.owner);
     for (const d of this.detachers.splice(0)) d();
   }
 }

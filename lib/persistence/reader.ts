@@ -1,5 +1,6 @@
 /** The read side: what a restarted runtime loads, and the lazy reads of finished jobs' details. */
-import type { Breakpoint, JobMetrics, JobSnapshot, PayloadFilter, PayloadKind, PayloadMeta, StoredPayload, TraceEvent } from "../monitoring";
+import type { Breakpoint, FlowStructure, JobMetrics, JobSnapshot, PayloadFilter, PayloadKind, PayloadMeta, StoredPayload, TraceEvent } from "../monitoring";
+import type { FlowDetail } from "../wire/model";
 import type { Db } from "./database";
 
 /** One job's list entry as stored (the summary fields plus its trace counters). */
@@ -89,6 +90,7 @@ export class HistoryReader {
         WHERE job_id = @job_id AND seq > @after AND kind IN ('input', 'output') AND (@routine_id IS NULL OR routine_id = @routine_id) AND (@kind IS NULL OR kind = @kind)
         ORDER BY seq LIMIT @limit`),
       payloadAt: db.prepare(`SELECT ${PAYLOAD_COLUMNS} FROM payloads WHERE job_id = ? AND seq = ?`),
+      flowStructure: db.prepare("SELECT s.key, s.detail FROM jobs j JOIN flow_structures s ON s.key = j.flow_key WHERE j.job_id = ?"),
       flows: db.prepare("SELECT flow_id, dsl FROM flows ORDER BY ord"),
       breakpoints: db.prepare("SELECT data FROM breakpoints ORDER BY ord"),
       maxOrd: db.prepare("SELECT (SELECT COALESCE(MAX(ord), 0) FROM jobs) AS jobs, (SELECT COALESCE(MAX(ord), 0) FROM flows) AS flows, (SELECT COALESCE(MAX(ord), 0) FROM breakpoints) AS breakpoints"),
@@ -158,6 +160,12 @@ export class HistoryReader {
   payloadAt(jobId: string, seq: number): StoredPayload | null {
     const row = this.s.payloadAt.get(jobId, seq) as PayloadDbRow | undefined;
     return row ? new DbPayload(row) : null;
+  }
+
+  /** The flow a job started on, as recorded with it; null when its row has none (stored before flows were recorded). */
+  flowStructure(jobId: string): FlowStructure | null {
+    const row = this.s.flowStructure.get(jobId) as { key: string; detail: string } | undefined;
+    return row ? { key: row.key, json: row.detail, detail: JSON.parse(row.detail) as FlowDetail } : null;
   }
 
   flows(): StoredFlow[] {

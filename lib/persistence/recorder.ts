@@ -13,7 +13,7 @@
 import type { Breakpoint, BreakpointManager, CollectorObserver, JobRecord, MonitorCollector } from "../monitoring";
 import type { HistoryArchive } from "./archive";
 import { toJson } from "./json";
-import type { Producer, WriteBatch } from "./writer";
+import type { JobRow, Producer, WriteBatch } from "./writer";
 
 /** A running job's snapshot and metrics are rewritten at most this often (the trace every tick). */
 const SNAPSHOT_EVERY_MS = 1000;
@@ -57,6 +57,8 @@ export class HistoryRecorder implements CollectorObserver, Producer {
   /** What the database holds for each flow breakpoint. */
   private bpWritten = new Map<string, string>();
   private bpDirty = false;
+  /** Flow structures the database holds (so one used by many jobs is sent to SQLite once). */
+  private structuresWritten = new Set<string>();
   /** Jobs whose payloads the current tick writes: released from memory once it commits. */
   private payloadsWritten: string[] = [];
   private nextJobOrd: number;
@@ -150,8 +152,13 @@ export class HistoryRecorder implements CollectorObserver, Producer {
     }
     this.flows.clear();
     this.applyRetention();
-    for (const id of this.deletes) batch.deleteJob(id);
-    this.deletes.clear();
+    if (this.deletes.size > 0) {
+      for (const id of this.deletes) batch.deleteJob(id);
+      this.deletes.clear();
+      batch.deleteUnusedFlowStructures();
+      // Some of those may be gone now: the next job of each writes its own again.
+      this.structuresWritten.clear();
+    }
     return this.live.size > 0;
   }
 
@@ -172,6 +179,7 @@ export class HistoryRecorder implements CollectorObserver, Producer {
     }
     this.bpWritten = new Map();
     this.bpDirty = true;
+    this.structuresWritten = new Set();
   }
 
   private writeRunning(batch: WriteBatch, lj: LiveJob, now: number, nowIso: string): void {
@@ -181,7 +189,7 @@ export class HistoryRecorder implements CollectorObserver, Producer {
     const seqChanged = rec.seq !== lj.seq;
     if (!lj.written || statusChanged || (seqChanged && now - lj.snapshotAt >= SNAPSHOT_EVERY_MS)) {
       this.writeEvents(batch, lj);
-      batch.upsertJob(this.row(lj, nowIso));
+      batch.upsertJob(this.row(batch, lj, nowIso));
       lj.written = true;
       lj.snapshotAt = now;
     } else if (seqChanged) {
@@ -215,12 +223,17 @@ export class HistoryRecorder implements CollectorObserver, Producer {
       for (const p of rec.payloads.all()) batch.insertPayload(rec.jobId, p);
       this.payloadsWritten.push(rec.jobId);
     }
-    batch.upsertJob(this.row(lj, new Date().toISOString()));
+    batch.upsertJob(this.row(batch, lj, new Date().toISOString()));
   }
 
-  private row(lj: LiveJob, nowIso: string) {
+  private row(batch: WriteBatch, lj: LiveJob, nowIso: string): JobRow {
     const rec = lj.rec;
     const job = rec.job;
+    const flow = rec.flow;
+    if (flow !== null && !this.structuresWritten.has(flow.key)) {
+      batch.insertFlowStructure(flow.key, rec.flowId, flow.json);
+      this.structuresWritten.add(flow.key);
+    }
     // As served: the state with the seq it is as of, so a restored job's snapshot says it too.
     const snap = this.d.collector.jobSnapshot(job);
     const metrics = this.d.collector.getMetrics(rec.jobId);
@@ -246,6 +259,7 @@ export class HistoryRecorder implements CollectorObserver, Producer {
       dropped: rec.dropped,
       // Written with the job's end (with its payloads); a job that never ended has none stored.
       payload_stats: lj.ended ? toJson(rec.payloadStats()) : null,
+      flow_key: flow?.key ?? null,
     };
   }
 

@@ -64,6 +64,18 @@ const MIGRATIONS: readonly string[] = [
   );
   ALTER TABLE jobs ADD COLUMN payload_stats TEXT;
   `,
+  // v3: the flow each job ran (its FlowDetail as served when it started), so a job whose flow was
+  // edited, deleted or is not served by this server can still be drawn. Jobs of one structure
+  // share its row (key: a digest of the detail); rows no job refers to are deleted.
+  `
+  CREATE TABLE flow_structures (
+    key     TEXT PRIMARY KEY,
+    flow_id TEXT NOT NULL,
+    detail  TEXT NOT NULL
+  );
+  ALTER TABLE jobs ADD COLUMN flow_key TEXT;
+  CREATE INDEX jobs_flow_key ON jobs (flow_key);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

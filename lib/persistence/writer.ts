@@ -28,6 +28,8 @@ export interface JobRow {
   dropped: number;
   /** JSON of the job's PayloadStats once it has ended (null while it runs). */
   payload_stats: string | null;
+  /** The flow_structures row of the flow it started on (null when it has none). */
+  flow_key: string | null;
 }
 
 /** The writes one tick may do; only valid inside the writer's transaction. */
@@ -36,11 +38,13 @@ export class WriteBatch {
 
   constructor(db: Db) {
     this.s = {
-      upsertJob: db.prepare(`INSERT INTO jobs (job_id, ord, flow_id, status, entry_routine_id, entry_slot, params, created_at, started_at, finished_at, updated_at, error, shared_data, snapshot, metrics, last_seq, retained, dropped, payload_stats)
-        VALUES (@job_id, @ord, @flow_id, @status, @entry_routine_id, @entry_slot, @params, @created_at, @started_at, @finished_at, @updated_at, @error, @shared_data, @snapshot, @metrics, @last_seq, @retained, @dropped, @payload_stats)
+      upsertJob: db.prepare(`INSERT INTO jobs (job_id, ord, flow_id, status, entry_routine_id, entry_slot, params, created_at, started_at, finished_at, updated_at, error, shared_data, snapshot, metrics, last_seq, retained, dropped, payload_stats, flow_key)
+        VALUES (@job_id, @ord, @flow_id, @status, @entry_routine_id, @entry_slot, @params, @created_at, @started_at, @finished_at, @updated_at, @error, @shared_data, @snapshot, @metrics, @last_seq, @retained, @dropped, @payload_stats, @flow_key)
         ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at, updated_at = excluded.updated_at,
           error = excluded.error, shared_data = excluded.shared_data, snapshot = excluded.snapshot, metrics = excluded.metrics,
-          last_seq = excluded.last_seq, retained = excluded.retained, dropped = excluded.dropped, payload_stats = excluded.payload_stats`),
+          last_seq = excluded.last_seq, retained = excluded.retained, dropped = excluded.dropped, payload_stats = excluded.payload_stats, flow_key = excluded.flow_key`),
+      insertFlowStructure: db.prepare("INSERT OR IGNORE INTO flow_structures (key, flow_id, detail) VALUES (?, ?, ?)"),
+      deleteUnusedFlowStructures: db.prepare("DELETE FROM flow_structures WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.flow_key = flow_structures.key)"),
       progress: db.prepare("UPDATE jobs SET status = ?, updated_at = ?, last_seq = ?, retained = ?, dropped = ? WHERE job_id = ?"),
       insertEvent: db.prepare("INSERT OR REPLACE INTO events (job_id, seq, event) VALUES (?, ?, ?)"),
       deleteEventsBefore: db.prepare("DELETE FROM events WHERE job_id = ? AND seq < ?"),
@@ -60,6 +64,16 @@ export class WriteBatch {
 
   upsertJob(row: JobRow): void {
     this.s.upsertJob.run(row);
+  }
+
+  /** A flow structure jobs refer to (kept once per structure). */
+  insertFlowStructure(key: string, flowId: string, json: string): void {
+    this.s.insertFlowStructure.run(key, flowId, json);
+  }
+
+  /** Drops the structures no job refers to any more (after jobs were deleted). */
+  deleteUnusedFlowStructures(): void {
+    this.s.deleteUnusedFlowStructures.run();
   }
 
   /** A running job's cheap per-tick update (the snapshot and metrics are refreshed less often). */

@@ -1,7 +1,8 @@
 import { type Flow, flowFromDsl, flowToDsl, type Job, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
-import { type EventWithPayload, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
+import { type EventWithPayload, type FlowStructure, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
-import type { JobIoPage, PayloadRowKind } from "../wire/model";
+import type { JobFlow, JobIoPage, PayloadRowKind } from "../wire/model";
+import { FlowDescriber, structureText } from "./flow-detail";
 import type { StartJobRequest } from "../wire/requests";
 import { installedRuntime, setRuntime } from "./current";
 
@@ -67,11 +68,15 @@ export class Runtime {
   readonly persistence: Persistence | null = null;
   /** Flows created over HTTP (saved in the database); code flows are re-registered by their program. */
   private readonly savedFlows = new Set<string>();
+  private readonly describer: FlowDescriber;
 
   constructor(options: RuntimeOptions = {}) {
     this.registry = options.registry ?? routineRegistry;
     MonitoringRegistry.enable();
     this.monitoring = MonitoringRegistry.getInstance();
+    this.describer = new FlowDescriber(this.registry);
+    // Every job keeps the flow it started on (with its record, and in history).
+    this.monitoring.monitorCollector.describeFlow = (flow) => this.describer.describe(flow);
     if (options.payloadBudgetBytes !== undefined) this.monitoring.monitorCollector.setPayloadBudget(options.payloadBudgetBytes);
     for (const flow of options.flows ?? []) this.addFlow(flow);
     if (options.persistence) {
@@ -191,6 +196,29 @@ export class Runtime {
     const snap = this.persistence?.archive.snapshot(jobId);
     if (snap) return snap;
     throw new MonitoringError("not_found", "JOB_NOT_FOUND", `Job '${jobId}' not found`);
+  }
+
+  /**
+   * The flow as the job ran it (recorded when it started: a later edit, reload or deletion of the
+   * flow does not change it), whether a flow of that id is served now, and whether it still has
+   * that structure. A job stored before flows were recorded gets the served flow, if any.
+   */
+  jobFlow(jobId: string): JobFlow {
+    const summary = this.jobSummary(jobId);
+    const recorded: FlowStructure | null = this.monitoring.monitorCollector.jobRecord(jobId)?.flow ?? this.persistence?.recordedFlow(jobId) ?? null;
+    const flow = this.flowMap.get(summary.flow_id);
+    const current = flow ? this.describer.describe(flow) : null;
+    let same: boolean | null = null;
+    if (!current) same = false;
+    else if (recorded) same = recorded.key === current.key || structureText(recorded.detail) === structureText(current.detail);
+    return {
+      job_id: jobId,
+      flow_id: summary.flow_id,
+      flow: recorded?.detail ?? current?.detail ?? null,
+      recorded: recorded !== null,
+      served: current !== null,
+      same_structure: same,
+    };
   }
 
   /** The collector's metrics (restored jobs: as they were when the job ended). */

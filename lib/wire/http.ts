@@ -15,6 +15,7 @@ import {
   FlowDetailSchema,
   FlowMetricsSchema,
   FlowSummarySchema,
+  JobFlowSchema,
   JobIoPageSchema,
   JobMetricsSchema,
   JobSnapshotSchema,
@@ -148,6 +149,13 @@ export const API = {
     response: z.strictObject({ removed: z.number().int() }),
   }),
   getJob: route({ method: "GET", path: JOB, tag: "jobs", summary: "Job snapshot", response: JobSnapshotSchema }),
+  jobFlow: route({
+    method: "GET",
+    path: `${JOB}/flow`,
+    tag: "jobs",
+    summary: "The flow as the job ran it (recorded when it started), whether that flow is served now and whether it still has that structure",
+    response: JobFlowSchema,
+  }),
   jobMetrics: route({ method: "GET", path: `${JOB}/metrics`, tag: "monitoring", summary: "The collector's metrics of a job", response: JobMetricsSchema }),
   jobTrace: route({ method: "GET", path: `${JOB}/trace`, tag: "monitoring", summary: "Trace events (the last `limit`, or those after `after_seq`)", query: TraceQuerySchema, response: TracePageSchema }),
   jobIo: route({

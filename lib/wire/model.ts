@@ -193,6 +193,32 @@ export const JobSnapshotSchema = JobStateSchema.extend({
 });
 export type JobSnapshot = z.infer<typeof JobSnapshotSchema>;
 
+/**
+ * GET /api/jobs/{id}/flow: the flow as the job ran it — recorded when the job started, so a later
+ * edit, reload or deletion of the flow does not change an old job's picture — and how it stands
+ * against what this server serves now.
+ */
+export const JobFlowSchema = z.strictObject({
+  job_id: z.string(),
+  flow_id: z.string(),
+  /**
+   * The recorded flow; for a job whose history has none (stored before flows were recorded with
+   * jobs), the served flow as it is now; null when there is neither.
+   */
+  flow: FlowDetailSchema.nullable(),
+  /** `flow` was recorded when the job started. */
+  recorded: z.boolean(),
+  /** This server serves a flow with this id now. */
+  served: z.boolean(),
+  /**
+   * The served flow has the structure the job ran with (routines with their types, slots, events
+   * and config; connections; strategy, workers, timeout — the example run aside). False when it
+   * is not served; null when the job has no recorded flow to compare with.
+   */
+  same_structure: z.boolean().nullable(),
+});
+export type JobFlow = z.infer<typeof JobFlowSchema>;
+
 // ------------------------------------------------------------------ trace events
 
 export const TRACE_EVENT_TYPES = [

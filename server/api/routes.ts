@@ -6,8 +6,9 @@
 // must not pull in the runtime's history (a native addon).
 import { dslToText, type Flow, flowToDsl } from "../../lib/engine";
 import { checkBreakpointTarget, MonitoringError } from "../../lib/monitoring";
+import { connectionInfo, routineInfo as describeRoutine, flowDetail } from "../../lib/runtime/flow-detail";
 import type { Runtime } from "../../lib/runtime/runtime";
-import { type Api, API, type ConnectionInfo, type FlowDetail, type FlowSummary, type RouteName, type RoutineInfo, shownId } from "../../lib/wire";
+import { type Api, API, type FlowSummary, type RouteName, type RoutineInfo, shownId } from "../../lib/wire";
 import { runCommand } from "../transport/commands";
 import { openApiDocument } from "./openapi";
 import type { RouteHandler, RouteHandlers } from "./router";
@@ -15,39 +16,9 @@ import type { RouteHandler, RouteHandlers } from "./router";
 // ------------------------------------------------------------------ shapes
 
 function routineInfo(runtime: Runtime, flow: Flow, id: string): RoutineInfo {
-  const r = flow.getRoutine(id);
-  if (!r) throw new MonitoringError("not_found", "ROUTINE_NOT_FOUND", `Routine '${id}' not found in flow '${flow.flowId}'`);
-  return { routine_id: id, type: runtime.registry.nameOf(r) ?? r.constructor.name, slots: r.slotNames, events: r.eventNames, config: r.getConfigObject() };
-}
-
-export function flowDetail(runtime: Runtime, flow: Flow): FlowDetail {
-  const routines: Record<string, RoutineInfo> = {};
-  for (const id of flow.routines.keys()) routines[id] = routineInfo(runtime, flow, id);
-  return {
-    flow_id: flow.flowId,
-    execution_strategy: flow.executionStrategy,
-    max_workers: flow.maxWorkers,
-    timeout: flow.timeout,
-    routines,
-    connections: flow.connections.map(connectionJson),
-    example: exampleJson(flow),
-  };
-}
-
-function exampleJson(flow: Flow): FlowDetail["example"] {
-  const ex = flow.example;
-  return ex ? { entry_routine_id: ex.entryRoutineId, entry_slot: ex.entrySlot, params: { ...ex.params } } : null;
-}
-
-function connectionJson(c: Flow["connections"][number]): ConnectionInfo {
-  return {
-    id: c.id,
-    source_routine: c.sourceRoutineId,
-    source_event: c.sourceEvent,
-    target_routine: c.targetRoutineId,
-    target_slot: c.targetSlot,
-    param_mapping: c.paramMapping === null ? null : { ...c.paramMapping },
-  };
+  const info = describeRoutine(flow, id, runtime.registry);
+  if (!info) throw new MonitoringError("not_found", "ROUTINE_NOT_FOUND", `Routine '${id}' not found in flow '${flow.flowId}'`);
+  return info;
 }
 
 function flowSummary(runtime: Runtime, flow: Flow): FlowSummary {
@@ -110,8 +81,8 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     const flows = runtime.flows.map((f) => flowSummary(runtime, f));
     return { flows, total: flows.length };
   },
-  createFlow: ({ runtime, body }) => flowDetail(runtime, runtime.createFlow(body.flow_id, body.dsl)),
-  getFlow: ({ runtime, params }) => flowDetail(runtime, runtime.getFlow(params.flow_id)),
+  createFlow: ({ runtime, body }) => flowDetail(runtime.createFlow(body.flow_id, body.dsl), runtime.registry),
+  getFlow: ({ runtime, params }) => flowDetail(runtime.getFlow(params.flow_id), runtime.registry),
   deleteFlow: ({ runtime, params }) => runtime.deleteFlow(params.flow_id),
   exportFlow: ({ runtime, params, query }) => {
     const flow = runtime.getFlow(params.flow_id);
@@ -136,7 +107,7 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
   addConnection: ({ runtime, params, body }) => {
     const flow = runtime.getFlow(params.flow_id);
     try {
-      const connection = connectionJson(flow.connect(body.source_routine, body.source_event, body.target_routine, body.target_slot, body.param_mapping ?? null));
+      const connection = connectionInfo(flow.connect(body.source_routine, body.source_event, body.target_routine, body.target_slot, body.param_mapping ?? null));
       runtime.flowChanged(flow.flowId);
       return connection;
     } catch (err) {
@@ -200,6 +171,7 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
   },
   removeOldJobs: ({ runtime, query }) => ({ removed: runtime.removeOldJobs(query.max_age_seconds) }),
   getJob: ({ runtime, params }) => runtime.jobSnapshot(params.job_id),
+  jobFlow: ({ runtime, params }) => runtime.jobFlow(params.job_id),
   jobMetrics: ({ runtime, params }) => runtime.jobMetrics(params.job_id),
   jobTrace: ({ runtime, params, query }) => {
     const jobId = params.job_id;

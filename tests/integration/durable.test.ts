@@ -150,18 +150,15 @@ describe("crash", () => {
     const started = await api(s, "POST", "/api/jobs", { flow_id: "slow_stream", entry_routine_id: "source", entry_slot: "trigger", entry_params: { count: 500, interval_ms: 20 } });
     const longId = (started.body as { job_id: string }).job_id;
 
-    // Wait until the database (read beside the server: WAL) holds some of the long job's events
-    // and the quick job's final row.
-    const reader = new Database(db, { readonly: true, fileMustExist: true });
-    let committed = 0;
-    for (let i = 0; i < 400 && committed < 60; i++) {
+    // The server holds the file alone (nobody can read it beside it): wait until the long job has
+    // run a while. History is written on a timer tick that comes due long before its 60th event
+    // (20 ms apart), so some of the job is committed by then.
+    let seen = 0;
+    for (let i = 0; i < 400 && seen < 60; i++) {
       await sleep(25);
-      committed = (reader.prepare("SELECT COALESCE(MAX(seq), 0) AS n FROM events WHERE job_id = ?").get(longId) as { n: number }).n;
+      seen = ((await api(s, "GET", `/api/jobs/${longId}/trace?limit=1`)).body as { last_seq: number }).last_seq;
     }
-    expect(committed).toBeGreaterThanOrEqual(60);
-    const quickRow = reader.prepare("SELECT status FROM jobs WHERE job_id = ?").get(quickId) as { status: string };
-    expect(quickRow.status).toBe("completed");
-    reader.close();
+    expect(seen).toBeGreaterThanOrEqual(60);
     const quickBefore = await history(s, [quickId]);
 
     const exited = new Promise((r) => s.process.once("exit", r));
@@ -169,13 +166,22 @@ describe("crash", () => {
     await exited;
     servers.splice(servers.indexOf(s), 1);
 
+    // What the file holds after the crash (the dead server's lock went with it).
+    const reader = new Database(db, { readonly: true, fileMustExist: true });
+    const committed = (reader.prepare("SELECT COALESCE(MAX(seq), 0) AS n FROM events WHERE job_id = ?").get(longId) as { n: number }).n;
+    const quickRow = reader.prepare("SELECT status FROM jobs WHERE job_id = ?").get(quickId) as { status: string };
+    reader.close();
+    expect(committed).toBeGreaterThan(0);
+    expect(quickRow.status).toBe("completed");
+
     s = await start(db);
     const job = (await api(s, "GET", `/api/jobs/${longId}`)).body as { status: string; error: { message: string }; finished_at: string | null };
     expect(job.status).toBe("failed");
     expect(job.error.message).toBe("interrupted by restart");
     expect(job.finished_at).not.toBeNull();
     const trace = (await api(s, "GET", `/api/jobs/${longId}/trace?limit=10000`)).body as { last_seq: number; events: { seq: number; event_type: string }[] };
-    expect(trace.last_seq).toBeGreaterThan(committed);
+    // Everything committed is there, and the final event comes right after it.
+    expect(trace.last_seq).toBe(committed + 1);
     const last = trace.events.at(-1);
     expect(last).toMatchObject({ seq: trace.last_seq, event_type: "job_failed" });
     // The retained window has no gap.

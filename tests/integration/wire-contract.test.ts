@@ -122,7 +122,14 @@ describe("the HTTP contract", () => {
     await hit("patchFlowBreakpoint", { params: { flow_id: "wire_flow", breakpoint_id: fbp.breakpoint_id }, body: { enabled: false } });
     await hit("flowBreakpoints", { params: { flow_id: "wire_flow" } });
     await hit("removeFlowBreakpoint", { params: { flow_id: "wire_flow", breakpoint_id: fbp.breakpoint_id } });
+    // A job of the flow, then the flow deleted: the job still answers with the flow it ran.
+    const wireJob = await hit("startJob", { body: { flow_id: "wire_flow", entry_routine_id: "a", entry_slot: "input", entry_params: { x: 1 } } });
+    await waitStatus(wireJob.job_id, ["completed"]);
+    const wireFlow = await hit("getFlow", { params: { flow_id: "wire_flow" } });
+    expect(await hit("jobFlow", { params: { job_id: wireJob.job_id } })).toEqual({ job_id: wireJob.job_id, flow_id: "wire_flow", flow: wireFlow, recorded: true, served: true, same_structure: true });
     await hit("deleteFlow", { params: { flow_id: "wire_flow" } });
+    expect(await hit("jobFlow", { params: { job_id: wireJob.job_id } })).toMatchObject({ flow: wireFlow, recorded: true, served: false, same_structure: false });
+    await hit("jobFlow", { params: { job_id: "job_nope" }, status: 404 });
 
     // Every demo to its end: snapshots, metrics (with errors) and traces of each.
     const finished: string[] = [];
@@ -140,6 +147,9 @@ describe("the HTTP contract", () => {
     for (const [i, job_id] of finished.entries()) {
       // The snapshot carries the params the job was started with.
       expect((await hit("getJob", { params: { job_id } })).entry_params).toEqual((jobBodies[i] as { entry_params: unknown }).entry_params);
+      const ran = await hit("jobFlow", { params: { job_id } });
+      expect(ran).toMatchObject({ recorded: true, served: true, same_structure: true });
+      expect(ran.flow).toEqual(await hit("getFlow", { params: { flow_id: ran.flow_id } }));
       const metrics = await hit("jobMetrics", { params: { job_id } });
       const trace = await hit("jobTrace", { params: { job_id }, query: { limit: 1000 } });
       await hit("jobTrace", { params: { job_id }, query: { after_seq: 2, limit: 5 } });

@@ -63,7 +63,7 @@ describe("schema", () => {
     migrate(db);
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(["breakpoints", "events", "flows", "jobs", "payloads"]);
+    expect(tables).toEqual(["breakpoints", "events", "flow_structures", "flows", "jobs", "payloads"]);
     db.close();
   });
 
@@ -335,7 +335,7 @@ describe("full payloads in the database", () => {
     r1.deleteFlow("pipeline");
     // Back to the v1 layout, as a database written by the previous version would be.
     const raw = openDatabase(path);
-    raw.exec("DROP TABLE payloads; ALTER TABLE jobs DROP COLUMN payload_stats;");
+    raw.exec("DROP TABLE payloads; ALTER TABLE jobs DROP COLUMN payload_stats; DROP TABLE flow_structures; DROP INDEX jobs_flow_key; ALTER TABLE jobs DROP COLUMN flow_key;");
     raw.pragma("user_version = 1");
     raw.close();
 
