@@ -2,3 +2,5 @@
 export * from "./engine";
 export * from "./monitoring";
 export * from "./runtime";
+// The zod the library validates routine configs with (`configSchema`), so a project needs no copy of its own.
+export { z } from "zod";

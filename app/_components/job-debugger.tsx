@@ -9,6 +9,7 @@ import { FlowBreakpointEditor } from "./breakpoint-editor";
 import { BreakpointsPanel } from "./breakpoints-panel";
 import { CallStackPanel } from "./call-stack-panel";
 import { DebugToolbar } from "./debug-toolbar";
+import { DevReloadNotice } from "./dev-reload";
 import { EventLog } from "./event-log";
 import { FlowGraph } from "./flow-graph";
 import { MetricsPanel } from "./metrics-panel";
@@ -132,6 +133,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
           <BreakpointsPanel breakpoints={d.breakpoints} onSelect={d.showRoutine} onEdit={d.setEditing} />
         </aside>
       </div>
+      <DevReloadNotice flowId={d.flowId} scope="job" />
       {d.viewing !== null && <PayloadViewer key={d.viewing} jobId={jobId} seq={d.viewing} onClose={d.closeViewer} />}
     </div>
   );
