@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { initProject } from "./init";
-import { packageRoot, ProjectLoadError, UsageError } from "./load";
+import { CommandFailed, packageRoot, ProjectLoadError, UsageError } from "./load";
 import { runFlow } from "./run";
 import { serve } from "./serve";
 
@@ -85,6 +85,10 @@ async function main(argv: readonly string[]): Promise<number | null> {
     if (err instanceof UsageError) {
       console.error(`routilux: ${err.message}`);
       return 2;
+    }
+    if (err instanceof CommandFailed) {
+      console.error(`routilux: ${err.message}`);
+      return 1;
     }
     if (err instanceof ProjectLoadError) {
       console.error(`routilux: the project does not load:\n${indent(err.message)}`);

@@ -18,6 +18,9 @@ export const CONFIG_NAMES = ["routilux.config.ts", "routilux.config.mts", "routi
 /** A mistake in how the command was called (exit code 2). */
 export class UsageError extends Error {}
 
+/** The command could not do its work for a reason it can say in one line (exit code 1, no stack). */
+export class CommandFailed extends Error {}
+
 /** The project's code could not be loaded (it does not import, its config is wrong, a flow does not validate). */
 export class ProjectLoadError extends Error {}
 

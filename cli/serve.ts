@@ -6,7 +6,7 @@
 import { join, relative, resolve } from "node:path";
 import type { Flow } from "../lib";
 import { createServer, type RunningServer } from "../server/main";
-import { findConfig, type LoadedProject, ProjectLoader, ProjectLoadError, packageRoot, UsageError } from "./load";
+import { CommandFailed, findConfig, type LoadedProject, ProjectLoader, ProjectLoadError, packageRoot, UsageError } from "./load";
 import { watchProject } from "./watch";
 
 export interface ServeOptions {
@@ -60,7 +60,9 @@ export async function serve(entry: string | undefined, opts: ServeOptions, mode:
     server = await createServer({ flows: first?.flows ?? [], demos: false, port, hostname: opts.host, database, dir: packageRoot(), dev: false });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === "EADDRINUSE") throw new UsageError(`Port ${port ?? process.env.PORT ?? 8765} is in use (another routilux dev?): choose another with --port`);
+    if (e.code === "EADDRINUSE") throw new CommandFailed(`Port ${port ?? process.env.PORT ?? 8765} is in use (another routilux dev?): choose another with --port`);
+    // A checkout of the sources before `npm run build`: Next has no UI to serve.
+    if (/production build/.test(e.message ?? "")) throw new CommandFailed(`The debugger UI is not built in ${packageRoot()}: run \`npm run build\` there (${e.message})`);
     throw err;
   }
   const runtime = server.runtime;

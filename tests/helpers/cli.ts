@@ -15,10 +15,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { freePort } from "./server";
 
+export { freePort };
+
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLI = join(REPO, "cli", "index.ts");
 /** By URL: `--import tsx` would be resolved from the project's folder, which has no tsx. */
-const TSX = pathToFileURL(join(REPO, "node_modules", "tsx", "dist", "loader.mjs")).href;
+export const TSX = pathToFileURL(join(REPO, "node_modules", "tsx", "dist", "loader.mjs")).href;
 
 const made: string[] = [];
 
@@ -105,8 +107,8 @@ export class DevProcess {
     });
   }
 
-  static async start(cwd: string, args: string[] = [], options: { command?: "dev" | "start"; env?: Record<string, string> } = {}): Promise<DevProcess> {
-    const port = await freePort();
+  static async start(cwd: string, args: string[] = [], options: { command?: "dev" | "start"; env?: Record<string, string>; port?: number } = {}): Promise<DevProcess> {
+    const port = options.port ?? (await freePort());
     const child = spawn(process.execPath, ["--import", TSX, CLI, options.command ?? "dev", "--port", String(port), ...args], {
       cwd,
       env: childEnv(options.env),

@@ -93,7 +93,7 @@ const waitJob = (id: string, wanted: string) => waitFor(`job ${id} ${wanted}`, a
 const waitVersion = (version: number) => waitFor(`version ${version}`, async () => ((await status()).version === version ? status() : undefined));
 const edit = (files: Record<string, string>) => writeFiles(project, files);
 
-describe("routilux dev", () => {
+describe("routilux dev", { timeout: 90_000 }, () => {
   it("serves the project's flows, says where it listens, its config and its history", async () => {
     const flows = await api<{ flows: { flow_id: string }[] }>("/api/flows");
     expect(flows.body.flows.map((f) => f.flow_id)).toEqual(["hello"]);
@@ -188,7 +188,7 @@ describe("routilux dev", () => {
   });
 });
 
-describe("routilux dev: routine types", () => {
+describe("routilux dev: routine types", { timeout: 90_000 }, () => {
   const shout = (description: string) => `import { registerRoutine, Routine } from "routilux";
 
 export class Shout extends Routine {
@@ -259,6 +259,8 @@ describe("starting", () => {
     } finally {
       await start.stop();
     }
+    // The port of the dev server above is taken.
+    await expect(DevProcess.start(dir, ["--no-history"], { command: "start", port: dev.port })).rejects.toThrow(/exited \(1\)[\s\S]*Port \d+ is in use/);
     writeFileSync(join(dir, "routines", "greet.ts"), "export class Greet {");
     await expect(DevProcess.start(dir, ["--no-history"], { command: "start" })).rejects.toThrow(/exited \(1\)[\s\S]*the project does not load[\s\S]*routines\/greet\.ts/);
   }, 120_000);

@@ -3,11 +3,13 @@
  * imports `routilux` until the package is built): exit codes, the summary, --json, example params,
  * --params and --entry, DSL file flows, and a project that does not load.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobSnapshot } from "../../lib/wire";
-import { makeProject, removeProjects, runCli } from "../helpers/cli";
+import { CLI, makeProject, removeProjects, runCli, TSX } from "../helpers/cli";
 
 const STEPS = `import { type ActivationContext, type Payload, Routine } from "routilux";
 
@@ -55,7 +57,13 @@ function chain(id: string, last: Sum | Explode, example: boolean): Flow {
 }
 
 export default defineConfig({
-  flows: [chain("sums", new Sum(), true), chain("explodes", new Explode(), true), chain("no_example", new Sum(), false), "flows/relay.yaml"],
+  flows: [
+    chain("sums", new Sum(), true),
+    chain("explodes", new Explode(), true),
+    chain("no_example", new Sum(), false),
+    "flows/relay.yaml",
+    { flow_id: "slow", routines: { wait: { class: "delay", config: { ms: 400 } } }, example: { entry_routine_id: "wait", params: {} } },
+  ],
   routineTypes: { sum: Sum },
 });
 `;
@@ -79,7 +87,7 @@ afterAll(removeProjects);
 const run = (...args: string[]) => runCli(["run", ...args], project);
 const snapshot = (stdout: string) => JSON.parse(stdout) as JobSnapshot;
 
-describe("routilux run", () => {
+describe("routilux run", { timeout: 120_000 }, () => {
   it("runs the example of a flow that completes: exit 0 and a summary with every routine", async () => {
     const r = await run("sums");
     expect(r.code, r.stderr).toBe(0);
@@ -119,7 +127,7 @@ describe("routilux run", () => {
 
   it("usage errors exit 2 and say what is wrong: unknown flow, bad --params, bad --entry, no example", async () => {
     const cases: [string[], RegExp][] = [
-      [["nope"], /Unknown flow 'nope' \(flows: sums, explodes, no_example, relay\)/],
+      [["nope"], /Unknown flow 'nope' \(flows: sums, explodes, no_example, relay, slow\)/],
       [["sums", "--params", "{values: [1]"], /--params is not valid JSON/],
       [["sums", "--params", "[1, 2]"], /--params must be a JSON object/],
       [["sums", "--params", "@missing.json"], /--params @missing\.json: ENOENT/],
@@ -149,6 +157,27 @@ describe("routilux run", () => {
     const r = await run("relay", "--json");
     expect(r.code, r.stderr).toBe(0);
     expect(snapshot(r.stdout)).toMatchObject({ flow_id: "relay", status: "completed", shared_data: { sum: 11 } });
+  });
+
+  it("a live progress line on a terminal only; a DSL object flow", async () => {
+    const piped = await run("slow");
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout).not.toContain("\r");
+    expect(piped.stdout).toContain("✔ slow completed");
+    // On a terminal (util-linux \`script\` gives the command one): the progress line, then the summary.
+    const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+    const command = [process.execPath, "--import", TSX, CLI, "run", "slow"].map(quote).join(" ");
+    const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: project, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0" } });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += String(d);
+    });
+    const [code] = (await once(child, "close")) as [number];
+    expect(code, out).toBe(0);
+    // Rewritten in place: carriage return, erase the line, the figures.
+    expect(out).toContain("\r\u001b[2K… slow  ");
+    expect(out).toMatch(/… slow {2}\d+ activations? · \d+ events? · 0 errors · \d+\.\d s/);
+    expect(out).toContain("✔ slow completed");
   });
 
   it("a project that does not load: exit 1 with the file and line; no config at all: exit 2", async () => {
