@@ -4,7 +4,8 @@
  * failed or was cancelled (usage errors are the caller's: 2).
  */
 import { readFileSync } from "node:fs";
-import { type Flow, type JobMetrics, type Payload, Runtime } from "../lib";
+import type { Flow, Job, JobMetrics, Payload } from "../lib";
+import { Runtime } from "../lib";
 import { findConfig, ProjectLoader, UsageError } from "./load";
 
 export interface RunOptions {
@@ -63,10 +64,12 @@ function table(rows: string[][]): string {
 }
 
 /** What `run` prints at the end: status, duration, per-routine counts and timings, errors. */
-export function summary(flow: Flow, jobId: string, status: string, error: { message: string; error_type: string; routine_id: string | null } | null, m: JobMetrics): string {
-  const mark = status === "completed" ? "✔" : "✘";
-  const lines = [`${mark} ${flow.flowId} ${status} in ${ms(m.duration_ms)}  (job ${jobId})`];
+export function summary(flow: Flow, job: Pick<Job, "jobId" | "status" | "error" | "cancelReason">, m: JobMetrics): string {
+  const mark = job.status === "completed" ? "✔" : "✘";
+  const lines = [`${mark} ${flow.flowId} ${job.status} in ${ms(m.duration_ms)}  (job ${job.jobId})`];
+  const error = job.error;
   if (error) lines.push(`  ${error.error_type}: ${error.message}${error.routine_id ? ` (in ${error.routine_id})` : ""}`);
+  else if (job.status === "cancelled" && job.cancelReason) lines.push(`  ${job.cancelReason}`);
   const rows = [["routine", "runs", "errors", "total", "avg", "max"]];
   const ids = [...flow.routines.keys(), ...Object.keys(m.routine_metrics).filter((id) => !flow.routines.has(id))];
   for (const id of ids) {
@@ -125,6 +128,6 @@ export async function runFlow(flowId: string, entry: string | undefined, opts: R
     }
   }
   if (opts.json) process.stdout.write(`${JSON.stringify(runtime.jobSnapshot(job.jobId), null, 2)}\n`);
-  else console.log(summary(flow, job.jobId, job.status, job.error, runtime.jobMetrics(job.jobId)));
+  else console.log(summary(flow, job, runtime.jobMetrics(job.jobId)));
   return job.status === "completed" ? 0 : 1;
 }
