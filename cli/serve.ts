@@ -5,6 +5,7 @@
  */
 import { join, relative, resolve } from "node:path";
 import type { Flow } from "../lib";
+import { isRoutiluxError } from "../lib/wire";
 import { createServer, type RunningServer } from "../server/main";
 import { CommandFailed, findConfig, type LoadedProject, ProjectLoader, ProjectLoadError, packageRoot, UsageError } from "./load";
 import { watchProject } from "./watch";
@@ -63,6 +64,8 @@ export async function serve(entry: string | undefined, opts: ServeOptions, mode:
     if (e.code === "EADDRINUSE") throw new CommandFailed(`Port ${port ?? process.env.PORT ?? 8765} is in use (another routilux dev?): choose another with --port`);
     // A checkout of the sources before `npm run build`: Next has no UI to serve.
     if (/production build/.test(e.message ?? "")) throw new CommandFailed(`The debugger UI is not built in ${packageRoot()}: run \`npm run build\` there (${e.message})`);
+    // The library's own errors (a history file it cannot use, ...) are written for the user: no stack.
+    if (isRoutiluxError(err)) throw new CommandFailed(e.message);
     throw err;
   }
   const runtime = server.runtime;
