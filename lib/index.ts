@@ -13,3 +13,5 @@ export {
 export * from "./monitoring";
 export * from "./runtime";
 export { type ErrorKind, isRoutiluxError, STATUS_OF_KIND } from "./wire/errors";
+// The zod the library validates routine configs with (`configSchema`), so a project needs no copy of its own.
+export { z } from "zod";

@@ -38,6 +38,8 @@ export interface ServerOptions {
   /** Bytes of full payloads kept per job (default: ROUTILUX_PAYLOAD_BUDGET_BYTES or 1 MiB). */
   payloadBudgetBytes?: number;
   dev?: boolean;
+  /** Where the Next app and its build are (default: this package's own folder). */
+  dir?: string;
 }
 
 export interface RunningServer {
@@ -72,8 +74,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const nextUpgrades = new EventEmitter();
   const dev = options.dev ?? process.env.NODE_ENV === "development";
   // The app is this package's own (its built UI ships inside it), whatever the working directory.
-  const app = next({ dev, hostname, port, dir: packageRoot(), httpServer: nextUpgrades as unknown as Server });
-  await app.prepare();
+  const app = next({ dev, hostname, port, dir: options.dir ?? packageRoot(), httpServer: nextUpgrades as unknown as Server });
+  try {
+    await app.prepare();
+  } catch (err) {
+    runtime.close();
+    throw err;
+  }
   const handle = app.getRequestHandler();
   const raw = attachRawWebSockets(runtime);
 
@@ -105,7 +112,21 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     }
   });
 
-  await new Promise<void>((resolve) => httpServer.listen(port, hostname, resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject); // EADDRINUSE and the like: the caller says so
+      httpServer.listen(port, hostname, () => {
+        httpServer.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    raw.close();
+    runtime.close();
+    await sio.close().catch(() => {});
+    await app.close().catch(() => {});
+    throw err;
+  }
   const address = httpServer.address();
   const actualPort = typeof address === "object" && address ? address.port : port;
   const url = `http://${hostname === "127.0.0.1" ? "localhost" : hostname}:${actualPort}`;

@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { type EditTarget, FlowBreakpointEditor } from "./breakpoint-editor";
 import { BreakpointsPanel } from "./breakpoints-panel";
+import { DevReloadNotice } from "./dev-reload";
 import { FlowGraph, type FocusRequest } from "./flow-graph";
 import { queries } from "./queries";
 import { RoutineConfig } from "./routine-panel";
@@ -51,6 +52,7 @@ export function FlowView({ flowId }: { flowId: string }) {
         </button>
       </div>
       {actionError && <div className="error-box slim" role="alert">{actionError}</div>}
+      <DevReloadNotice flowId={flowId} scope="flow" />
       <div className="split">
         <div className="graph-area">
           <FlowGraph

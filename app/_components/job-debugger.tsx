@@ -9,6 +9,7 @@ import { FlowBreakpointEditor } from "./breakpoint-editor";
 import { BreakpointsPanel } from "./breakpoints-panel";
 import { CallStackPanel } from "./call-stack-panel";
 import { DebugToolbar } from "./debug-toolbar";
+import { DevReloadNotice } from "./dev-reload";
 import { EventLog } from "./event-log";
 import { FlowGraph } from "./flow-graph";
 import { MetricsPanel } from "./metrics-panel";
@@ -155,6 +156,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
           <BreakpointsPanel breakpoints={d.breakpoints} onSelect={d.showRoutine} onEdit={d.setEditing} readOnly={d.readOnly} />
         </aside>
       </div>
+      <DevReloadNotice flowId={d.flowId} scope="job" />
       {d.viewing !== null && <PayloadViewer key={d.viewing} jobId={jobId} seq={d.viewing} onClose={d.closeViewer} />}
     </div>
   );

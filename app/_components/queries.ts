@@ -25,6 +25,7 @@ export interface BreakpointScope {
 }
 
 export const queryKeys = {
+  devStatus: ["dev-status"] as const,
   flows: ["flows"] as const,
   flow: (flowId: string) => ["flow", flowId] as const,
   jobs: (filter: JobFilter) => ["jobs", filter] as const,
@@ -45,6 +46,8 @@ export const queryKeys = {
 };
 
 export const queries = {
+  /** Read once per page; the live channel keeps it current (routilux dev). */
+  devStatus: () => queryOptions({ queryKey: queryKeys.devStatus, queryFn: api.devStatus, staleTime: Number.POSITIVE_INFINITY, retry: false }),
   flows: (refetchInterval: number | false = false) => queryOptions({ queryKey: queryKeys.flows, queryFn: api.flows, refetchInterval }),
   flow: (flowId: string | undefined) =>
     queryOptions({ queryKey: queryKeys.flow(flowId ?? ""), queryFn: () => api.flow(flowId as string), enabled: Boolean(flowId) }),

@@ -112,6 +112,8 @@ const DEBUG_ROUTE: Record<DebugAction, "debugContinue" | "debugStepOver" | "debu
 
 /** The calls the UI makes, by what they do. */
 export const api = {
+  /** The version of the program's flows being served and the last reload's error (routilux dev). */
+  devStatus: () => call("devStatus"),
   flows: () => call("listFlows"),
   flow: (flowId: string) => call("getFlow", { params: { flow_id: flowId } }),
   flowBreakpoints: (flowId: string) => call("flowBreakpoints", { params: { flow_id: flowId } }),

@@ -6,7 +6,7 @@
 import { io, type Socket } from "socket.io-client";
 import { api, getApiKey } from "./api";
 import type { JobLiveStore } from "./live-store";
-import type { ClientToServerEvents, ServerToClientEvents, SessionSnapshot, SubscribeAck, TraceEvent } from "../wire";
+import type { ClientToServerEvents, FlowsReloaded, FlowsReloadFailed, ServerToClientEvents, SessionSnapshot, SubscribeAck, TraceEvent } from "../wire";
 
 /** The page's socket.io connection, typed by the contract's event maps. */
 export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -113,5 +113,28 @@ export function connectJob(store: JobLiveStore, socket: LiveSocket = liveSocket(
     socket.off("disconnect", onDisconnect);
     socket.off("connect_error", onConnectError);
     if (socket.connected) socket.emit("unsubscribe", { job_id: jobId });
+  };
+}
+
+export interface ReloadHandlers {
+  reloaded(info: FlowsReloaded): void;
+  failed(info: FlowsReloadFailed): void;
+  /** The connection is (again) up: what happened while it was down is only in GET /api/dev/status. */
+  connected(): void;
+}
+
+/** Follows the server's reloads of the program's code (routilux dev); returns the way to stop. */
+export function watchReloads(handlers: ReloadHandlers, socket: LiveSocket = liveSocket()): () => void {
+  const onReloaded = (info: FlowsReloaded): void => handlers.reloaded(info);
+  const onFailed = (info: FlowsReloadFailed): void => handlers.failed(info);
+  const onConnect = (): void => handlers.connected();
+  socket.on("flows_reloaded", onReloaded);
+  socket.on("flows_reload_failed", onFailed);
+  socket.on("connect", onConnect);
+  if (!socket.connected) socket.connect();
+  return () => {
+    socket.off("flows_reloaded", onReloaded);
+    socket.off("flows_reload_failed", onFailed);
+    socket.off("connect", onConnect);
   };
 }

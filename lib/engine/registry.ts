@@ -65,6 +65,12 @@ export class RoutineRegistry {
     return this.byName.has(name);
   }
 
+  /** The class and metadata registered under `name`, so a caller can register them again later. */
+  definition(name: string): { cls: RoutineClass; meta: RoutineTypeMeta } | undefined {
+    const entry = this.byName.get(name);
+    return entry ? { cls: entry.cls, meta: entry.meta } : undefined;
+  }
+
   get names(): string[] {
     return [...this.byName.keys()];
   }

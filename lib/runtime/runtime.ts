@@ -1,10 +1,11 @@
 import { type Flow, flowFromDsl, flowToDsl, type Job, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
 import { type EventWithPayload, type FlowStructure, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
-import type { JobFlow, JobIoPage, PayloadRowKind } from "../wire/model";
-import { FlowDescriber, structureText } from "./flow-detail";
+import type { DevStatus, JobFlow, JobIoPage, PayloadRowKind } from "../wire/model";
 import type { StartJobRequest } from "../wire/requests";
+import type { FlowsReloaded, FlowsReloadFailed } from "../wire/sockets";
 import { installedRuntime, setRuntime } from "./current";
+import { FlowDescriber, structureText } from "./flow-detail";
 
 export type { JobSummary } from "../persistence";
 export type { StartJobRequest } from "../wire/requests";
@@ -24,6 +25,19 @@ export interface RuntimeOptions {
    */
   payloadBudgetBytes?: number;
 }
+
+/** What `replaceFlows` did, by flow id. */
+export interface FlowsReplaced {
+  /** The version now served (see `devStatus`). */
+  version: number;
+  added: string[];
+  /** Flows of the same id whose definition (and code) was swapped for the new one. */
+  changed: string[];
+  removed: string[];
+}
+
+/** A reload of the program's flows, as the live channels announce it. */
+export type FlowsReloadNotice = { kind: "reloaded"; info: FlowsReloaded } | { kind: "failed"; info: FlowsReloadFailed };
 
 export interface JobIoRequest {
   routineId?: string;
@@ -69,6 +83,8 @@ export class Runtime {
   /** Flows created over HTTP (saved in the database); code flows are re-registered by their program. */
   private readonly savedFlows = new Set<string>();
   private readonly describer: FlowDescriber;
+  private readonly reloadListeners = new Set<(notice: FlowsReloadNotice) => void>();
+  private reload: DevStatus = { watching: false, version: 1, reloaded_at: null, flow_ids: [], error: null };
 
   constructor(options: RuntimeOptions = {}) {
     this.registry = options.registry ?? routineRegistry;
@@ -145,6 +161,76 @@ export class Runtime {
 
   hasFlow(flowId: string): boolean {
     return this.flowMap.has(flowId);
+  }
+
+  /**
+   * Swaps the program's own flows (every flow not created over HTTP) for `flows`, by id: a flow
+   * of a known id replaces the old one, a new id is added, a code flow missing from `flows` is
+   * removed with its flow breakpoints. Jobs already running keep the Flow they started with; jobs
+   * started afterwards get the new one. Flow breakpoints of kept ids stay (they name routines by
+   * id). A flow created over HTTP is left alone unless `flows` has one of the same id: code wins,
+   * as it does at start. All or nothing: two flows of one id are refused before anything changes.
+   */
+  replaceFlows(flows: readonly Flow[]): FlowsReplaced {
+    const next = new Map<string, Flow>();
+    for (const flow of flows) {
+      if (next.has(flow.flowId)) throw new MonitoringError("conflict", "DUPLICATE_FLOW", `Two flows have the id '${flow.flowId}'`);
+      next.set(flow.flowId, flow);
+    }
+    const added: string[] = [];
+    const changed: string[] = [];
+    const removed: string[] = [];
+    for (const id of [...this.flowMap.keys()]) {
+      if (this.savedFlows.has(id) || next.has(id)) continue;
+      this.flowMap.delete(id);
+      this.monitoring.breakpointManager.clearFlowBreakpoints(id);
+      removed.push(id);
+    }
+    for (const [id, flow] of next) {
+      const code = this.flowMap.has(id) && !this.savedFlows.has(id);
+      // An HTTP flow of this id gives way (its stored DSL stays: at start, code wins again).
+      this.savedFlows.delete(id);
+      (code ? changed : added).push(id);
+      this.flowMap.set(id, flow); // a kept id keeps its place in the listing
+    }
+    const at = new Date().toISOString();
+    const flowIds = [...added, ...changed, ...removed];
+    this.reload = { ...this.reload, version: this.reload.version + 1, reloaded_at: at, flow_ids: flowIds, error: null };
+    this.notifyReload({ kind: "reloaded", info: { flow_ids: flowIds, version: this.reload.version, at } });
+    return { version: this.reload.version, added, changed, removed };
+  }
+
+  /** A reload of the program's code failed: the flows served stay as they are; `devStatus` and the live channels say why. */
+  reloadFailed(message: string): void {
+    const at = new Date().toISOString();
+    this.reload = { ...this.reload, error: { message, at } };
+    this.notifyReload({ kind: "failed", info: { error: message, at } });
+  }
+
+  /** Whether the program reloads its flows when their files change (`routilux dev`). */
+  setWatching(watching: boolean): void {
+    this.reload = { ...this.reload, watching };
+  }
+
+  /** The version of the program's flows being served and how the last reload went. */
+  devStatus(): DevStatus {
+    return { ...this.reload, flow_ids: [...this.reload.flow_ids] };
+  }
+
+  /** Called on every reload of the program's flows, successful or not (socket.io announces them). */
+  onFlowsReload(listener: (notice: FlowsReloadNotice) => void): () => void {
+    this.reloadListeners.add(listener);
+    return () => this.reloadListeners.delete(listener);
+  }
+
+  private notifyReload(notice: FlowsReloadNotice): void {
+    for (const listener of this.reloadListeners) {
+      try {
+        listener(notice);
+      } catch (err) {
+        console.warn(`[runtime] a reload listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Removes the flow and its flow-scoped breakpoints; its jobs stay in history. */

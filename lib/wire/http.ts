@@ -11,6 +11,7 @@ import {
   BreakpointPatchSchema,
   BreakpointSchema,
   ConnectionInfoSchema,
+  DevStatusSchema,
   EventPayloadSchema,
   FlowDetailSchema,
   FlowMetricsSchema,
@@ -92,6 +93,13 @@ const JOB = "/api/jobs/:job_id" as const;
 export const API = {
   health: route({ method: "GET", path: "/api/health", tag: "meta", summary: "Health check (never needs a key)", public: true, response: z.strictObject({ status: z.literal("healthy") }) }),
   openApi: route({ method: "GET", path: "/api/openapi.json", tag: "meta", summary: "This API as OpenAPI 3.1", response: z.record(z.string(), z.unknown()) }),
+  devStatus: route({
+    method: "GET",
+    path: "/api/dev/status",
+    tag: "meta",
+    summary: "The version of the program's flows being served and how the last reload went (routilux dev)",
+    response: DevStatusSchema,
+  }),
 
   // Flows
   listFlows: route({ method: "GET", path: "/api/flows", tag: "flows", summary: "List flows", response: z.strictObject({ flows: z.array(FlowSummarySchema), total: z.number().int() }) }),

@@ -549,3 +549,24 @@ export type DebugState = z.infer<typeof DebugStateSchema>;
 
 export const JobStatusAnswerSchema = z.strictObject({ job_id: z.string(), status: JobStatusSchema });
 export type JobStatusAnswer = z.infer<typeof JobStatusAnswerSchema>;
+
+// ------------------------------------------------------------------ code reloads (`routilux dev`)
+
+/** A reload of the project's code that failed: the previous version keeps serving. */
+export const ReloadErrorSchema = z.strictObject({ message: z.string(), at: Timestamp });
+export type ReloadError = z.infer<typeof ReloadErrorSchema>;
+
+/** Which version of the program's own flows the server runs, and how the last reload went. */
+export const DevStatusSchema = z.strictObject({
+  /** Whether the server reloads the project's flows when its files change (`routilux dev`). */
+  watching: z.boolean(),
+  /** 1 for the flows the server started with, +1 per successful reload. */
+  version: z.number().int().min(1),
+  /** When the last successful reload happened; null before the first. */
+  reloaded_at: Timestamp.nullable(),
+  /** The flows the last successful reload added, replaced or removed. */
+  flow_ids: z.array(z.string()),
+  /** The last reload's error when it failed (cleared by the next success), else null. */
+  error: ReloadErrorSchema.nullable(),
+});
+export type DevStatus = z.infer<typeof DevStatusSchema>;

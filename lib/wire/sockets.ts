@@ -14,6 +14,16 @@ export type EventsDropped = z.infer<typeof EventsDroppedSchema>;
 export const JobCreatedSchema = z.strictObject({ job_id: z.string(), flow_id: z.string() });
 export type JobCreated = z.infer<typeof JobCreatedSchema>;
 
+/**
+ * `routilux dev` reloaded the project's code: the flows it added, replaced or removed, and the
+ * version now served. Jobs already running keep the code they started with.
+ */
+export const FlowsReloadedSchema = z.strictObject({ flow_ids: z.array(z.string()), version: z.number().int().min(1), at: z.string() });
+export type FlowsReloaded = z.infer<typeof FlowsReloadedSchema>;
+/** A reload failed (the code does not load or a flow does not validate); the previous version keeps serving. */
+export const FlowsReloadFailedSchema = z.strictObject({ error: z.string(), at: z.string() });
+export type FlowsReloadFailed = z.infer<typeof FlowsReloadFailedSchema>;
+
 // ------------------------------------------------------------------ socket.io
 
 /** A job's events, from after `after_seq` (retained ones replayed first). */
@@ -49,6 +59,9 @@ export interface ServerToClientEvents {
   events_dropped: (info: EventsDropped) => void;
   session: (session: SessionSnapshot) => void;
   job_created: (info: JobCreated) => void;
+  /** Sent to every connection, subscribed or not. */
+  flows_reloaded: (info: FlowsReloaded) => void;
+  flows_reload_failed: (info: FlowsReloadFailed) => void;
 }
 
 export interface ClientToServerEvents {
@@ -63,6 +76,8 @@ export const SOCKET_IO_SERVER_MESSAGES = {
   events_dropped: EventsDroppedSchema,
   session: SessionSnapshotSchema,
   job_created: JobCreatedSchema,
+  flows_reloaded: FlowsReloadedSchema,
+  flows_reload_failed: FlowsReloadFailedSchema,
 } as const satisfies { [K in keyof ServerToClientEvents]: z.ZodType };
 
 // ------------------------------------------------------------------ raw WebSockets

@@ -76,6 +76,7 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     openApiCache ??= openApiDocument();
     return openApiCache;
   },
+  devStatus: ({ runtime }) => runtime.devStatus(),
 
   listFlows: ({ runtime }) => {
     const flows = runtime.flows.map((f) => flowSummary(runtime, f));

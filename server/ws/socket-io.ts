@@ -60,6 +60,11 @@ export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: 
     cors: { origin: false },
   });
   const em = runtime.monitoring.eventManager;
+  // Reloads of the program's code (routilux dev) go to every page, subscribed or not.
+  const offReloads = runtime.onFlowsReload((notice) => {
+    if (notice.kind === "reloaded") io.emit("flows_reloaded", notice.info);
+    else io.emit("flows_reload_failed", notice.info);
+  });
 
   io.use((socket, next) => {
     const presented = (socket.handshake.auth as { api_key?: unknown })?.api_key ?? socket.handshake.query.api_key;
@@ -168,5 +173,11 @@ export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: 
     });
   });
 
-  return { io, close: () => new Promise<void>((resolve) => io.close(() => resolve())) };
+  return {
+    io,
+    close: () => {
+      offReloads();
+      return new Promise<void>((resolve) => io.close(() => resolve()));
+    },
+  };
 }

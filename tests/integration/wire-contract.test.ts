@@ -22,6 +22,7 @@ import {
   SubscribeAckSchema,
   TraceEventSchema,
 } from "../../lib/wire";
+import { DevProcess, makeProject, removeProjects, waitFor, writeFiles } from "../helpers/cli";
 import { startServer, type TestServer } from "../helpers/server";
 import { Client, clients, type Msg, sleep } from "../helpers/ws-client";
 
@@ -94,6 +95,8 @@ describe("the HTTP contract", () => {
   it("every route answers inside its schema on the demos", async () => {
     await hit("health");
     await hit("openApi");
+    // The demo server does not watch any code (routilux dev's answers are checked below).
+    expect(await hit("devStatus")).toEqual({ watching: false, version: 1, reloaded_at: null, flow_ids: [], error: null });
     const listed = await hit("listFlows");
     // Every demo carries an example run.
     expect(listed.flows.filter((f) => !f.has_example).map((f) => f.flow_id)).toEqual([]);
@@ -329,13 +332,58 @@ describe("socket.io messages", () => {
     for (const [command, args] of COMMAND_RUN) debugAcks.push(await socket.emitWithAck("debug", { job_id, command, ...args }));
     acks.push(await socket.emitWithAck("subscribe", { job_id: await longJob(), after_seq: 0 }));
     for (let i = 0; i < 300 && !(seen.has("events_dropped") && seen.has("job_created") && seen.has("session")); i++) await sleep(10);
+    // Reloads come from `routilux dev`: a project of its own, edited once well and once badly.
+    for (const [name, payload] of await devReloadMessages()) seen.set(name, [...(seen.get(name) ?? []), payload]);
     for (const a of acks) conforms("subscribe ack", SubscribeAckSchema, a);
     for (const a of debugAcks) conforms("debug ack", DebugAckSchema, a);
     for (const [name, payloads] of seen) for (const p of payloads) conforms(`socket.io ${name}`, SOCKET_IO_SERVER_MESSAGES[name as keyof typeof SOCKET_IO_SERVER_MESSAGES], p);
     expect(Object.keys(SOCKET_IO_SERVER_MESSAGES).filter((n) => !seen.has(n))).toEqual([]);
     expect(await socket.emitWithAck("unsubscribe", { job_id })).toEqual({ ok: true });
-  }, 30_000);
+  }, 120_000);
 });
+
+/**
+ * What `routilux dev` sends on socket.io when the project's code changes: `flows_reloaded` after a
+ * good edit, `flows_reload_failed` after a bad one. Produced by the real command on a temp project
+ * (tests/helpers/cli.ts) rather than by a hook in the server: nothing but the watcher triggers a
+ * reload. Its GET /api/dev/status answers are checked on the way.
+ */
+async function devReloadMessages(): Promise<[string, unknown][]> {
+  const flow = (n: number) => `import { defineConfig, Flow, Routine } from "routilux";
+class Step extends Routine {
+  constructor() {
+    super();
+    this.addSlot("trigger", { handler: () => undefined });
+  }
+}
+const flow = new Flow("reloading");
+flow.addRoutine(new Step(), "step${n}");
+export default defineConfig({ flows: [flow] });
+`;
+  const project = makeProject({ "routilux.config.ts": flow(1) });
+  const dev = await DevProcess.start(project, ["--no-history"]);
+  const got: [string, unknown][] = [];
+  const socket = io(dev.url, { path: "/socket.io/", transports: ["websocket"], reconnection: false });
+  try {
+    socket.on("flows_reloaded", (p: unknown) => got.push(["flows_reloaded", p]));
+    socket.on("flows_reload_failed", (p: unknown) => got.push(["flows_reload_failed", p]));
+    await waitFor("socket.io connected", () => socket.connected);
+    const status = async () => {
+      const answer = (await (await fetch(`${dev.url}/api/dev/status`)).json()) as unknown;
+      conforms("devStatus (routilux dev)", API.devStatus.response, answer);
+      return answer as { version: number; error: unknown };
+    };
+    writeFiles(project, { "routilux.config.ts": flow(2) });
+    await waitFor("a reload", async () => (await status()).version === 2 && got.some(([n]) => n === "flows_reloaded"));
+    writeFiles(project, { "routilux.config.ts": "export default {" });
+    await waitFor("a failed reload", async () => (await status()).error !== null && got.some(([n]) => n === "flows_reload_failed"));
+    return got;
+  } finally {
+    socket.close();
+    await dev.stop();
+    removeProjects();
+  }
+}
 
 // ------------------------------------------------------------------ raw WebSockets
 

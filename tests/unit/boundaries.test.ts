@@ -137,6 +137,18 @@ describe("checkBoundaries: forbidden imports", () => {
     expect(v).toMatchObject({ line: 3, kind: "import", resolved: "package next", rule: "app must not use next" });
   });
 
+  it("a computed import() outside the CLI, and the CLI importing the UI's client", () => {
+    const found = check({
+      "server/load.ts": "export const load = (path: string) => import(path);\n",
+      "cli/ui.ts": 'import { api } from "../lib/client/api";\nexport const u = api;\n',
+      "lib/client/api.ts": "export const api = 1;\n",
+    });
+    expect(found.map((v) => [v.file, v.rule])).toEqual([
+      ["cli/ui.ts", "cli may import only cli, lib, server/main.ts (not lib/client)"],
+      ["server/load.ts", "a computed import specifier cannot be checked"],
+    ]);
+  });
+
   it("the browser's client may not take even types from next", () => {
     const v = onlyViolation({ "lib/client/n.ts": 'import type { Metadata } from "next";\nexport type M = Metadata;\n' });
     expect(v).toMatchObject({ kind: "import type", rule: "lib/client must not use next" });
@@ -156,6 +168,9 @@ describe("checkBoundaries: allowed imports", () => {
         "app/api/[...path]/route.ts": 'import { handle } from "../../../server/api";\nexport const GET = handle;\n',
         "server/api/index.ts": 'import { b } from "../../lib/engine/builtins";\nexport const handle = b;\n',
         "tests/unit/x.test.ts": 'import { handle } from "../../server/api";\nimport { b } from "@/lib/engine/builtins";\nexport const t = [handle, b];\n',
+        // The CLI loads the user's project by path, and uses the public API and the server entry.
+        "cli/load.ts": 'import { b } from "../lib/engine/builtins";\nimport { createServer } from "../server/main";\nexport const load = (path: string) => [b, createServer, import(path)];\n',
+        "server/main.ts": "export const createServer = 1;\n",
       }),
     ).toEqual([]);
   });
