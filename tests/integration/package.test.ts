@@ -3,9 +3,11 @@
  * used from plain Node (no tsx), from TypeScript (the declarations), and as a server started
  * from the project's own folder.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { chromium } from "@playwright/test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installPackage, type InstalledPackage } from "../helpers/package";
 import { freePort } from "../helpers/server";
@@ -19,6 +21,35 @@ beforeAll(() => {
 afterAll(() => pkg?.remove());
 
 const TSC = join(process.cwd(), "node_modules", ".bin", "tsc");
+const NPX = process.platform === "win32" ? "npx.cmd" : "npx";
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", FORCE_COLOR: "0" };
+
+/** `npx routilux <args>` in the user's project, to its end. */
+async function routilux(args: string[], timeoutMs = 120_000): Promise<{ code: number | null; out: string }> {
+  const child = spawn(NPX, ["--no", "routilux", ...args], { cwd: pkg.project, env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += String(d);
+  });
+  child.stderr.on("data", (d) => {
+    out += String(d);
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const [code] = (await once(child, "close")) as [number | null];
+  clearTimeout(timer);
+  return { code, out };
+}
+
+/** Polls `check` (bounded) until it returns a value. */
+async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 
 describe("the packed package", () => {
@@ -66,9 +97,9 @@ console.log(JSON.stringify({ status: job.status, runs: m.routine_metrics.double.
     // A TypeScript project on Node has Node's types; the package brings the rest of its own.
     const types = spawnSync(NPM, ["install", "-D", "@types/node@20", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: pkg.project, encoding: "utf8" });
     expect(types.status, types.stderr).toBe(0);
-    writeFileSync(join(pkg.project, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", noEmit: true, skipLibCheck: false, types: ["node"] }, files: ["flows.ts"] }));
+    writeFileSync(join(pkg.project, "tsconfig.check.json"), JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", noEmit: true, skipLibCheck: false, types: ["node"] }, files: ["check-types.ts"] }));
     writeFileSync(
-      join(pkg.project, "flows.ts"),
+      join(pkg.project, "check-types.ts"),
       `import { type ActivationContext, Flow, type JobSnapshot, type Payload, Routine } from "routilux";
 import { createServer, type ServerOptions } from "routilux/server";
 import type { FlowDetail } from "routilux/wire";
@@ -88,13 +119,13 @@ export const options: ServerOptions = { flows: [flow], demos: false };
 export type Seen = [JobSnapshot["status"], FlowDetail["flow_id"], typeof createServer];
 `,
     );
-    const good = spawnSync(TSC, ["-p", pkg.project], { encoding: "utf8" });
+    const good = spawnSync(TSC, ["-p", join(pkg.project, "tsconfig.check.json")], { encoding: "utf8" });
     expect(good.stdout + good.stderr).toBe("");
     expect(good.status).toBe(0);
-    writeFileSync(join(pkg.project, "flows.ts"), `import { Flow } from "routilux";\nnew Flow("x").addRoutine(42, "a");\n`);
-    const bad = spawnSync(TSC, ["-p", pkg.project], { encoding: "utf8" });
+    writeFileSync(join(pkg.project, "check-types.ts"), `import { Flow } from "routilux";\nnew Flow("x").addRoutine(42, "a");\n`);
+    const bad = spawnSync(TSC, ["-p", join(pkg.project, "tsconfig.check.json")], { encoding: "utf8" });
     expect(bad.status).not.toBe(0);
-    expect(bad.stdout).toMatch(/flows\.ts\(2,.*Argument of type 'number'/);
+    expect(bad.stdout).toMatch(/check-types\.ts\(2,.*Argument of type 'number'/);
   });
 
   it("serves the debugger and the API from the user's project, whatever the working directory", async () => {
@@ -143,4 +174,112 @@ process.on("SIGTERM", () => server.close().finally(() => process.exit(0)));
       child.kill("SIGTERM");
     }
   }, 120_000);
+});
+
+describe("the routilux command, installed", () => {
+  let dev: ChildProcess | null = null;
+  afterAll(() => {
+    dev?.kill("SIGTERM");
+  });
+
+  it("init scaffolds a starter; run runs its example and exits 0, a failing flow exits 1", async () => {
+    const init = await routilux(["init"]);
+    expect(init.code, init.out).toBe(0);
+    const run = await routilux(["run", "hello"]);
+    expect(run.code, run.out).toBe(0);
+    expect(run.out).toMatch(/completed/);
+    const json = await routilux(["run", "hello", "--json", "--params", JSON.stringify({ name: "Grace" })]);
+    expect(json.code, json.out).toBe(0);
+    expect((JSON.parse(json.out) as { shared_data: unknown }).shared_data).toEqual({ message: "Hello, Grace!" });
+
+    mkdirSync(join(pkg.project, "failing"), { recursive: true });
+    writeFileSync(
+      join(pkg.project, "failing", "routilux.config.ts"),
+      `import { defineConfig, Flow, Routine } from "routilux";
+class Boom extends Routine {
+  constructor() {
+    super();
+    this.defineSlot("trigger", () => {
+      throw new Error("the disk is full");
+    });
+  }
+}
+const boom = new Flow("boom", { example: { entryRoutineId: "boom", params: {} } });
+boom.addRoutine(new Boom(), "boom");
+export default defineConfig({ flows: [boom] });
+`,
+    );
+    const failed = await routilux(["run", "boom", "failing/routilux.config.ts"]);
+    expect(failed.code, failed.out).toBe(1);
+    expect(failed.out).toContain("the disk is full");
+  }, 300_000);
+
+  it("dev serves the project's flows to the debugger, reloads an edited routine in the same process, and keeps the last good version on a syntax error", async () => {
+    const port = await freePort();
+    dev = spawn(NPX, ["--no", "routilux", "dev", "--port", String(port)], { cwd: pkg.project, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    dev.stdout?.on("data", (d) => {
+      out += String(d);
+    });
+    dev.stderr?.on("data", (d) => {
+      out += String(d);
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await until("routilux dev to listen", () => (out.includes("listening") ? true : undefined), 120_000);
+    expect(out).toContain(join(pkg.project, ".routilux", "history.db"));
+    const flows = (await (await fetch(`${base}/api/flows`)).json()) as { flows: { flow_id: string }[] };
+    expect(flows.flows.map((f) => f.flow_id)).toEqual(["hello"]);
+
+    // The debugger, in a browser: a breakpoint on remember, Run with the example, it stops there.
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${base}/flows/hello`);
+      await page.getByTestId("breakpoint-toggle-remember").click();
+      await page.waitForSelector('[data-testid="breakpoint-toggle-remember"][data-active="true"]');
+      await page.getByTestId("run-flow").click();
+      await page.getByTestId("run-submit").click();
+      await page.waitForURL(/\/jobs\/job_/);
+      await page.waitForSelector('[data-testid="paused-at"][data-routine-id="remember"]', { timeout: 30_000 });
+      await page.getByTestId("debug-continue").click();
+      await page.waitForSelector('[data-testid="job-status"][data-status="completed"]', { timeout: 30_000 });
+    } finally {
+      await browser.close();
+    }
+    // The breakpoint applies to every later job of the flow: removed before running more.
+    const bps = (await (await fetch(`${base}/api/flows/hello/breakpoints`)).json()) as { breakpoints: { breakpoint_id: string }[] };
+    for (const bp of bps.breakpoints) expect((await fetch(`${base}/api/flows/hello/breakpoints/${bp.breakpoint_id}`, { method: "DELETE" })).status).toBe(204);
+
+    const runOnce = async (): Promise<Record<string, unknown>> => {
+      const { job_id } = (await (await fetch(`${base}/api/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ flow_id: "hello", entry_routine_id: "greet", entry_params: { name: "Ada" } }) })).json()) as { job_id: string };
+      return until("the job to end", async () => {
+        const snap = (await (await fetch(`${base}/api/jobs/${job_id}`)).json()) as { status: string; shared_data: Record<string, unknown> };
+        return snap.status === "completed" ? snap.shared_data : undefined;
+      });
+    };
+    const status = async (): Promise<{ version: number; error: { message: string } | null }> => (await (await fetch(`${base}/api/dev/status`)).json()) as { version: number; error: { message: string } | null };
+    expect(await runOnce()).toEqual({ message: "Hello, Ada!" });
+    const v1 = (await status()).version;
+
+    // An edit: the next job runs the new code; the process never restarted.
+    const file = join(pkg.project, "routines", "remember.ts");
+    const original = readFileSync(file, "utf8");
+    writeFileSync(file, original.replace("ctx.shared.message = message;", "ctx.shared.message = String(message).toUpperCase();"));
+    await until("the reload", async () => ((await status()).version > v1 ? true : undefined));
+    expect(await runOnce()).toEqual({ message: "HELLO, ADA!" });
+    expect(dev.exitCode).toBeNull();
+
+    // A syntax error: reported, and the last good version keeps serving.
+    writeFileSync(file, original.replace("ctx.shared.message = message;", "ctx.shared.message = ;"));
+    const broken = await until("the failed reload", async () => (await status()).error ?? undefined);
+    expect(broken.message).toMatch(/remember\.ts/);
+    expect(out).toMatch(/remember\.ts/);
+    expect(await runOnce()).toEqual({ message: "HELLO, ADA!" });
+    writeFileSync(file, original);
+    await until("the fixed reload", async () => ((await status()).error === null ? true : undefined));
+    expect(await runOnce()).toEqual({ message: "Hello, Ada!" });
+  }, 300_000);
 });
