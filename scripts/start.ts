@@ -8,4 +8,4 @@ buildIfNeeded();
 process.env.NEXT_TELEMETRY_DISABLED = "1";
 // Imported after the build: Next reads its build output when the server is created.
 const { main } = await import("../server/main");
-await main();
+await main({ demos: process.env.ROUTILUX_DEMO !== "0" });

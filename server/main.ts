@@ -1,6 +1,6 @@
 /**
  * The one process: a custom Next.js server. It creates the engine + monitoring runtime once
- * (before Next prepares, so route handlers find it through `getRuntime()`), serves the UI and the
+ * (before Next prepares, so route handlers find it through `currentRuntime()`), serves the UI and the
  * `/api/*` route handlers, and owns WebSocket upgrades: Next closes upgraded sockets on app-route
  * paths, so it only sees the upgrades that are not ours (HMR in development).
  */
@@ -23,9 +23,9 @@ export { HistoryInUseError } from "../lib/persistence";
 export interface ServerOptions {
   port?: number;
   hostname?: string;
-  /** Flows to serve besides (or instead of) the demos. */
+  /** The flows to serve. */
   flows?: Flow[];
-  /** Register the demo flows (default: unless ROUTILUX_DEMO=0). */
+  /** Also serve the demo flows (default: only when ROUTILUX_DEMO=1; this repo's `npm start` turns them on). */
   demos?: boolean;
   /**
    * SQLite file for durable history (relative to the current directory), `:memory:`, or false for
@@ -55,7 +55,7 @@ export interface RunningServer {
 export async function createServer(options: ServerOptions = {}): Promise<RunningServer> {
   const port = options.port ?? Number(process.env.PORT ?? 8765);
   const hostname = options.hostname ?? process.env.HOST ?? "127.0.0.1";
-  const demos = options.demos ?? process.env.ROUTILUX_DEMO !== "0";
+  const demos = options.demos ?? process.env.ROUTILUX_DEMO === "1";
   if (demos) registerDemoTypes();
   const database = options.database ?? (process.env.ROUTILUX_DB || DEFAULT_DB_PATH);
   const retentionJobs = options.retentionJobs ?? envInt("ROUTILUX_RETENTION_JOBS") ?? DEFAULT_RETENTION_JOBS;
@@ -207,4 +207,5 @@ export async function main(options: ServerOptions = {}): Promise<void> {
 }
 
 // Run directly: `node --import tsx server/main.ts`.
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+// Run directly (this repo's own server, its tests): the demo flows unless ROUTILUX_DEMO=0.
+if (import.meta.url === `file://${process.argv[1]}`) await main({ demos: process.env.ROUTILUX_DEMO !== "0" });

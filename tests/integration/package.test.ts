@@ -128,6 +128,44 @@ export type Seen = [JobSnapshot["status"], FlowDetail["flow_id"], typeof createS
     expect(bad.stdout).toMatch(/check-types\.ts\(2,.*Argument of type 'number'/);
   });
 
+  it("runs the README's own routine and flow examples as written, and they type-check strictly", { timeout: 120_000 }, () => {
+    // Every \`\`\`ts block of "Write your own routine" names its file on its first line.
+    const readme = readFileSync(join(process.cwd(), "README.md"), "utf8");
+    const section = readme.split(/^## /m).find((s) => s.startsWith("Write your own routine"));
+    expect(section).toBeDefined();
+    const blocks = [...(section as string).matchAll(/```ts\n\/\/ file: (\S+)\n([\s\S]*?)```/g)].map((m) => ({ file: m[1] as string, code: m[2] as string }));
+    expect(blocks.map((b) => b.file)).toEqual(["routines.ts", "flows.ts", "run.ts"]);
+    const dir = join(pkg.project, "readme");
+    mkdirSync(dir, { recursive: true });
+    for (const b of blocks) writeFileSync(join(dir, b.file), b.code);
+    // The "Serve from your own program" example, beside them (type-checked, not started).
+    const serve = /```ts\n(\/\/ server\.ts[\s\S]*?)```/.exec(readme)?.[1];
+    expect(serve).toBeDefined();
+    writeFileSync(join(dir, "server.ts"), serve as string);
+
+    const run = spawnSync(process.execPath, ["--import", "tsx", "run.ts"], { cwd: dir, encoding: "utf8", env, timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim().split("\n").at(-1) as string)).toEqual({
+      status: "completed",
+      shared: { last: "HI ADA" },
+      log: ["shouted"],
+      runs: 1,
+      shoutRuns: 1,
+      dsl: { last: "HEY BOB" },
+      error: null,
+    });
+
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { strict: true, module: "esnext", moduleResolution: "bundler", target: "es2022", noEmit: true, skipLibCheck: false, types: ["node"], typeRoots: [join(pkg.project, "node_modules", "@types")] }, files: ["routines.ts", "flows.ts", "run.ts", "server.ts"] }),
+    );
+    const types = spawnSync(NPM, ["install", "-D", "@types/node@20", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: pkg.project, encoding: "utf8" });
+    expect(types.status, types.stderr).toBe(0);
+    const check = spawnSync(TSC, ["-p", join(dir, "tsconfig.json")], { encoding: "utf8" });
+    expect(check.stdout + check.stderr).toBe("");
+    expect(check.status).toBe(0);
+  });
+
   it("serves the debugger and the API from the user's project, whatever the working directory", async () => {
     const port = await freePort();
     writeFileSync(
@@ -139,7 +177,7 @@ class Hello extends Routine {
 }
 const flow = new Flow("hello");
 flow.addRoutine(new Hello(), "start");
-const server = await createServer({ flows: [flow], demos: false, port: ${port}, database: ".routilux/history.db" });
+const server = await createServer({ flows: [flow], port: ${port}, database: ".routilux/history.db" });
 console.log("listening " + server.url);
 process.on("SIGTERM", () => server.close().finally(() => process.exit(0)));
 `,

@@ -1,5 +1,5 @@
 // Every /api/* route: a thin adapter from Next's Request to the API dispatcher, which reaches the
-// process's one runtime through getRuntime() (installed by the custom server before Next starts).
+// process's one runtime through currentRuntime() (installed by the custom server before Next starts).
 import { dispatch, readLimited } from "@/server/api/dispatch";
 
 export const dynamic = "force-dynamic";
