@@ -1,11 +1,12 @@
 import { type Flow, flowFromDsl, flowToDsl, type Job, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
 import { type EventWithPayload, type FlowStructure, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
-import type { DevStatus, JobFlow, JobIoPage, PayloadRowKind } from "../wire/model";
+import type { DevStatus, Health, JobFlow, JobIoPage, PayloadRowKind } from "../wire/model";
 import type { StartJobRequest } from "../wire/requests";
 import type { FlowsReloaded, FlowsReloadFailed } from "../wire/sockets";
 import { installedRuntime, setRuntime } from "./current";
 import { FlowDescriber, structureText } from "./flow-detail";
+import { type HealthCheck, LoopDelayMonitor } from "./health";
 
 export type { JobSummary } from "../persistence";
 export type { StartJobRequest } from "../wire/requests";
@@ -85,6 +86,8 @@ export class Runtime {
   private readonly describer: FlowDescriber;
   private readonly reloadListeners = new Set<(notice: FlowsReloadNotice) => void>();
   private reload: DevStatus = { watching: false, version: 1, reloaded_at: null, flow_ids: [], error: null };
+  private readonly loopDelay = new LoopDelayMonitor();
+  private readonly healthChecks = new Set<HealthCheck>();
 
   constructor(options: RuntimeOptions = {}) {
     this.registry = options.registry ?? routineRegistry;
@@ -114,7 +117,24 @@ export class Runtime {
 
   /** Writes pending history and closes the database (graceful stop). */
   close(): void {
+    this.loopDelay.stop();
     this.persistence?.close();
+  }
+
+  /** Adds a check to `/api/health`: it returns why the server is degraded, or null. */
+  addHealthCheck(check: HealthCheck): () => void {
+    this.healthChecks.add(check);
+    return () => this.healthChecks.delete(check);
+  }
+
+  /** Healthy, or degraded with the reasons the checks give; and the event loop's recent delay. */
+  health(): Health {
+    const reasons: string[] = [];
+    for (const check of this.healthChecks) {
+      const reason = check();
+      if (reason !== null) reasons.push(reason);
+    }
+    return { status: reasons.length === 0 ? "healthy" : "degraded", reasons, event_loop: this.loopDelay.stats() };
   }
 
   get flows(): Flow[] {

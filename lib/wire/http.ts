@@ -12,6 +12,7 @@ import {
   BreakpointSchema,
   ConnectionInfoSchema,
   DevStatusSchema,
+  HealthSchema,
   EventPayloadSchema,
   FlowDetailSchema,
   FlowMetricsSchema,
@@ -91,7 +92,7 @@ function commandRoute<const N extends DebugCommandName, const M extends HttpMeth
 const JOB = "/api/jobs/:job_id" as const;
 
 export const API = {
-  health: route({ method: "GET", path: "/api/health", tag: "meta", summary: "Health check (never needs a key)", public: true, response: z.strictObject({ status: z.literal("healthy") }) }),
+  health: route({ method: "GET", path: "/api/health", tag: "meta", summary: "Health check (never needs a key): healthy or degraded (with reasons), and the event loop's recent delay", public: true, response: HealthSchema }),
   openApi: route({ method: "GET", path: "/api/openapi.json", tag: "meta", summary: "This API as OpenAPI 3.1", response: z.record(z.string(), z.unknown()) }),
   devStatus: route({
     method: "GET",

@@ -570,3 +570,14 @@ export const DevStatusSchema = z.strictObject({
   error: ReloadErrorSchema.nullable(),
 });
 export type DevStatus = z.infer<typeof DevStatusSchema>;
+
+/** `GET /api/health`: whether the server can do its work, and how late its event loop runs. */
+export const HealthSchema = z.strictObject({
+  /** `degraded`: it serves, but something it needs fails (`reasons` says what). */
+  status: z.enum(["healthy", "degraded"]),
+  /** Why it is degraded; empty when healthy. */
+  reasons: z.array(z.string()),
+  /** Event-loop delay over the last `window_ms` (and the window running now), in milliseconds. */
+  event_loop: z.strictObject({ window_ms: z.number().int().positive(), p99_ms: z.number().min(0), max_ms: z.number().min(0) }),
+});
+export type Health = z.infer<typeof HealthSchema>;

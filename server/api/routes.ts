@@ -71,7 +71,7 @@ const commandRoutes = Object.fromEntries(
 let openApiCache: Record<string, unknown> | null = null;
 
 const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
-  health: () => ({ status: "healthy" }),
+  health: ({ runtime }) => runtime.health(),
   openApi: () => {
     openApiCache ??= openApiDocument();
     return openApiCache;

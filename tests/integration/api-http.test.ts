@@ -101,7 +101,10 @@ describe("a full debugging round over HTTP", () => {
 
 describe("routes", () => {
   it("health, flows, routine types, DSL, validate, metrics", async () => {
-    expect(await api("GET", "/api/health")).toEqual({ status: 200, json: { status: "healthy" } });
+    const health = await api("GET", "/api/health");
+    expect(health).toMatchObject({ status: 200, json: { status: "healthy", reasons: [], event_loop: { window_ms: 1000 } } });
+    const loop = health.json.event_loop as { p99_ms: number; max_ms: number };
+    expect(loop.max_ms).toBeGreaterThanOrEqual(loop.p99_ms);
     const flows = await api("GET", "/api/flows");
     expect((flows.json.flows as { flow_id: string }[]).map((f) => f.flow_id)).toEqual(expect.arrayContaining(["data_processing", "fan_out", "flaky_retry", "slow_stream"]));
     const detail = await api("GET", "/api/flows/fan_out");
