@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import next from "next";
 import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, Runtime, setRuntime } from "../lib";
 import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError } from "../lib/persistence";
+import { gate } from "./http-gate";
 import { demoFlows, registerDemoTypes } from "./demos";
 import { attachRawWebSockets } from "./ws/raw";
 import { attachSocketIo } from "./ws/socket-io";
@@ -85,12 +86,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const raw = attachRawWebSockets(runtime);
 
   httpServer.on("request", (req, res) => {
-    // Next answers an /api path it cannot percent-decode with a bare 500; the API's answer is a 400.
-    if (req.url?.startsWith("/api/") && !decodable(req.url.split("?")[0] as string)) {
-      const body = JSON.stringify({ error: { code: "BAD_PATH", message: "Malformed path" } });
-      res.writeHead(400, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
-      return;
-    }
+    if (gate(req, res, runtime)) return;
     handle(req, res).catch((err: unknown) => {
       console.error("request failed", err);
       if (!res.headersSent) res.statusCode = 500;
@@ -153,15 +149,6 @@ export function packageRoot(): string {
     const parent = dirname(dir);
     if (parent === dir) throw new Error(`Routilux cannot find its own package folder above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
-  }
-}
-
-function decodable(path: string): boolean {
-  try {
-    decodeURIComponent(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

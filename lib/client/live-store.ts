@@ -99,7 +99,7 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
         run: next,
         log,
         eventCount: get().eventCount + 1,
-        ...(pausedChanged && session ? { session: { ...session, status: next.pausedAt ? "paused" : "running", paused_at: next.pausedAt } } : {}),
+        ...(pausedChanged && session ? { session: { ...session, status: isFinal(next.status) ? "ended" : next.pausedAt ? "paused" : "running", paused_at: next.pausedAt } } : {}),
       });
       followRun(urgentChange(next, get().view));
     },

@@ -3,9 +3,8 @@ import { parse as parseYaml, stringify as toYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import { ERROR_STRATEGIES } from "./error-handler";
 import { DslError } from "./errors";
-import { NAME_PATTERN, PORT_NAME_PATTERN } from "../wire/ids";
+import { NAME_PATTERN, PORT_NAME_PATTERN, RESERVED_KEYS } from "../wire/ids";
 
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 /** `routine.port`: a routine id, a dot, a slot or event name. */
 const ENDPOINT_RE = new RegExp(`^(${NAME_PATTERN.source.slice(1, -1)})\\.(${PORT_NAME_PATTERN.source.slice(1, -1)})$`);
 /** DSL documents are small; a bigger one is a mistake or an attack. */
@@ -94,7 +93,7 @@ function checkKeys(value: unknown, path: string, depth: number): void {
     for (const [i, v] of value.entries()) checkKeys(v, `${path}[${i}]`, depth + 1);
   } else if (value !== null && typeof value === "object") {
     for (const key of Object.keys(value)) {
-      if (FORBIDDEN_KEYS.has(key)) throw new DslError(path, `key '${key}' is not allowed`);
+      if (RESERVED_KEYS.has(key)) throw new DslError(path, `key '${key}' is not allowed`);
       checkKeys((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, depth + 1);
     }
   }

@@ -6,7 +6,7 @@ import { Job } from "./job";
 import { type RoutineRegistry, routineRegistry } from "./registry";
 import type { Routine, SlotDefinition } from "./routine";
 import { isJsonValue, type ExecutionStrategy, type Payload } from "./types";
-import { ID_PATTERN, NAME_PATTERN } from "../wire/ids";
+import { ID_PATTERN, NAME_PATTERN, RESERVED_KEYS, RESERVED_RULE } from "../wire/ids";
 import { PayloadSchema } from "../wire/requests";
 
 export interface Connection {
@@ -220,6 +220,10 @@ export class Flow {
         `Invalid routine id '${String(id)}' (1-128 of letters, digits, '_' or '-')`,
       );
     }
+    if (RESERVED_KEYS.has(id)) {
+      // The DSL keys routines by id: such a flow could not be exported and imported again.
+      throw new FlowDefinitionError("INVALID_ID", `Invalid routine id '${id}': ${RESERVED_RULE}`);
+    }
     if (this.routineMap.has(id)) {
       throw new FlowDefinitionError("DUPLICATE_ROUTINE", `Routine id '${id}' already exists in flow '${this.flowId}'`);
     }
@@ -270,7 +274,7 @@ export class Flow {
     if (paramMapping) {
       mapping = {};
       for (const [from, to] of Object.entries(paramMapping)) {
-        if (typeof to !== "string" || to === "" || from === "__proto__" || to === "__proto__") {
+        if (typeof to !== "string" || to === "" || RESERVED_KEYS.has(from) || RESERVED_KEYS.has(to)) {
           throw new FlowDefinitionError("INVALID_MAPPING", `Invalid param mapping '${from}' → '${String(to)}'`);
         }
         mapping[from] = to;

@@ -38,7 +38,8 @@ const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
  */
 export class DebugSession {
   readonly sessionId = `session_${randomUUID().slice(0, 8)}`;
-  status: SessionStatus = "running";
+  /** Where the live job stands for the debugger; `status` reports `ended` once the job finished. */
+  private phase: Exclude<SessionStatus, "ended"> = "running";
   stepMode: StepMode | null = null;
   /** The step in progress (status "stepping"). */
   private step: StepTracker | null = null;
@@ -58,13 +59,18 @@ export class DebugSession {
     return this.job.jobId;
   }
 
+  /** `running`, `paused` or `stepping` while the job lives; `ended` once it has finished. */
+  get status(): SessionStatus {
+    return this.job.isFinished ? "ended" : this.phase;
+  }
+
   get pausedAt(): PausedAt | null {
     return this.current ? describeStop(this.current) : null;
   }
 
   /** True when the next activation may have to stop (stepping or a pause was asked for). */
   get wantsStop(): boolean {
-    return this.pauseRequest !== null || this.status === "stepping";
+    return this.pauseRequest !== null || this.phase === "stepping";
   }
 
   toJSON(): SessionSnapshot {
@@ -99,7 +105,7 @@ export class DebugSession {
   /** Stop at the next activation (the job's status turns `paused` when it actually stops). */
   pause(reason: StopReason = "pause"): SessionSnapshot {
     if (this.job.isFinished) throw new MonitoringError("conflict", "JOB_FINISHED", `Job '${this.jobId}' has already finished (${this.job.status})`);
-    if (this.status !== "paused") {
+    if (this.phase !== "paused") {
       this.pauseRequest = reason;
       this.observer.onChange?.(this);
     }
@@ -249,7 +255,7 @@ export class DebugSession {
     this.waiting.length = 0;
     if (this.step !== null) this.stepOutcome = this.step.describeEnd(this.job.status);
     this.step = null;
-    this.status = "running";
+    this.phase = "running";
     this.stepMode = null;
     this.pauseRequest = null;
     for (const s of stops) s.resolve();
@@ -259,7 +265,7 @@ export class DebugSession {
   private becomeCurrent(stop: Stop): void {
     stop.number = ++this.stops;
     this.current = stop;
-    this.status = "paused";
+    this.phase = "paused";
     this.stepMode = null;
     this.step = null;
     this.pauseRequest = null;
@@ -280,7 +286,7 @@ export class DebugSession {
     return this.toJSON();
   }
 
-  private release(next: SessionStatus): void {
+  private release(next: "running" | "stepping"): void {
     const stop = this.current as Stop;
     this.current = null;
     if (next !== "stepping") {
@@ -292,7 +298,7 @@ export class DebugSession {
       // Stay paused, now at the activation that was waiting.
       this.becomeCurrent(waiting);
     } else {
-      this.status = next;
+      this.phase = next;
       this.job.resume(next === "stepping" ? `step ${this.stepMode}` : "continue");
       this.observer.onChange?.(this);
     }

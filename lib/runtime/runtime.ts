@@ -358,7 +358,8 @@ export class Runtime {
   jobSession(jobId: string): SessionSnapshot {
     if (this.monitoring.jobStore.has(jobId)) return this.monitoring.debugSessionManager.getSession(jobId).toJSON();
     this.jobSummary(jobId);
-    return { session_id: `session_${jobId.slice(-8)}`, job_id: jobId, status: "running", paused_at: null, step_mode: null, step_outcome: null };
+    // Restored from history: not live, so nothing can move it.
+    return { session_id: `session_${jobId.slice(-8)}`, job_id: jobId, status: "ended", paused_at: null, step_mode: null, step_outcome: null };
   }
 
   /**

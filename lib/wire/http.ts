@@ -90,6 +90,8 @@ function commandRoute<const N extends DebugCommandName, const M extends HttpMeth
 }
 
 const JOB = "/api/jobs/:job_id" as const;
+/** How many flow breakpoints one request may set. */
+export const MAX_BULK_BREAKPOINTS = 10_000;
 
 export const API = {
   health: route({ method: "GET", path: "/api/health", tag: "meta", summary: "Health check (never needs a key): healthy or degraded (with reasons), and the event loop's recent delay", public: true, response: HealthSchema }),
@@ -135,7 +137,15 @@ export const API = {
   }),
   flowMetrics: route({ method: "GET", path: "/api/flows/:flow_id/metrics", tag: "monitoring", summary: "Job counts and durations of a flow", response: FlowMetricsSchema }),
   flowBreakpoints: route({ method: "GET", path: "/api/flows/:flow_id/breakpoints", tag: "debug", summary: "Flow breakpoints (apply to jobs started later)", response: BreakpointListSchema }),
-  addFlowBreakpoint: route({ method: "POST", path: "/api/flows/:flow_id/breakpoints", tag: "debug", summary: "Set a flow breakpoint", body: BreakpointBodySchema, status: 201, response: BreakpointSchema }),
+  addFlowBreakpoint: route({
+    method: "POST",
+    path: "/api/flows/:flow_id/breakpoints",
+    tag: "debug",
+    summary: `Set a flow breakpoint; or many at once: an array (up to ${MAX_BULK_BREAKPOINTS}) is set all or none and answered as a list`,
+    body: z.union([BreakpointBodySchema, z.array(BreakpointBodySchema).min(1).max(MAX_BULK_BREAKPOINTS)]),
+    status: 201,
+    response: z.union([BreakpointSchema, BreakpointListSchema]),
+  }),
   removeFlowBreakpoint: route({ method: "DELETE", path: "/api/flows/:flow_id/breakpoints/:breakpoint_id", tag: "debug", summary: "Delete a flow breakpoint", response: null }),
   patchFlowBreakpoint: route({ method: "PATCH", path: "/api/flows/:flow_id/breakpoints/:breakpoint_id", tag: "debug", summary: "Change a flow breakpoint", body: BreakpointPatchSchema, response: BreakpointSchema }),
 

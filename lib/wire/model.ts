@@ -457,6 +457,7 @@ export const BreakpointSchema = z.strictObject({
 export type Breakpoint = z.infer<typeof BreakpointSchema>;
 
 export const BreakpointListSchema = z.strictObject({ breakpoints: z.array(BreakpointSchema), total: z.number().int() });
+export type BreakpointList = z.infer<typeof BreakpointListSchema>;
 export const JobBreakpointsSchema = z.strictObject({
   breakpoints: z.array(BreakpointSchema),
   total: z.number().int(),
@@ -467,7 +468,8 @@ export type JobBreakpoints = z.infer<typeof JobBreakpointsSchema>;
 
 // ------------------------------------------------------------------ debug sessions
 
-export const SESSION_STATUSES = ["running", "paused", "stepping"] as const;
+/** `ended`: the job has finished (completed, failed or cancelled); no command moves it any more. */
+export const SESSION_STATUSES = ["running", "paused", "stepping", "ended"] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 export const STEP_MODES = ["over", "into", "out"] as const;
 export type StepMode = (typeof STEP_MODES)[number];

@@ -1,11 +1,10 @@
 /** Request bodies and queries of the HTTP API. */
 import { z } from "zod";
-import { IdSchema, NameSchema } from "./ids";
+import { IdSchema, NameSchema, RESERVED_KEYS, RESERVED_RULE } from "./ids";
 import { BreakpointBodySchema, JOB_STATUSES, PAYLOAD_ROW_KINDS, VARIABLE_SCOPES } from "./model";
 
 const JsonObject = z.record(z.string(), z.unknown());
 
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 /** Deeper payloads are refused: nothing legitimate nests this far, and deep values cost every reader. */
 export const MAX_PAYLOAD_DEPTH = 64;
 
@@ -17,7 +16,7 @@ function payloadProblem(value: unknown): string | null {
     if (typeof v !== "object" || v === null) continue;
     if (depth > MAX_PAYLOAD_DEPTH) return `nested deeper than ${MAX_PAYLOAD_DEPTH} levels at '${path.slice(0, 80)}…'`;
     for (const key of Object.keys(v)) {
-      if (FORBIDDEN_KEYS.has(key)) return `key '${key}' is not allowed${path ? ` (at ${path.slice(0, 200)})` : ""}`;
+      if (RESERVED_KEYS.has(key)) return `key '${key}' is not allowed${path ? ` (at ${path.slice(0, 200)})` : ""}`;
       stack.push({ v: (v as Record<string, unknown>)[key], depth: depth + 1, path: path ? `${path}.${key}` : key });
     }
   }
@@ -59,7 +58,8 @@ export type StartJobAnswer = z.infer<typeof StartJobAnswerSchema>;
 export const AddRoutineRequestSchema = z.strictObject({
   routine_id: NameSchema,
   type: z.string().min(1).max(128),
-  config: JsonObject.optional(),
+  /** The DSL's rules: no reserved keys, bounded depth. */
+  config: PayloadSchema.optional(),
 });
 export type AddRoutineRequest = z.infer<typeof AddRoutineRequestSchema>;
 
@@ -68,7 +68,10 @@ export const AddConnectionRequestSchema = z.strictObject({
   source_event: NameSchema,
   target_routine: NameSchema,
   target_slot: NameSchema,
-  param_mapping: z.record(z.string(), z.string()).optional(),
+  param_mapping: z
+    .record(z.string().min(1).max(256), z.string().min(1).max(256))
+    .refine((m) => Object.entries(m).every(([from, to]) => !RESERVED_KEYS.has(from) && !RESERVED_KEYS.has(to)), { message: `a mapped key is reserved (${RESERVED_RULE})` })
+    .optional(),
 });
 export type AddConnectionRequest = z.infer<typeof AddConnectionRequestSchema>;
 

@@ -1,6 +1,6 @@
 import { currentRuntime } from "../../lib/runtime/current";
 import type { Runtime } from "../../lib/runtime/runtime";
-import { API, RoutiluxError } from "../../lib/wire";
+import { API, isRoutiluxError, RoutiluxError } from "../../lib/wire";
 import { checkKey } from "./auth";
 import { type ApiResponse, errorResponse, toErrorResponse } from "./errors";
 import { RouteTable } from "./router";
@@ -49,7 +49,10 @@ export async function dispatch(req: ApiRequest, runtime?: Runtime): Promise<ApiR
     }
     return res;
   } catch (err) {
-    return toErrorResponse(err);
+    const res = toErrorResponse(err);
+    // A 405 says which methods the path has (RFC 9110).
+    const allow = isRoutiluxError(err) && err.kind === "method_not_allowed" ? (err.details as { allow?: string[] } | undefined)?.allow : undefined;
+    return allow ? { ...res, headers: { ...res.headers, allow: allow.join(", ") } } : res;
   }
 }
 

@@ -64,8 +64,12 @@ export class RouteTable {
     }
   }
 
-  /** Finds the route; a path that exists with another method answers 405. */
-  match(method: string, pathname: string): Matched {
+  /**
+   * Finds the route; a path that exists with another method answers 405 (its `details.allow` lists
+   * the methods it has). HEAD is GET without the body (the HTTP layer drops it).
+   */
+  match(requestMethod: string, pathname: string): Matched {
+    const method = requestMethod === "HEAD" ? "GET" : requestMethod;
     const parts = pathname
       .split("/")
       .filter(Boolean)
@@ -76,19 +80,22 @@ export class RouteTable {
           throw new RoutiluxError("BAD_PATH", "Malformed path", { kind: "bad_request" });
         }
       });
-    let pathMatched = false;
+    const allow = new Set<string>();
     for (const c of this.compiled) {
       const params = matchSegments(c.segments, parts);
       if (params === null) continue;
-      pathMatched = true;
+      allow.add(c.spec.method);
       if (c.spec.method !== method) continue;
       for (const [name, value] of Object.entries(params)) {
         if (!isId(value)) throw new RoutiluxError("INVALID_ID", `Invalid ${name} '${shownId(value)}' (${ID_RULE})`, { kind: "bad_request" });
       }
       return { name: c.name, spec: c.spec, params };
     }
-    if (pathMatched) throw new RoutiluxError("METHOD_NOT_ALLOWED", `${method} is not allowed on ${pathname}`, { kind: "method_not_allowed" });
-    throw new RoutiluxError("NOT_FOUND", `No API route ${method} ${pathname}`, { kind: "not_found" });
+    if (allow.size > 0) {
+      if (allow.has("GET")) allow.add("HEAD");
+      throw new RoutiluxError("METHOD_NOT_ALLOWED", `${shownMethod(requestMethod)} is not allowed on ${pathname}`, { kind: "method_not_allowed", details: { allow: [...allow].sort() } });
+    }
+    throw new RoutiluxError("NOT_FOUND", `No API route ${shownMethod(requestMethod)} ${pathname}`, { kind: "not_found" });
   }
 
   /** Parses query and body with the route's schemas and runs its handler; the answer and its status. */
@@ -136,4 +143,9 @@ function matchSegments(segments: string[], parts: string[]): Record<string, stri
     else if (seg !== part) return null;
   }
   return params;
+}
+
+/** A method as it may appear in an answer (a client can send any token). */
+function shownMethod(method: string): string {
+  return method.length <= 16 && /^[A-Za-z-]+$/.test(method) ? method : "This method";
 }

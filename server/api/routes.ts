@@ -8,7 +8,7 @@ import { dslToText, type Flow, flowToDsl } from "../../lib/engine";
 import { checkBreakpointTarget, MonitoringError } from "../../lib/monitoring";
 import { connectionInfo, routineInfo as describeRoutine, flowDetail } from "../../lib/runtime/flow-detail";
 import type { Runtime } from "../../lib/runtime/runtime";
-import { type Api, API, type FlowSummary, type RouteName, type RoutineInfo, shownId } from "../../lib/wire";
+import { type Api, API, type FlowSummary, isRoutiluxError, type RouteName, RoutiluxError, type RoutineInfo, shownId } from "../../lib/wire";
 import { runCommand } from "../transport/commands";
 import { openApiDocument } from "./openapi";
 import type { RouteHandler, RouteHandlers } from "./router";
@@ -150,8 +150,29 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
   },
   addFlowBreakpoint: ({ runtime, params, body }) => {
     const flow = runtime.getFlow(params.flow_id);
-    checkBreakpointTarget(flow, body);
-    return runtime.monitoring.breakpointManager.setBreakpoint({ ...body, flow_id: flow.flowId, job_id: null });
+    const manager = runtime.monitoring.breakpointManager;
+    if (!Array.isArray(body)) {
+      checkBreakpointTarget(flow, body);
+      return manager.setBreakpoint({ ...body, flow_id: flow.flowId, job_id: null });
+    }
+    // All or none: the first refused entry removes those set before it and names its index.
+    const set: string[] = [];
+    try {
+      for (const [i, bp] of body.entries()) {
+        try {
+          checkBreakpointTarget(flow, bp);
+          set.push(manager.setBreakpoint({ ...bp, flow_id: flow.flowId, job_id: null }).breakpoint_id);
+        } catch (err) {
+          if (isRoutiluxError(err)) throw new RoutiluxError(err.code, `Breakpoint [${i}]: ${err.message} (none of the ${body.length} was set)`, { kind: err.kind, details: { index: i } });
+          throw err;
+        }
+      }
+    } catch (err) {
+      for (const id of set) manager.removeBreakpoint(id);
+      throw err;
+    }
+    const breakpoints = set.map((id) => manager.getBreakpoint(id)).filter((b) => b !== undefined);
+    return { breakpoints, total: breakpoints.length };
   },
   removeFlowBreakpoint: ({ runtime, params }) => {
     flowBreakpoint(runtime, runtime.getFlow(params.flow_id).flowId, params.breakpoint_id);

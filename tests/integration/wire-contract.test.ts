@@ -11,6 +11,8 @@ import type { z } from "zod";
 import {
   API,
   type Api,
+  type Breakpoint,
+  type BreakpointList,
   DEBUG_COMMANDS,
   DebugAckSchema,
   type DebugCommandName,
@@ -121,7 +123,9 @@ describe("the HTTP contract", () => {
     const conn = await hit("addConnection", { params: { flow_id: "wire_flow" }, body: { source_routine: "b", source_event: "output", target_routine: "c", target_slot: "input", param_mapping: { a: "b" } } });
     await hit("removeConnection", { params: { flow_id: "wire_flow", connection_id: conn.id } });
     await hit("removeRoutine", { params: { flow_id: "wire_flow", routine_id: "c" } });
-    const fbp = await hit("addFlowBreakpoint", { params: { flow_id: "wire_flow" }, body: { routine_id: "b", condition: "True" } });
+    const fbp = (await hit("addFlowBreakpoint", { params: { flow_id: "wire_flow" }, body: { routine_id: "b", condition: "True" } })) as Breakpoint;
+    const many = (await hit("addFlowBreakpoint", { params: { flow_id: "wire_flow" }, body: [{ routine_id: "a" }, { routine_id: "b", hit_condition: ">= 2" }] })) as BreakpointList;
+    for (const bp of many.breakpoints) await hit("removeFlowBreakpoint", { params: { flow_id: "wire_flow", breakpoint_id: bp.breakpoint_id } });
     await hit("patchFlowBreakpoint", { params: { flow_id: "wire_flow", breakpoint_id: fbp.breakpoint_id }, body: { enabled: false } });
     await hit("flowBreakpoints", { params: { flow_id: "wire_flow" } });
     await hit("removeFlowBreakpoint", { params: { flow_id: "wire_flow", breakpoint_id: fbp.breakpoint_id } });
