@@ -13,6 +13,9 @@ import { fileURLToPath } from "node:url";
 import next from "next";
 import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, Runtime, setRuntime } from "../lib";
 import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError } from "../lib/persistence";
+import { isRoutiluxError } from "../lib/wire";
+import { type AccessOptions, accessPolicy, refuseHandshake } from "./access";
+import { checkedKeys } from "./api/auth";
 import { gate } from "./http-gate";
 import { demoFlows, registerDemoTypes } from "./demos";
 import { attachRawWebSockets } from "./ws/raw";
@@ -21,8 +24,12 @@ import { attachSocketIo } from "./ws/socket-io";
 /** What createServer throws when another server holds the history file (code HISTORY_IN_USE). */
 export { HistoryInUseError } from "../lib/persistence";
 
-export interface ServerOptions {
+export interface ServerOptions extends AccessOptions {
   port?: number;
+  /**
+   * Interface to listen on (default: HOST or 127.0.0.1, loopback only). Another one opens the
+   * debugger to the network: set an API key then (a warning says so when there is none).
+   */
   hostname?: string;
   /** The flows to serve. */
   flows?: Flow[];
@@ -56,6 +63,12 @@ export interface RunningServer {
 export async function createServer(options: ServerOptions = {}): Promise<RunningServer> {
   const port = options.port ?? Number(process.env.PORT ?? 8765);
   const hostname = options.hostname ?? process.env.HOST ?? "127.0.0.1";
+  // Configuration mistakes stop the start, before anything is opened.
+  const keys = checkedKeys();
+  const policy = accessPolicy(hostname, options);
+  if (keys.length === 0 && !isLoopback(hostname)) {
+    console.warn(`warning: listening on ${hostname} without an API key: anyone who can reach this machine can read and change your jobs' data. Set ROUTILUX_API_KEY, or listen on 127.0.0.1.`);
+  }
   const demos = options.demos ?? process.env.ROUTILUX_DEMO === "1";
   if (demos) registerDemoTypes();
   const database = options.database ?? (process.env.ROUTILUX_DB || DEFAULT_DB_PATH);
@@ -86,7 +99,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const raw = attachRawWebSockets(runtime);
 
   httpServer.on("request", (req, res) => {
-    if (gate(req, res, runtime)) return;
+    if (gate(req, res, runtime, policy)) return;
     handle(req, res).catch((err: unknown) => {
       console.error("request failed", err);
       if (!res.headersSent) res.statusCode = 500;
@@ -95,10 +108,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   });
   // socket.io (engine.io) claims /socket.io/ requests and upgrades itself; attached after the
   // request listener above, which it wraps.
-  const sio = attachSocketIo(httpServer, runtime);
+  const sio = attachSocketIo(httpServer, runtime, (req) => refuseHandshake(req, policy)?.message ?? null);
   httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path.startsWith("/socket.io/")) return; // engine.io's own upgrade listener has it
+    const refusal = refuseHandshake(req, policy);
+    if (refusal !== null) {
+      socket.on("error", () => {});
+      const body = JSON.stringify({ error: { code: refusal.code, message: refusal.message } });
+      socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
     if (path.startsWith("/api/ws/")) raw.handleUpgrade(req, socket, head);
     else if (dev) nextUpgrades.emit("upgrade", req, socket, head);
     else {
@@ -138,6 +158,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
       await sio.close(); // also closes the HTTP server
     },
   };
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || hostname.startsWith("127.");
 }
 
 /** The folder of this package (its package.json, next.config.mjs and built app), found from this file. */
@@ -185,7 +209,9 @@ export async function main(options: ServerOptions = {}): Promise<void> {
   try {
     await serveUntilSignal(options);
   } catch (err) {
-    if (err instanceof HistoryInUseError) {
+    // Errors a user can act on (the history file is held by another server, a blank API key):
+    // the message alone.
+    if (err instanceof HistoryInUseError || (isRoutiluxError(err) && err.code === "BAD_CONFIGURATION")) {
       console.error(err.message);
       process.exit(1);
     }
