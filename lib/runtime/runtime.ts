@@ -88,6 +88,8 @@ export class Runtime {
   private reload: DevStatus = { watching: false, version: 1, reloaded_at: null, flow_ids: [], error: null };
   private readonly loopDelay = new LoopDelayMonitor();
   private readonly healthChecks = new Set<HealthCheck>();
+  /** Flows in the database that could not be rebuilt at start, with why (reported by health). */
+  private readonly unrestored = new Map<string, string>();
 
   constructor(options: RuntimeOptions = {}) {
     this.registry = options.registry ?? routineRegistry;
@@ -109,9 +111,16 @@ export class Runtime {
           this.savedFlows.add(saved.flow_id);
         } catch (err) {
           console.warn(`[persistence] flow '${saved.flow_id}' could not be rebuilt: ${(err as Error).message}`);
+          this.unrestored.set(saved.flow_id, (err as Error).message);
         }
       }
       p.attach((flowId) => this.flowMap.has(flowId));
+      this.addHealthCheck(() => {
+        if (this.unrestored.size === 0) return null;
+        const [id, why] = this.unrestored.entries().next().value as [string, string];
+        const more = this.unrestored.size > 1 ? ` (and ${this.unrestored.size - 1} more)` : "";
+        return `flow '${id}' stored in history could not be restored: ${why}${more}; it is not served (creating a flow of that id replaces it)`;
+      });
     }
   }
 
@@ -158,8 +167,27 @@ export class Runtime {
     }
     this.addFlow(flow);
     this.savedFlows.add(flowId);
+    this.unrestored.delete(flowId); // recreated: the stored one is replaced
     this.flowChanged(flowId);
     return flow;
+  }
+
+  /**
+   * Edits a flow's graph with `edit`, keeping the edit only if the flow still follows the DSL's
+   * rules (its exported DSL builds again): what is served is what comes back after a restart.
+   * Otherwise `undo` reverts it and the caller gets a bad_request naming the rule.
+   */
+  editFlow<T>(flowId: string, edit: (flow: Flow) => T, undo: (flow: Flow, done: T) => void): T {
+    const flow = this.getFlow(flowId);
+    const done = edit(flow);
+    try {
+      flowFromDsl(flowToDsl(flow, this.registry), this.registry, { flowId });
+    } catch (err) {
+      undo(flow, done);
+      throw new MonitoringError("bad_request", "INVALID_DSL", `The edit would make flow '${flowId}' one its DSL cannot describe (it would not survive a restart): ${(err as Error).message}`);
+    }
+    this.flowChanged(flowId);
+    return done;
   }
 
   /** Call after editing a flow's graph (routines, connections): a flow created over HTTP is saved again. */

@@ -160,7 +160,8 @@ describe("configuration", () => {
   }, 90_000);
 
   it("a blank API key refuses to start instead of turning auth off", async () => {
-    for (const env of [{ ROUTILUX_API_KEY: "   " }, { ROUTILUX_API_KEY: "" }, { ROUTILUX_API_KEYS: "one, ,two" }]) {
+    const blanks: Record<string, string>[] = [{ ROUTILUX_API_KEY: "   " }, { ROUTILUX_API_KEY: "" }, { ROUTILUX_API_KEYS: "one, ,two" }];
+    for (const env of blanks) {
       const failure = await startServer(env).then(
         async (s) => {
           await s.stop();
