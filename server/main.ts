@@ -45,6 +45,10 @@ export interface ServerOptions extends AccessOptions {
   retentionJobs?: number;
   /** Bytes of full payloads kept per job (default: ROUTILUX_PAYLOAD_BUDGET_BYTES or 1 MiB). */
   payloadBudgetBytes?: number;
+  /** Jobs paused at once at most (default: ROUTILUX_MAX_PAUSED_JOBS or 100). */
+  maxPausedJobs?: number;
+  /** Cancel a job paused this long with no debug command, in ms (default: ROUTILUX_PAUSED_IDLE_EXPIRY_MS, else never). */
+  pausedIdleExpiryMs?: number | null;
   dev?: boolean;
   /** Where the Next app and its build are (default: this package's own folder). */
   dir?: string;
@@ -78,6 +82,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     new Runtime({
       flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])],
       payloadBudgetBytes,
+      maxPausedJobs: options.maxPausedJobs ?? envInt("ROUTILUX_MAX_PAUSED_JOBS"),
+      pausedIdleExpiryMs: options.pausedIdleExpiryMs !== undefined ? options.pausedIdleExpiryMs : (envInt("ROUTILUX_PAUSED_IDLE_EXPIRY_MS") ?? null),
       ...(database === false ? {} : { persistence: { path: database, retentionJobs } }),
     }),
   );
@@ -209,9 +215,9 @@ export async function main(options: ServerOptions = {}): Promise<void> {
   try {
     await serveUntilSignal(options);
   } catch (err) {
-    // Errors a user can act on (the history file is held by another server, a blank API key):
-    // the message alone.
-    if (err instanceof HistoryInUseError || (isRoutiluxError(err) && err.code === "BAD_CONFIGURATION")) {
+    // Errors a user can act on (the history file is held by another server, a blank API key, a
+    // limit out of range): the message alone.
+    if (err instanceof HistoryInUseError || (isRoutiluxError(err) && err.kind === "bad_request")) {
       console.error(err.message);
       process.exit(1);
     }

@@ -25,6 +25,10 @@ export interface RuntimeOptions {
    * previews only. Applies to jobs started afterwards. Default 1 MiB.
    */
   payloadBudgetBytes?: number;
+  /** Jobs paused at once at most (default 100): a further stop is not made, and health says so. */
+  maxPausedJobs?: number;
+  /** Cancel a job paused this long with no debug command (ms); default: never. */
+  pausedIdleExpiryMs?: number | null;
 }
 
 /** What `replaceFlows` did, by flow id. */
@@ -95,6 +99,12 @@ export class Runtime {
     this.registry = options.registry ?? routineRegistry;
     MonitoringRegistry.enable();
     this.monitoring = MonitoringRegistry.getInstance();
+    this.monitoring.debugSessionManager.setLimits({
+      ...(options.maxPausedJobs !== undefined ? { maxPaused: options.maxPausedJobs } : {}),
+      ...(options.pausedIdleExpiryMs !== undefined ? { idleExpiryMs: options.pausedIdleExpiryMs } : {}),
+    });
+    // At the cap, breakpoints stop nothing: a user wondering why must be able to see it.
+    this.addHealthCheck(() => this.monitoring.debugSessionManager.stopRefusal());
     this.describer = new FlowDescriber(this.registry);
     // Every job keeps the flow it started on (with its record, and in history).
     this.monitoring.monitorCollector.describeFlow = (flow) => this.describer.describe(flow);
@@ -143,7 +153,8 @@ export class Runtime {
       const reason = check();
       if (reason !== null) reasons.push(reason);
     }
-    return { status: reasons.length === 0 ? "healthy" : "degraded", reasons, event_loop: this.loopDelay.stats() };
+    const paused = this.monitoring.debugSessionManager.stats();
+    return { status: reasons.length === 0 ? "healthy" : "degraded", reasons, event_loop: this.loopDelay.stats(), paused_jobs: paused };
   }
 
   get flows(): Flow[] {
@@ -405,6 +416,9 @@ export class Runtime {
    */
   startJob(req: StartJobRequest): Job {
     const flow = this.getFlow(req.flow_id);
+    // Refused before anything starts: a job asked to pause at its start that could not.
+    const refusal = req.pause_on_start ? this.monitoring.debugSessionManager.stopRefusal() : null;
+    if (refusal !== null) throw new MonitoringError("conflict", "PAUSED_JOBS_LIMIT", refusal);
     let job: Job;
     try {
       // The entry activation works on a copy: the snapshot keeps the params as sent ("run again").
