@@ -84,7 +84,13 @@ let nodesLeft = 0;
  */
 export function estimatePayloadBytes(payload: object): number {
   nodesLeft = SAMPLE_NODES;
-  return QUEUED_ITEM_BYTES + sizeOf(payload, 0);
+  try {
+    return QUEUED_ITEM_BYTES + sizeOf(payload, 0);
+  } catch {
+    // A getter that throws, a proxy that will not list its keys: the job must not fail for the
+    // estimate's sake, so such a payload counts as a small one.
+    return QUEUED_ITEM_BYTES + 64;
+  }
 }
 
 function sizeOf(v: unknown, depth: number): number {

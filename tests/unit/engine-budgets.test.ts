@@ -182,4 +182,11 @@ describe("payload size estimate", () => {
     expect(estimatePayloadBytes(wide)).toBeGreaterThan(1_000_000);
     expect(estimatePayloadBytes({ buf: new Uint8Array(500_000) })).toBeGreaterThan(500_000);
   });
+
+  it("never throws: a throwing getter or a proxy that cannot list its keys counts as a small payload", () => {
+    const getter = Object.defineProperty({ ok: 1 }, "boom", { enumerable: true, get: () => { throw new Error("no reading me"); } });
+    const proxy = new Proxy({ a: 1 }, { ownKeys: () => { throw new Error("no keys"); } });
+    expect(estimatePayloadBytes(getter)).toBeGreaterThan(0);
+    expect(estimatePayloadBytes(proxy)).toBeGreaterThan(0);
+  });
 });
