@@ -129,7 +129,9 @@ function sizeOfObject(o: Record<string, unknown>, depth: number): number {
     if (nodesLeft > 0) {
       nodesLeft--;
       seen++;
-      size += 8 + key.length + sizeOf(o[key], depth + 1);
+      const v = o[key];
+      // Primitives inline: most payloads are a few flat keys, and this runs once per emit.
+      size += 8 + key.length + (typeof v === "string" ? 16 + v.length : typeof v === "object" && v !== null ? sizeOf(v, depth + 1) : 8);
     } else rest++;
   }
   return rest > 0 ? size + Math.ceil(((size - 16) / Math.max(seen, 1)) * rest) : size;
