@@ -76,7 +76,7 @@ describe("budgets drill", () => {
     const normal = await api("POST", "/api/jobs", { flow_id: "data_processing", entry_routine_id: "ingest", entry_params: { data: [1, 2, 3, 4, 5] } });
     expect([stream.status, bad.status, normal.status]).toEqual([201, 201, 201]);
 
-    const [badJob, normalJob, streamJob] = await Promise.all([bad, normal, stream].map((r) => finished(r.json.job_id as string)));
+    const [badJob, normalJob, streamJob] = (await Promise.all([bad, normal, stream].map((r) => finished(r.json.job_id as string)))) as [JobView, JobView, JobView];
     expect(normalJob.status).toBe("completed");
     expect(streamJob.status).toBe("completed");
     expect(badJob.status).toBe("failed");

@@ -63,6 +63,36 @@ describe("job budgets", () => {
     expect(arrived).toBe(2000);
   });
 
+  it("max_queued_activations in a concurrent flow with async handlers: the job fails, nothing runs after", async () => {
+    const flow = new Flow("multiplying_async", { executionStrategy: "concurrent", maxWorkers: 8, budgets: { maxQueuedActivations: 500 } });
+    let after = 0;
+    let failedAt = -1;
+    for (const r of ["a", "b", "c"]) {
+      flow.addRoutine(
+        new Fn(async (p, ctx) => {
+          await Promise.resolve();
+          if (failedAt >= 0) after++;
+          ctx.emit("output", p);
+        }, ["input"]),
+        r,
+      );
+    }
+    flow.connect("a", "output", "b", "input");
+    flow.connect("a", "output", "c", "input");
+    flow.connect("b", "output", "a", "input");
+    flow.connect("c", "output", "a", "input");
+    const { job, other } = await nextToBystander(() => {
+      const j = flow.start("a", {}, { entrySlot: "input" });
+      void j.done.then(() => { failedAt = 0; });
+      return j;
+    });
+    expectBudgetFailure(job, "max_queued_activations", "500", /^[abc]$/);
+    expect(other.status).toBe("completed");
+    await new Promise((r) => setTimeout(r, 20));
+    // Handlers in flight when it failed may finish, but nothing new starts.
+    expect(after).toBeLessThanOrEqual(8);
+  });
+
   it("max_activations: a loop that never ends fails on its count at the routine about to run", async () => {
     const flow = new Flow("forever", { budgets: { maxActivations: 500 } });
     flow.addRoutine(new Fn((p, ctx) => ctx.emit("again", p)), "loop");
