@@ -138,3 +138,42 @@ describe("timeouts beyond the timer's range over HTTP", () => {
     expect(view.error?.message).toMatch(/^Job exceeded its budget max_queued_activations = 100 \(/);
   });
 });
+
+describe("server-wide budgets from the environment", () => {
+  let env: TestServer;
+  const call = async (method: string, path: string, body?: unknown): Promise<Answer> => {
+    const res = await fetch(`${env.url}${path}`, { method, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, json: text ? (JSON.parse(text) as Answer["json"]) : {} };
+  };
+  const LOOP = { routines: { a: { class: "passthrough" } }, connections: [{ from: "a.output", to: "a.input" }] };
+
+  beforeAll(async () => {
+    env = await startServer({ ROUTILUX_MAX_ACTIVATIONS: "1000", ROUTILUX_MAX_QUEUED_ACTIVATIONS: "0", ROUTILUX_DEMO: "0" });
+  }, 90_000);
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  async function ended(jobId: string): Promise<JobView> {
+    for (let i = 0; i < 3000; i++) {
+      const job = (await call("GET", `/api/jobs/${jobId}`)).json as unknown as JobView;
+      if (job.status !== "running" && job.status !== "pending") return job;
+      await sleep(20);
+    }
+    throw new Error(`job ${jobId} did not finish`);
+  }
+
+  it("ROUTILUX_MAX_ACTIVATIONS is every job's default; a flow's own budget wins over it", async () => {
+    expect((await call("POST", "/api/flows", { flow_id: "loop", dsl: LOOP })).status).toBe(201);
+    const job = await call("POST", "/api/jobs", { flow_id: "loop", entry_routine_id: "a", entry_slot: "input", entry_params: {} });
+    const view = await ended(job.json.job_id as string);
+    expect(view.error).toMatchObject({ code: "BUDGET_EXCEEDED", routine_id: "a" });
+    expect(view.error?.message).toMatch(/^Job exceeded its budget max_activations = 1,000 \(activation 1,001 of the job\) at routine 'a'$/);
+
+    expect((await call("POST", "/api/flows", { flow_id: "loop_own", dsl: { ...LOOP, execution: { budgets: { max_activations: 2500 } } } })).status).toBe(201);
+    const own = await call("POST", "/api/jobs", { flow_id: "loop_own", entry_routine_id: "a", entry_slot: "input", entry_params: {} });
+    expect((await ended(own.json.job_id as string)).error?.message).toMatch(/^Job exceeded its budget max_activations = 2,500 /);
+    expect((await call("GET", "/api/health")).status).toBe(200);
+  });
+});
