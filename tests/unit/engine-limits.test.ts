@@ -3,7 +3,7 @@
  * would fire at once): refused where they are configured, waited for correctly where they are computed.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { DslError, ErrorHandler, Flow, FlowDefinitionError, MAX_TIMEOUT_SECONDS, Passthrough, setLongTimeout } from "../../lib";
+import { Delay, DslError, ErrorHandler, Flow, FlowDefinitionError, MAX_TIMEOUT_SECONDS, Passthrough, setLongTimeout } from "../../lib";
 import { Fn } from "../helpers/flows";
 
 function graph(edges: [string, string][], id = "g"): Flow {
@@ -128,6 +128,24 @@ describe("timeouts beyond setTimeout's range", () => {
     expect(job.status).toBe("failed");
     expect(job.error).toMatchObject({ error_type: "TimeoutError", code: "TIMEOUT" });
     release();
+  });
+
+  it("a delay routine given more than the range from code (setConfig skips its schema) waits for it", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const flow = new Flow("long_delay");
+    const delay = new Delay();
+    delay.setConfig({ ms: 3_000_000_000 });
+    let arrived = 0;
+    flow.addRoutine(delay, "wait");
+    flow.addRoutine(new Fn(() => { arrived++; }), "after");
+    flow.connect("wait", "output", "after", "input");
+    const job = flow.start("wait", {}, { entrySlot: "input" });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(arrived).toBe(0);
+    expect(job.status).toBe("running");
+    await vi.advanceTimersByTimeAsync(3_000_000_000);
+    expect(arrived).toBe(1);
+    expect((await job.done).status).toBe("completed");
   });
 
   it("a retry whose growing backoff passes the range waits for it (it does not run again at once)", async () => {
