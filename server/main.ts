@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import next from "next";
-import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, Runtime, setRuntime } from "../lib";
+import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, type JobBudgetSettings, Runtime, setRuntime } from "../lib";
 import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError } from "../lib/persistence";
 import { isRoutiluxError } from "../lib/wire";
 import { type AccessOptions, accessPolicy, refuseHandshake } from "./access";
@@ -49,6 +49,11 @@ export interface ServerOptions extends AccessOptions {
   maxPausedJobs?: number;
   /** Cancel a job paused this long with no debug command, in ms (default: ROUTILUX_PAUSED_IDLE_EXPIRY_MS, else never). */
   pausedIdleExpiryMs?: number | null;
+  /**
+   * Default job budgets (a flow's own win). Default: ROUTILUX_MAX_QUEUED_ACTIVATIONS,
+   * ROUTILUX_MAX_ACTIVATIONS, ROUTILUX_MAX_QUEUE_BYTES (0 = no limit), else the engine's defaults.
+   */
+  jobBudgets?: JobBudgetSettings;
   dev?: boolean;
   /** Where the Next app and its build are (default: this package's own folder). */
   dir?: string;
@@ -84,6 +89,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
       payloadBudgetBytes,
       maxPausedJobs: options.maxPausedJobs ?? envInt("ROUTILUX_MAX_PAUSED_JOBS"),
       pausedIdleExpiryMs: options.pausedIdleExpiryMs !== undefined ? options.pausedIdleExpiryMs : (envInt("ROUTILUX_PAUSED_IDLE_EXPIRY_MS") ?? null),
+      jobBudgets: options.jobBudgets ?? jobBudgetsFromEnv(),
       ...(database === false ? {} : { persistence: { path: database, retentionJobs } }),
     }),
   );
@@ -188,6 +194,22 @@ function envInt(name: string): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0, got '${raw}'`);
   return n;
+}
+
+/** The server-wide job budgets set in the environment; 0 turns a budget off. */
+function jobBudgetsFromEnv(): JobBudgetSettings {
+  const out: JobBudgetSettings = {};
+  const read = (name: string): number | null | undefined => {
+    const n = envInt(name);
+    return n === 0 ? null : n;
+  };
+  const queued = read("ROUTILUX_MAX_QUEUED_ACTIVATIONS");
+  const activations = read("ROUTILUX_MAX_ACTIVATIONS");
+  const bytes = read("ROUTILUX_MAX_QUEUE_BYTES");
+  if (queued !== undefined) out.maxQueuedActivations = queued;
+  if (activations !== undefined) out.maxActivations = activations;
+  if (bytes !== undefined) out.maxQueueBytes = bytes;
+  return out;
 }
 
 /**

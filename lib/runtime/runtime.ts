@@ -1,4 +1,4 @@
-import { type Flow, flowFromDsl, flowToDsl, type Job, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
+import { checkBudgets, type Flow, flowFromDsl, flowToDsl, type Job, type JobBudgetSettings, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
 import { type EventWithPayload, type FlowStructure, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
 import type { DevStatus, Health, JobFlow, JobIoPage, PayloadRowKind } from "../wire/model";
@@ -29,6 +29,11 @@ export interface RuntimeOptions {
   maxPausedJobs?: number;
   /** Cancel a job paused this long with no debug command (ms); default: never. */
   pausedIdleExpiryMs?: number | null;
+  /**
+   * The server's default job budgets, for what a flow does not set itself (a flow's own budgets
+   * win); omitted ones are the engine's DEFAULT_JOB_BUDGETS.
+   */
+  jobBudgets?: JobBudgetSettings;
 }
 
 /** What `replaceFlows` did, by flow id. */
@@ -94,9 +99,12 @@ export class Runtime {
   private readonly healthChecks = new Set<HealthCheck>();
   /** Flows in the database that could not be rebuilt at start, with why (reported by health). */
   private readonly unrestored = new Map<string, string>();
+  /** Default budgets of every job this runtime starts (see RuntimeOptions.jobBudgets). */
+  readonly jobBudgets: Readonly<JobBudgetSettings>;
 
   constructor(options: RuntimeOptions = {}) {
     this.registry = options.registry ?? routineRegistry;
+    this.jobBudgets = Object.freeze(checkBudgets(options.jobBudgets ?? {}, "jobBudgets"));
     MonitoringRegistry.enable();
     this.monitoring = MonitoringRegistry.getInstance();
     this.monitoring.debugSessionManager.setLimits({
@@ -422,7 +430,7 @@ export class Runtime {
     let job: Job;
     try {
       // The entry activation works on a copy: the snapshot keeps the params as sent ("run again").
-      job = flow.start(req.entry_routine_id, req.entry_params ?? {}, { entrySlot: req.entry_slot ?? "trigger", copyParams: true });
+      job = flow.start(req.entry_routine_id, req.entry_params ?? {}, { entrySlot: req.entry_slot ?? "trigger", copyParams: true, defaultBudgets: this.jobBudgets });
     } catch (err) {
       throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_START", (err as Error).message);
     }

@@ -109,6 +109,8 @@ export const JobErrorSchema = z.strictObject({
   message: z.string(),
   error_type: z.string(),
   routine_id: z.string().nullable(),
+  /** The error's code when it is one of Routilux's own (e.g. BUDGET_EXCEEDED, TIMEOUT). */
+  code: z.string().optional(),
 });
 export type JobError = z.infer<typeof JobErrorSchema>;
 
