@@ -95,6 +95,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   );
 
   const httpServer = createHttpServer();
+  // Longer than the clients' own idle timeouts: a client reusing a kept-alive connection at the
+  // moment the server drops it gets ECONNRESET (Node's default here is 5 s).
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   // Next's own upgrade handling closes sockets on app-route paths: it gets a private emitter and
   // only the upgrades that are not ours (HMR in dev).
   const nextUpgrades = new EventEmitter();
