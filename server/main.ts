@@ -12,14 +12,14 @@ import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, Runtime, setRuntime } from "../lib";
-import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError } from "../lib/persistence";
+import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError, HistoryUnusableError } from "../lib/persistence";
 import { gate } from "./http-gate";
 import { demoFlows, registerDemoTypes } from "./demos";
 import { attachRawWebSockets } from "./ws/raw";
 import { attachSocketIo } from "./ws/socket-io";
 
 /** What createServer throws when another server holds the history file (code HISTORY_IN_USE). */
-export { HistoryInUseError } from "../lib/persistence";
+export { HistoryInUseError, HistoryUnusableError } from "../lib/persistence";
 
 export interface ServerOptions {
   port?: number;
@@ -34,6 +34,12 @@ export interface ServerOptions {
    * server holds makes createServer fail with HistoryInUseError, naming that server.
    */
   database?: string | false;
+  /**
+   * Serve the history file read-only (default: ROUTILUX_DB_READONLY=1): it must exist; starting
+   * jobs and editing flows answer 503 HISTORY_UNAVAILABLE. A damaged or unwritable file makes
+   * createServer fail with HistoryUnusableError instead.
+   */
+  databaseReadOnly?: boolean;
   /** Finished jobs kept (default: ROUTILUX_RETENTION_JOBS or 1,000). */
   retentionJobs?: number;
   /** Bytes of full payloads kept per job (default: ROUTILUX_PAYLOAD_BUDGET_BYTES or 1 MiB). */
@@ -65,7 +71,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     new Runtime({
       flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])],
       payloadBudgetBytes,
-      ...(database === false ? {} : { persistence: { path: database, retentionJobs } }),
+      ...(database === false ? {} : { persistence: { path: database, retentionJobs, readOnly: options.databaseReadOnly ?? process.env.ROUTILUX_DB_READONLY === "1" } }),
     }),
   );
 
@@ -179,13 +185,13 @@ export async function serveUntilSignal(options: ServerOptions = {}): Promise<Run
 
 /**
  * Runs `serveUntilSignal` as a program: an error a user can act on (the history file is held by
- * another server) is printed as its message alone, and the process exits with 1.
+ * another server, damaged or unwritable) is printed as its message alone, and the process exits with 1.
  */
 export async function main(options: ServerOptions = {}): Promise<void> {
   try {
     await serveUntilSignal(options);
   } catch (err) {
-    if (err instanceof HistoryInUseError) {
+    if (err instanceof HistoryInUseError || err instanceof HistoryUnusableError) {
       console.error(err.message);
       process.exit(1);
     }

@@ -112,7 +112,17 @@ export class Runtime {
         }
       }
       p.attach((flowId) => this.flowMap.has(flowId));
+      // Failing writes (and a read-only history) show in /api/health as degraded, with the reason.
+      this.addHealthCheck(() => p.unavailableReason());
     }
+  }
+
+  /**
+   * Throws HistoryUnavailableError (503) while history cannot be written: requests that would
+   * change it are refused rather than acknowledged and lost. No history, no check.
+   */
+  assertHistoryWritable(): void {
+    this.persistence?.assertWritable();
   }
 
   /** Writes pending history and closes the database (graceful stop). */
@@ -150,6 +160,7 @@ export class Runtime {
   /** A new flow from a DSL document (object or YAML/JSON text), or an empty one. All or nothing. */
   createFlow(flowId: string, dsl?: unknown): Flow {
     if (this.flowMap.has(flowId)) throw new MonitoringError("conflict", "FLOW_EXISTS", `Flow '${flowId}' already exists`);
+    this.assertHistoryWritable();
     let flow: Flow;
     try {
       flow = dsl === undefined || dsl === null ? flowFromDsl({ flow_id: flowId, routines: {} }, this.registry) : flowFromDsl(dsl, this.registry, { flowId });
@@ -158,24 +169,48 @@ export class Runtime {
     }
     this.addFlow(flow);
     this.savedFlows.add(flowId);
-    this.flowChanged(flowId);
+    if (this.persistence) {
+      // Written before the 201: a flow that cannot be saved is not created.
+      try {
+        this.persistence.saveFlow(flowId, flowToDsl(flow, this.registry));
+      } catch (err) {
+        this.flowMap.delete(flowId);
+        this.savedFlows.delete(flowId);
+        this.persistence.deleteFlow(flowId);
+        throw err;
+      }
+    }
     return flow;
   }
 
-  /** Call after editing a flow's graph (routines, connections): a flow created over HTTP is saved again. */
+  /**
+   * Call after editing a flow's graph (routines, connections): a flow created over HTTP is saved
+   * again, now. The edit's route checked `assertHistoryWritable` first; a write failing at this
+   * very moment leaves the edit applied and queued for the retries.
+   */
   flowChanged(flowId: string): void {
     const flow = this.flowMap.get(flowId);
     if (!flow || !this.persistence || !this.savedFlows.has(flowId)) return;
     try {
       this.persistence.saveFlow(flowId, flowToDsl(flow, this.registry));
     } catch (err) {
-      console.warn(`[persistence] flow '${flowId}' not saved: ${(err as Error).message}`);
+      console.warn(`[persistence] flow '${flowId}' not saved yet: ${(err as Error).message}`);
     }
   }
 
   getFlow(flowId: string): Flow {
     const flow = this.flowMap.get(flowId);
     if (!flow) throw new MonitoringError("not_found", "FLOW_NOT_FOUND", `Flow '${flowId}' not found`);
+    return flow;
+  }
+
+  /**
+   * The flow, for a graph edit: a flow created over HTTP is saved with every edit, so while
+   * history cannot be written the edit is refused (503) before anything changes.
+   */
+  editFlow(flowId: string): Flow {
+    const flow = this.getFlow(flowId);
+    if (this.savedFlows.has(flowId)) this.assertHistoryWritable();
     return flow;
   }
 
@@ -256,6 +291,7 @@ export class Runtime {
   /** Removes the flow and its flow-scoped breakpoints; its jobs stay in history. */
   deleteFlow(flowId: string): void {
     this.getFlow(flowId);
+    if (this.savedFlows.has(flowId)) this.assertHistoryWritable();
     this.flowMap.delete(flowId);
     this.monitoring.breakpointManager.clearFlowBreakpoints(flowId);
     if (this.savedFlows.delete(flowId)) this.persistence?.deleteFlow(flowId);
@@ -367,6 +403,7 @@ export class Runtime {
    * memory and from the database. Returns how many.
    */
   removeOldJobs(maxAgeSeconds: number): number {
+    this.assertHistoryWritable();
     const removed = this.monitoring.jobStore.removeOldJobs(maxAgeSeconds);
     return removed + (this.persistence?.removeOldArchived(maxAgeSeconds) ?? 0);
   }
@@ -377,6 +414,7 @@ export class Runtime {
    */
   startJob(req: StartJobRequest): Job {
     const flow = this.getFlow(req.flow_id);
+    this.assertHistoryWritable();
     let job: Job;
     try {
       // The entry activation works on a copy: the snapshot keeps the params as sent ("run again").
@@ -395,6 +433,20 @@ export class Runtime {
       throw err;
     }
     if (req.pause_on_start) this.monitoring.debugSessionManager.getSession(job.jobId).pause("entry");
+    if (this.persistence) {
+      // The job's row is committed before it is acknowledged, so a crash right after the 201
+      // cannot lose it. One small transaction (no fsync: WAL, synchronous=NORMAL survives a
+      // process crash); its events follow on the writer's batched ticks as before.
+      try {
+        this.persistence.commitJob(job.jobId);
+      } catch (err) {
+        // Never acknowledged: it must not run, nor linger under an id nobody was told.
+        for (const id of created) bpm.removeBreakpoint(id);
+        job.cancel("History unavailable: the job was not started");
+        this.monitoring.jobStore.remove(job.jobId);
+        throw err;
+      }
+    }
     for (const listener of this.flowListeners) listener(flow.flowId, job);
     return job;
   }
