@@ -36,6 +36,12 @@ function sqliteCode(err: unknown): string {
   return String((err as { code?: unknown }).code ?? "");
 }
 
+/** SQLite's message with its extended code (the code says which I/O step failed). */
+function problemOf(err: unknown): string {
+  const code = sqliteCode(err);
+  return code ? `${(err as Error).message}, ${code}` : (err as Error).message;
+}
+
 /**
  * `path` is a file (its folder is created) or `:memory:`. A file is opened in EXCLUSIVE locking
  * mode and written at once, so this connection holds it until it closes: a second opener (another
@@ -59,10 +65,13 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   // database, never when a bundle merely contains this module.
   const require = createRequire(import.meta.url);
   const Database = require("better-sqlite3") as typeof BetterSqlite3;
+  // Read-only: SQLite's ordinary locking (a shared lock per read, the WAL index in `-shm`), since a
+  // read-only connection cannot keep the WAL index in its own memory; it reads the log a crash
+  // left behind like any reader.
   const db = new Database(file, { timeout: LOCK_WAIT_MS, readonly: readOnly, fileMustExist: readOnly });
   try {
     // Before the first access: the lock mode and the WAL index in memory apply from the start.
-    if (!memory) db.pragma("locking_mode = EXCLUSIVE");
+    if (!memory && !readOnly) db.pragma("locking_mode = EXCLUSIVE");
     // Never map the file into memory: a mapped page the file system cannot back (a full or
     // vanished volume) kills the process with SIGBUS instead of failing one write.
     db.pragma("mmap_size = 0");
@@ -74,8 +83,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
     db.close();
     const code = sqliteCode(err);
     if (code.startsWith("SQLITE_BUSY")) throw new HistoryInUseError(file, readOwner(file));
-    if (DAMAGED.test(code)) throw new HistoryUnusableError(file, "damaged", (err as Error).message);
-    if (UNWRITABLE.test(code)) throw new HistoryUnusableError(file, "unwritable", (err as Error).message);
+    if (DAMAGED.test(code)) throw new HistoryUnusableError(file, "damaged", problemOf(err));
+    if (UNWRITABLE.test(code)) throw new HistoryUnusableError(file, "unwritable", problemOf(err));
     throw err;
   }
   if (!readOnly) db.pragma("synchronous = NORMAL");
@@ -86,8 +95,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
     } else migrate(db);
   } catch (err) {
     db.close();
-    if (DAMAGED.test(sqliteCode(err))) throw new HistoryUnusableError(file, "damaged", (err as Error).message);
-    if (UNWRITABLE.test(sqliteCode(err))) throw new HistoryUnusableError(file, "unwritable", (err as Error).message);
+    if (DAMAGED.test(sqliteCode(err))) throw new HistoryUnusableError(file, "damaged", problemOf(err));
+    if (UNWRITABLE.test(sqliteCode(err))) throw new HistoryUnusableError(file, "unwritable", problemOf(err));
     throw err;
   }
   return db;
@@ -97,7 +106,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
 function check(db: Db, file: string, readOnly: boolean): void {
   const found = (db.pragma("quick_check") as { quick_check: string }[]).map((r) => r.quick_check);
   if (found.length !== 1 || found[0] !== "ok") {
-    const shown = found.slice(0, PROBLEMS_SHOWN).join("; ");
+    const shown = found.slice(0, PROBLEMS_SHOWN).join("; ").replace(/\s*\n\s*/g, " ");
     throw new HistoryUnusableError(file, "damaged", `PRAGMA quick_check: ${shown}${found.length > PROBLEMS_SHOWN ? `; and ${found.length - PROBLEMS_SHOWN} more` : ""}`);
   }
   if (readOnly) return;

@@ -50,10 +50,9 @@ function unusableMessage(path: string, reason: UnusableReason, problem: string):
  * refused with 503 rather than acknowledged and then lost.
  */
 export class HistoryUnavailableError extends RoutiluxError {
-  constructor(reason: string) {
-    super("HISTORY_UNAVAILABLE", `The history database cannot be written: ${reason}. Nothing was changed; retry later (GET /api/health says when it is healthy again).`, {
-      kind: "unavailable",
-    });
+  constructor(reason: string, options: { readOnly?: boolean } = {}) {
+    const what = options.readOnly ? "Nothing was changed: this server serves its history read-only." : "Nothing was changed; retry once GET /api/health is healthy again.";
+    super("HISTORY_UNAVAILABLE", `The history database cannot be written: ${reason}. ${what}`, { kind: "unavailable", details: { reason, read_only: options.readOnly === true } });
   }
 }
 branded("HistoryUnavailableError", HistoryUnavailableError);

@@ -135,7 +135,7 @@ export class Persistence {
 
   /** Throws HistoryUnavailableError (503) while history cannot be written. */
   assertWritable(): void {
-    if (this.readOnly) throw new HistoryUnavailableError(`the server serves ${this.path} read-only (ROUTILUX_DB_READONLY=1)`);
+    if (this.readOnly) throw new HistoryUnavailableError(`${this.path} is opened read-only (ROUTILUX_DB_READONLY=1)`, { readOnly: true });
     const f = this.writer.failure;
     if (f !== null) throw new HistoryUnavailableError(`${f.reason} (since ${f.since.toISOString()})`);
   }
