@@ -269,6 +269,8 @@ export class HistoryWriter {
   close(): void {
     if (this.closed) return;
     this.flush();
+    // Said once more at the end: what memory still held is gone with the process.
+    if (this.failed !== null) console.error(`[persistence] closing ${this.label} with history not written (${this.failed.reason})`);
     this.closed = true;
     this.db.close();
   }
