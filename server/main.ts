@@ -11,8 +11,11 @@ import { dirname, join } from "node:path";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import next from "next";
-import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, Runtime, setRuntime } from "../lib";
+import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, type JobBudgetSettings, Runtime, setRuntime } from "../lib";
 import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError, HistoryUnusableError } from "../lib/persistence";
+import { isRoutiluxError } from "../lib/wire";
+import { type AccessOptions, accessPolicy, refuseHandshake } from "./access";
+import { checkedKeys } from "./api/auth";
 import { gate } from "./http-gate";
 import { demoFlows, registerDemoTypes } from "./demos";
 import { attachRawWebSockets } from "./ws/raw";
@@ -21,8 +24,12 @@ import { attachSocketIo } from "./ws/socket-io";
 /** What createServer throws when another server holds the history file (code HISTORY_IN_USE). */
 export { HistoryInUseError, HistoryUnusableError } from "../lib/persistence";
 
-export interface ServerOptions {
+export interface ServerOptions extends AccessOptions {
   port?: number;
+  /**
+   * Interface to listen on (default: HOST or 127.0.0.1, loopback only). Another one opens the
+   * debugger to the network: set an API key then (a warning says so when there is none).
+   */
   hostname?: string;
   /** The flows to serve. */
   flows?: Flow[];
@@ -44,6 +51,15 @@ export interface ServerOptions {
   retentionJobs?: number;
   /** Bytes of full payloads kept per job (default: ROUTILUX_PAYLOAD_BUDGET_BYTES or 1 MiB). */
   payloadBudgetBytes?: number;
+  /** Jobs paused at once at most (default: ROUTILUX_MAX_PAUSED_JOBS or 100). */
+  maxPausedJobs?: number;
+  /** Cancel a job paused this long with no debug command, in ms (default: ROUTILUX_PAUSED_IDLE_EXPIRY_MS, else never). */
+  pausedIdleExpiryMs?: number | null;
+  /**
+   * Default job budgets (a flow's own win). Default: ROUTILUX_MAX_QUEUED_ACTIVATIONS,
+   * ROUTILUX_MAX_ACTIVATIONS, ROUTILUX_MAX_QUEUE_BYTES (0 = no limit), else the engine's defaults.
+   */
+  jobBudgets?: JobBudgetSettings;
   dev?: boolean;
   /** Where the Next app and its build are (default: this package's own folder). */
   dir?: string;
@@ -62,6 +78,12 @@ export interface RunningServer {
 export async function createServer(options: ServerOptions = {}): Promise<RunningServer> {
   const port = options.port ?? Number(process.env.PORT ?? 8765);
   const hostname = options.hostname ?? process.env.HOST ?? "127.0.0.1";
+  // Configuration mistakes stop the start, before anything is opened.
+  const keys = checkedKeys();
+  const policy = accessPolicy(hostname, options);
+  if (keys.length === 0 && !isLoopback(hostname)) {
+    console.warn(`warning: listening on ${hostname} without an API key: anyone who can reach this machine can read and change your jobs' data. Set ROUTILUX_API_KEY, or listen on 127.0.0.1.`);
+  }
   const demos = options.demos ?? process.env.ROUTILUX_DEMO === "1";
   if (demos) registerDemoTypes();
   const database = options.database ?? (process.env.ROUTILUX_DB || DEFAULT_DB_PATH);
@@ -71,6 +93,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     new Runtime({
       flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])],
       payloadBudgetBytes,
+      maxPausedJobs: options.maxPausedJobs ?? envInt("ROUTILUX_MAX_PAUSED_JOBS"),
+      pausedIdleExpiryMs: options.pausedIdleExpiryMs !== undefined ? options.pausedIdleExpiryMs : (envInt("ROUTILUX_PAUSED_IDLE_EXPIRY_MS") ?? null),
+      jobBudgets: options.jobBudgets ?? jobBudgetsFromEnv(),
       ...(database === false ? {} : { persistence: { path: database, retentionJobs, readOnly: options.databaseReadOnly ?? process.env.ROUTILUX_DB_READONLY === "1" } }),
     }),
   );
@@ -92,7 +117,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const raw = attachRawWebSockets(runtime);
 
   httpServer.on("request", (req, res) => {
-    if (gate(req, res, runtime)) return;
+    if (gate(req, res, runtime, policy)) return;
     handle(req, res).catch((err: unknown) => {
       console.error("request failed", err);
       if (!res.headersSent) res.statusCode = 500;
@@ -101,10 +126,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   });
   // socket.io (engine.io) claims /socket.io/ requests and upgrades itself; attached after the
   // request listener above, which it wraps.
-  const sio = attachSocketIo(httpServer, runtime);
+  const sio = attachSocketIo(httpServer, runtime, (req) => refuseHandshake(req, policy)?.message ?? null);
   httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path.startsWith("/socket.io/")) return; // engine.io's own upgrade listener has it
+    const refusal = refuseHandshake(req, policy);
+    if (refusal !== null) {
+      socket.on("error", () => {});
+      const body = JSON.stringify({ error: { code: refusal.code, message: refusal.message } });
+      socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
     if (path.startsWith("/api/ws/")) raw.handleUpgrade(req, socket, head);
     else if (dev) nextUpgrades.emit("upgrade", req, socket, head);
     else {
@@ -146,6 +178,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   };
 }
 
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || hostname.startsWith("127.");
+}
+
 /** The folder of this package (its package.json, next.config.mjs and built app), found from this file. */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -164,6 +200,22 @@ function envInt(name: string): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0, got '${raw}'`);
   return n;
+}
+
+/** The server-wide job budgets set in the environment; 0 turns a budget off. */
+function jobBudgetsFromEnv(): JobBudgetSettings {
+  const out: JobBudgetSettings = {};
+  const read = (name: string): number | null | undefined => {
+    const n = envInt(name);
+    return n === 0 ? null : n;
+  };
+  const queued = read("ROUTILUX_MAX_QUEUED_ACTIVATIONS");
+  const activations = read("ROUTILUX_MAX_ACTIVATIONS");
+  const bytes = read("ROUTILUX_MAX_QUEUE_BYTES");
+  if (queued !== undefined) out.maxQueuedActivations = queued;
+  if (activations !== undefined) out.maxActivations = activations;
+  if (bytes !== undefined) out.maxQueueBytes = bytes;
+  return out;
 }
 
 /**
@@ -191,7 +243,9 @@ export async function main(options: ServerOptions = {}): Promise<void> {
   try {
     await serveUntilSignal(options);
   } catch (err) {
-    if (err instanceof HistoryInUseError || err instanceof HistoryUnusableError) {
+    // Errors a user can act on (the history file is held by another server, damaged or unwritable, a blank API key, a
+    // limit out of range): the message alone.
+    if (err instanceof HistoryInUseError || err instanceof HistoryUnusableError || (isRoutiluxError(err) && err.kind === "bad_request")) {
       console.error(err.message);
       process.exit(1);
     }

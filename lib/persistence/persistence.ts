@@ -167,6 +167,11 @@ export class Persistence {
     }
   }
 
+  /** Forgets a flow's queued save (a creation that was refused): its row stays as it is. */
+  dropPendingFlow(flowId: string): void {
+    this.recorder.dropFlow(flowId);
+  }
+
   deleteFlow(flowId: string): void {
     this.recorder.flowDeleted(flowId);
   }

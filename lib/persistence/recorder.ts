@@ -155,6 +155,11 @@ export class HistoryRecorder implements CollectorObserver, Producer {
     this.flows.delete(flowId);
   }
 
+  /** Forgets the flow's queued save or delete. */
+  dropFlow(flowId: string): void {
+    this.flows.delete(flowId);
+  }
+
   /** The acknowledgement's transaction failed: the flow's save is queued again for the retries. */
   requeueFlow(flowId: string, dsl: string | null): void {
     this.flows.set(flowId, dsl);

@@ -1,4 +1,4 @@
-import { type Flow, flowFromDsl, flowToDsl, type Job, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
+import { checkBudgets, type Flow, flowFromDsl, flowToDsl, type Job, type JobBudgetSettings, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
 import { type EventWithPayload, type FlowStructure, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
 import type { DevStatus, Health, JobFlow, JobIoPage, PayloadRowKind } from "../wire/model";
@@ -25,6 +25,15 @@ export interface RuntimeOptions {
    * previews only. Applies to jobs started afterwards. Default 1 MiB.
    */
   payloadBudgetBytes?: number;
+  /** Jobs paused at once at most (default 100): a further stop is not made, and health says so. */
+  maxPausedJobs?: number;
+  /** Cancel a job paused this long with no debug command (ms); default: never. */
+  pausedIdleExpiryMs?: number | null;
+  /**
+   * The server's default job budgets, for what a flow does not set itself (a flow's own budgets
+   * win); omitted ones are the engine's DEFAULT_JOB_BUDGETS.
+   */
+  jobBudgets?: JobBudgetSettings;
 }
 
 /** What `replaceFlows` did, by flow id. */
@@ -88,11 +97,22 @@ export class Runtime {
   private reload: DevStatus = { watching: false, version: 1, reloaded_at: null, flow_ids: [], error: null };
   private readonly loopDelay = new LoopDelayMonitor();
   private readonly healthChecks = new Set<HealthCheck>();
+  /** Flows in the database that could not be rebuilt at start, with why (reported by health). */
+  private readonly unrestored = new Map<string, string>();
+  /** Default budgets of every job this runtime starts (see RuntimeOptions.jobBudgets). */
+  readonly jobBudgets: Readonly<JobBudgetSettings>;
 
   constructor(options: RuntimeOptions = {}) {
     this.registry = options.registry ?? routineRegistry;
+    this.jobBudgets = Object.freeze(checkBudgets(options.jobBudgets ?? {}, "jobBudgets"));
     MonitoringRegistry.enable();
     this.monitoring = MonitoringRegistry.getInstance();
+    this.monitoring.debugSessionManager.setLimits({
+      ...(options.maxPausedJobs !== undefined ? { maxPaused: options.maxPausedJobs } : {}),
+      ...(options.pausedIdleExpiryMs !== undefined ? { idleExpiryMs: options.pausedIdleExpiryMs } : {}),
+    });
+    // At the cap, breakpoints stop nothing: a user wondering why must be able to see it.
+    this.addHealthCheck(() => this.monitoring.debugSessionManager.stopRefusal());
     this.describer = new FlowDescriber(this.registry);
     // Every job keeps the flow it started on (with its record, and in history).
     this.monitoring.monitorCollector.describeFlow = (flow) => this.describer.describe(flow);
@@ -109,11 +129,18 @@ export class Runtime {
           this.savedFlows.add(saved.flow_id);
         } catch (err) {
           console.warn(`[persistence] flow '${saved.flow_id}' could not be rebuilt: ${(err as Error).message}`);
+          this.unrestored.set(saved.flow_id, (err as Error).message);
         }
       }
       p.attach((flowId) => this.flowMap.has(flowId));
       // Failing writes (and a read-only history) show in /api/health as degraded, with the reason.
       this.addHealthCheck(() => p.unavailableReason());
+      this.addHealthCheck(() => {
+        if (this.unrestored.size === 0) return null;
+        const [id, why] = this.unrestored.entries().next().value as [string, string];
+        const more = this.unrestored.size > 1 ? ` (and ${this.unrestored.size - 1} more)` : "";
+        return `flow '${id}' stored in history could not be restored: ${why}${more}; it is not served (creating a flow of that id replaces it)`;
+      });
     }
   }
 
@@ -144,7 +171,8 @@ export class Runtime {
       const reason = check();
       if (reason !== null) reasons.push(reason);
     }
-    return { status: reasons.length === 0 ? "healthy" : "degraded", reasons, event_loop: this.loopDelay.stats() };
+    const paused = this.monitoring.debugSessionManager.stats();
+    return { status: reasons.length === 0 ? "healthy" : "degraded", reasons, event_loop: this.loopDelay.stats(), paused_jobs: paused };
   }
 
   get flows(): Flow[] {
@@ -176,17 +204,41 @@ export class Runtime {
       } catch (err) {
         this.flowMap.delete(flowId);
         this.savedFlows.delete(flowId);
-        this.persistence.deleteFlow(flowId);
+        // A stored flow that could not be restored keeps its row; otherwise the queued save
+        // becomes a delete (an older row of this id, deleted meanwhile, stays deleted).
+        if (this.unrestored.has(flowId)) this.persistence.dropPendingFlow(flowId);
+        else this.persistence.deleteFlow(flowId);
         throw err;
       }
     }
+    this.unrestored.delete(flowId); // recreated: the stored one is replaced
     return flow;
   }
 
   /**
+   * Edits a flow's graph with `edit`, keeping the edit only if the flow still follows the DSL's
+   * rules (its exported DSL builds again): what is served is what comes back after a restart.
+   * Otherwise `undo` reverts it and the caller gets a bad_request naming the rule. A flow created
+   * over HTTP is saved with every edit: while history cannot be written the edit is refused (503)
+   * before anything changes.
+   */
+  editFlow<T>(flowId: string, edit: (flow: Flow) => T, undo: (flow: Flow, done: T) => void): T {
+    const flow = this.flowForEdit(flowId);
+    const done = edit(flow);
+    try {
+      flowFromDsl(flowToDsl(flow, this.registry), this.registry, { flowId });
+    } catch (err) {
+      undo(flow, done);
+      throw new MonitoringError("bad_request", "INVALID_DSL", `The edit would make flow '${flowId}' one its DSL cannot describe (it would not survive a restart): ${(err as Error).message}`);
+    }
+    this.flowChanged(flowId);
+    return done;
+  }
+
+  /**
    * Call after editing a flow's graph (routines, connections): a flow created over HTTP is saved
-   * again, now. The edit's route checked `assertHistoryWritable` first; a write failing at this
-   * very moment leaves the edit applied and queued for the retries.
+   * again, now. The edit checked `assertHistoryWritable` first (`flowForEdit`); a write failing at
+   * this very moment leaves the edit applied and queued for the retries.
    */
   flowChanged(flowId: string): void {
     const flow = this.flowMap.get(flowId);
@@ -208,7 +260,7 @@ export class Runtime {
    * The flow, for a graph edit: a flow created over HTTP is saved with every edit, so while
    * history cannot be written the edit is refused (503) before anything changes.
    */
-  editFlow(flowId: string): Flow {
+  flowForEdit(flowId: string): Flow {
     const flow = this.getFlow(flowId);
     if (this.savedFlows.has(flowId)) this.assertHistoryWritable();
     return flow;
@@ -415,10 +467,13 @@ export class Runtime {
   startJob(req: StartJobRequest): Job {
     const flow = this.getFlow(req.flow_id);
     this.assertHistoryWritable();
+    // Refused before anything starts: a job asked to pause at its start that could not.
+    const refusal = req.pause_on_start ? this.monitoring.debugSessionManager.stopRefusal() : null;
+    if (refusal !== null) throw new MonitoringError("conflict", "PAUSED_JOBS_LIMIT", refusal);
     let job: Job;
     try {
       // The entry activation works on a copy: the snapshot keeps the params as sent ("run again").
-      job = flow.start(req.entry_routine_id, req.entry_params ?? {}, { entrySlot: req.entry_slot ?? "trigger", copyParams: true });
+      job = flow.start(req.entry_routine_id, req.entry_params ?? {}, { entrySlot: req.entry_slot ?? "trigger", copyParams: true, defaultBudgets: this.jobBudgets });
     } catch (err) {
       throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_START", (err as Error).message);
     }
