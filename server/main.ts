@@ -12,7 +12,7 @@ import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, type JobBudgetSettings, Runtime, setRuntime } from "../lib";
-import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError } from "../lib/persistence";
+import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError, HistoryUnusableError } from "../lib/persistence";
 import { isRoutiluxError } from "../lib/wire";
 import { type AccessOptions, accessPolicy, refuseHandshake } from "./access";
 import { checkedKeys } from "./api/auth";
@@ -22,7 +22,7 @@ import { attachRawWebSockets } from "./ws/raw";
 import { attachSocketIo } from "./ws/socket-io";
 
 /** What createServer throws when another server holds the history file (code HISTORY_IN_USE). */
-export { HistoryInUseError } from "../lib/persistence";
+export { HistoryInUseError, HistoryUnusableError } from "../lib/persistence";
 
 export interface ServerOptions extends AccessOptions {
   port?: number;
@@ -41,6 +41,12 @@ export interface ServerOptions extends AccessOptions {
    * server holds makes createServer fail with HistoryInUseError, naming that server.
    */
   database?: string | false;
+  /**
+   * Serve the history file read-only (default: ROUTILUX_DB_READONLY=1): it must exist; starting
+   * jobs and editing flows answer 503 HISTORY_UNAVAILABLE. A damaged or unwritable file makes
+   * createServer fail with HistoryUnusableError instead.
+   */
+  databaseReadOnly?: boolean;
   /** Finished jobs kept (default: ROUTILUX_RETENTION_JOBS or 1,000). */
   retentionJobs?: number;
   /** Bytes of full payloads kept per job (default: ROUTILUX_PAYLOAD_BUDGET_BYTES or 1 MiB). */
@@ -90,7 +96,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
       maxPausedJobs: options.maxPausedJobs ?? envInt("ROUTILUX_MAX_PAUSED_JOBS"),
       pausedIdleExpiryMs: options.pausedIdleExpiryMs !== undefined ? options.pausedIdleExpiryMs : (envInt("ROUTILUX_PAUSED_IDLE_EXPIRY_MS") ?? null),
       jobBudgets: options.jobBudgets ?? jobBudgetsFromEnv(),
-      ...(database === false ? {} : { persistence: { path: database, retentionJobs } }),
+      ...(database === false ? {} : { persistence: { path: database, retentionJobs, readOnly: options.databaseReadOnly ?? process.env.ROUTILUX_DB_READONLY === "1" } }),
     }),
   );
 
@@ -235,15 +241,15 @@ export async function serveUntilSignal(options: ServerOptions = {}): Promise<Run
 
 /**
  * Runs `serveUntilSignal` as a program: an error a user can act on (the history file is held by
- * another server) is printed as its message alone, and the process exits with 1.
+ * another server, damaged or unwritable) is printed as its message alone, and the process exits with 1.
  */
 export async function main(options: ServerOptions = {}): Promise<void> {
   try {
     await serveUntilSignal(options);
   } catch (err) {
-    // Errors a user can act on (the history file is held by another server, a blank API key, a
+    // Errors a user can act on (the history file is held by another server, damaged or unwritable, a blank API key, a
     // limit out of range): the message alone.
-    if (err instanceof HistoryInUseError || (isRoutiluxError(err) && err.kind === "bad_request")) {
+    if (err instanceof HistoryInUseError || err instanceof HistoryUnusableError || (isRoutiluxError(err) && err.kind === "bad_request")) {
       console.error(err.message);
       process.exit(1);
     }

@@ -133,6 +133,8 @@ export class Runtime {
         }
       }
       p.attach((flowId) => this.flowMap.has(flowId));
+      // Failing writes (and a read-only history) show in /api/health as degraded, with the reason.
+      this.addHealthCheck(() => p.unavailableReason());
       this.addHealthCheck(() => {
         if (this.unrestored.size === 0) return null;
         const [id, why] = this.unrestored.entries().next().value as [string, string];
@@ -140,6 +142,14 @@ export class Runtime {
         return `flow '${id}' stored in history could not be restored: ${why}${more}; it is not served (creating a flow of that id replaces it)`;
       });
     }
+  }
+
+  /**
+   * Throws HistoryUnavailableError (503) while history cannot be written: requests that would
+   * change it are refused rather than acknowledged and lost. No history, no check.
+   */
+  assertHistoryWritable(): void {
+    this.persistence?.assertWritable();
   }
 
   /** Writes pending history and closes the database (graceful stop). */
@@ -178,6 +188,7 @@ export class Runtime {
   /** A new flow from a DSL document (object or YAML/JSON text), or an empty one. All or nothing. */
   createFlow(flowId: string, dsl?: unknown): Flow {
     if (this.flowMap.has(flowId)) throw new MonitoringError("conflict", "FLOW_EXISTS", `Flow '${flowId}' already exists`);
+    this.assertHistoryWritable();
     let flow: Flow;
     try {
       flow = dsl === undefined || dsl === null ? flowFromDsl({ flow_id: flowId, routines: {} }, this.registry) : flowFromDsl(dsl, this.registry, { flowId });
@@ -186,18 +197,33 @@ export class Runtime {
     }
     this.addFlow(flow);
     this.savedFlows.add(flowId);
+    if (this.persistence) {
+      // Written before the 201: a flow that cannot be saved is not created.
+      try {
+        this.persistence.saveFlow(flowId, flowToDsl(flow, this.registry));
+      } catch (err) {
+        this.flowMap.delete(flowId);
+        this.savedFlows.delete(flowId);
+        // A stored flow that could not be restored keeps its row; otherwise the queued save
+        // becomes a delete (an older row of this id, deleted meanwhile, stays deleted).
+        if (this.unrestored.has(flowId)) this.persistence.dropPendingFlow(flowId);
+        else this.persistence.deleteFlow(flowId);
+        throw err;
+      }
+    }
     this.unrestored.delete(flowId); // recreated: the stored one is replaced
-    this.flowChanged(flowId);
     return flow;
   }
 
   /**
    * Edits a flow's graph with `edit`, keeping the edit only if the flow still follows the DSL's
    * rules (its exported DSL builds again): what is served is what comes back after a restart.
-   * Otherwise `undo` reverts it and the caller gets a bad_request naming the rule.
+   * Otherwise `undo` reverts it and the caller gets a bad_request naming the rule. A flow created
+   * over HTTP is saved with every edit: while history cannot be written the edit is refused (503)
+   * before anything changes.
    */
   editFlow<T>(flowId: string, edit: (flow: Flow) => T, undo: (flow: Flow, done: T) => void): T {
-    const flow = this.getFlow(flowId);
+    const flow = this.flowForEdit(flowId);
     const done = edit(flow);
     try {
       flowFromDsl(flowToDsl(flow, this.registry), this.registry, { flowId });
@@ -209,20 +235,34 @@ export class Runtime {
     return done;
   }
 
-  /** Call after editing a flow's graph (routines, connections): a flow created over HTTP is saved again. */
+  /**
+   * Call after editing a flow's graph (routines, connections): a flow created over HTTP is saved
+   * again, now. The edit checked `assertHistoryWritable` first (`flowForEdit`); a write failing at
+   * this very moment leaves the edit applied and queued for the retries.
+   */
   flowChanged(flowId: string): void {
     const flow = this.flowMap.get(flowId);
     if (!flow || !this.persistence || !this.savedFlows.has(flowId)) return;
     try {
       this.persistence.saveFlow(flowId, flowToDsl(flow, this.registry));
     } catch (err) {
-      console.warn(`[persistence] flow '${flowId}' not saved: ${(err as Error).message}`);
+      console.warn(`[persistence] flow '${flowId}' not saved yet: ${(err as Error).message}`);
     }
   }
 
   getFlow(flowId: string): Flow {
     const flow = this.flowMap.get(flowId);
     if (!flow) throw new MonitoringError("not_found", "FLOW_NOT_FOUND", `Flow '${flowId}' not found`);
+    return flow;
+  }
+
+  /**
+   * The flow, for a graph edit: a flow created over HTTP is saved with every edit, so while
+   * history cannot be written the edit is refused (503) before anything changes.
+   */
+  flowForEdit(flowId: string): Flow {
+    const flow = this.getFlow(flowId);
+    if (this.savedFlows.has(flowId)) this.assertHistoryWritable();
     return flow;
   }
 
@@ -303,6 +343,7 @@ export class Runtime {
   /** Removes the flow and its flow-scoped breakpoints; its jobs stay in history. */
   deleteFlow(flowId: string): void {
     this.getFlow(flowId);
+    if (this.savedFlows.has(flowId)) this.assertHistoryWritable();
     this.flowMap.delete(flowId);
     this.monitoring.breakpointManager.clearFlowBreakpoints(flowId);
     if (this.savedFlows.delete(flowId)) this.persistence?.deleteFlow(flowId);
@@ -414,6 +455,7 @@ export class Runtime {
    * memory and from the database. Returns how many.
    */
   removeOldJobs(maxAgeSeconds: number): number {
+    this.assertHistoryWritable();
     const removed = this.monitoring.jobStore.removeOldJobs(maxAgeSeconds);
     return removed + (this.persistence?.removeOldArchived(maxAgeSeconds) ?? 0);
   }
@@ -424,6 +466,7 @@ export class Runtime {
    */
   startJob(req: StartJobRequest): Job {
     const flow = this.getFlow(req.flow_id);
+    this.assertHistoryWritable();
     // Refused before anything starts: a job asked to pause at its start that could not.
     const refusal = req.pause_on_start ? this.monitoring.debugSessionManager.stopRefusal() : null;
     if (refusal !== null) throw new MonitoringError("conflict", "PAUSED_JOBS_LIMIT", refusal);
@@ -445,6 +488,20 @@ export class Runtime {
       throw err;
     }
     if (req.pause_on_start) this.monitoring.debugSessionManager.getSession(job.jobId).pause("entry");
+    if (this.persistence) {
+      // The job's row is committed before it is acknowledged, so a crash right after the 201
+      // cannot lose it. One small transaction (no fsync: WAL, synchronous=NORMAL survives a
+      // process crash); its events follow on the writer's batched ticks as before.
+      try {
+        this.persistence.commitJob(job.jobId);
+      } catch (err) {
+        // Never acknowledged: it must not run, nor linger under an id nobody was told.
+        for (const id of created) bpm.removeBreakpoint(id);
+        job.cancel("History unavailable: the job was not started");
+        this.monitoring.jobStore.remove(job.jobId);
+        throw err;
+      }
+    }
     for (const listener of this.flowListeners) listener(flow.flowId, job);
     return job;
   }

@@ -105,7 +105,7 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     return routineInfo(runtime, flow, body.routine_id);
   },
   removeRoutine: ({ runtime, params }) => {
-    runtime.getFlow(params.flow_id).removeRoutine(params.routine_id);
+    runtime.flowForEdit(params.flow_id).removeRoutine(params.routine_id);
     runtime.flowChanged(params.flow_id);
   },
   addConnection: ({ runtime, params, body }) => {
@@ -125,7 +125,7 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     }
   },
   removeConnection: ({ runtime, params }) => {
-    runtime.getFlow(params.flow_id).removeConnection(params.connection_id);
+    runtime.flowForEdit(params.flow_id).removeConnection(params.connection_id);
     runtime.flowChanged(params.flow_id);
   },
   routineTypes: ({ runtime }) => {
@@ -157,6 +157,8 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
   addFlowBreakpoint: ({ runtime, params, body }) => {
     const flow = runtime.getFlow(params.flow_id);
     const manager = runtime.monitoring.breakpointManager;
+    // Flow breakpoints are part of the history.
+    runtime.assertHistoryWritable();
     if (!Array.isArray(body)) {
       checkBreakpointTarget(flow, body);
       return manager.setBreakpoint({ ...body, flow_id: flow.flowId, job_id: null });
@@ -182,10 +184,12 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
   },
   removeFlowBreakpoint: ({ runtime, params }) => {
     flowBreakpoint(runtime, runtime.getFlow(params.flow_id).flowId, params.breakpoint_id);
+    runtime.assertHistoryWritable();
     runtime.monitoring.breakpointManager.removeBreakpoint(params.breakpoint_id);
   },
   patchFlowBreakpoint: ({ runtime, params, body }) => {
     flowBreakpoint(runtime, runtime.getFlow(params.flow_id).flowId, params.breakpoint_id);
+    runtime.assertHistoryWritable();
     return runtime.monitoring.breakpointManager.updateBreakpoint(params.breakpoint_id, body);
   },
 
