@@ -36,7 +36,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * server, so the reading side has to be cheap: with the `ws` client and a JSON.parse per
  * message the bench itself, not the server, is what falls behind.
  */
-class RawClient {
+export class RawClient {
   readonly socket: Socket;
   readonly opened: Promise<void>;
   bytes = 0;
@@ -163,7 +163,7 @@ function intAt(buf: Buffer, i: number): number {
 }
 
 /** Latencies in whole milliseconds (Date.now() differences), counted per value. */
-class Histogram {
+export class Histogram {
   /** Values from -OFFSET (clock rounding) to 60 s; beyond is counted in the last bucket. */
   private static readonly OFFSET = 1000;
   readonly counts = new Float64Array(61_000 + Histogram.OFFSET);
@@ -208,7 +208,7 @@ interface Msg {
  * a fixed order: `{"event_id":"evt_<seq>","seq":…,"event_type":"…","timestamp":"<ISO>",…`);
  * control messages and the job_* events are parsed in full, and checked against the scan.
  */
-class Reader {
+export class Reader {
   readonly client: RawClient;
   connected = false;
   lastSeq = 0;
