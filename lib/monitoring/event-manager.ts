@@ -64,6 +64,7 @@ export interface EventManagerStatus {
 /** Module-private handles: the manager talks to subscribers through these, nobody else can. */
 const DELIVER = Symbol("deliver");
 const ANNOUNCE_REPLAY = Symbol("announceReplay");
+const BEHIND = Symbol("behind");
 
 /** @internal Constructor argument of {@link Subscriber}; use {@link JobEventManager.subscribe}. */
 export interface SubscriberInit {
@@ -78,6 +79,8 @@ export interface SubscriberInit {
   replayEnd: number;
   liveFloor: number;
   detach: (subscriber: Subscriber) => void;
+  /** Reports a change of the subscriber's "behind" flag to the manager. */
+  behindChanged: (subscriber: Subscriber, behind: boolean) => void;
 }
 
 type Waiter = (item: SubscriberItem | null) => void;
@@ -106,6 +109,9 @@ export class Subscriber {
   private isClosed = false;
   private waiters: Waiter[] = [];
   private detach: ((subscriber: Subscriber) => void) | null;
+  private readonly behindChanged: (subscriber: Subscriber, behind: boolean) => void;
+  /** @internal Whether the consumer says it is behind (see {@link Subscriber.setBehind}). */
+  [BEHIND] = false;
 
   /** @internal Created by {@link JobEventManager}. */
   constructor(init: SubscriberInit) {
@@ -119,6 +125,7 @@ export class Subscriber {
     this.replayEnd = init.replayEnd;
     this.liveFloor = init.liveFloor;
     this.detach = init.detach;
+    this.behindChanged = init.behindChanged;
     this.queue = new RingQueue<TraceRecord>(16, init.maxQueueSize);
   }
 
@@ -183,9 +190,27 @@ export class Subscriber {
     };
   }
 
+  /**
+   * Back-pressure from a consumer that keeps up but has not been given its turn yet (a transport
+   * whose fan-out to many sockets works in slices): while any subscriber of a job (or of its flow)
+   * is behind, the job's next activations wait (monitoring's hooks ask {@link JobEventManager.whenCaughtUp}).
+   * A consumer that is slow itself (a client that does not read) must not set it: a slow client
+   * loses events (`dropped`), it never slows the job.
+   */
+  get behind(): boolean {
+    return this[BEHIND];
+  }
+
+  setBehind(behind: boolean): void {
+    if (this[BEHIND] === behind || (behind && this.isClosed)) return;
+    this[BEHIND] = behind;
+    this.behindChanged(this, behind);
+  }
+
   /** Stops receiving events and unsubscribes from the manager; pending next() calls resolve null. */
   close(): void {
     if (this.isClosed) return;
+    this.setBehind(false);
     this.isClosed = true;
     const detach = this.detach;
     this.detach = null;
@@ -337,6 +362,29 @@ export class JobEventManager {
   subscriberTotal = 0;
   private counter = 0;
   private readonly detach = (subscriber: Subscriber): void => this.remove(subscriber);
+  /** Subscribers behind, in all (a field read, for the activation hot path). */
+  behindTotal = 0;
+  /** Per job id or `flow:<id>`: how many of its subscribers are behind, and who waits for none. */
+  private readonly behind = new Map<string, { count: number; waiters: (() => void)[] }>();
+  private readonly behindChanged = (subscriber: Subscriber, on: boolean): void => {
+    const key = subscriber.jobId ?? `flow:${subscriber.flowId}`;
+    let entry = this.behind.get(key);
+    if (on) {
+      if (entry === undefined) {
+        entry = { count: 0, waiters: [] };
+        this.behind.set(key, entry);
+      }
+      entry.count++;
+      this.behindTotal++;
+      return;
+    }
+    if (entry === undefined) return;
+    entry.count--;
+    this.behindTotal--;
+    if (entry.count > 0) return;
+    this.behind.delete(key);
+    for (const resolve of entry.waiters) resolve();
+  };
 
   constructor(source: ReplaySource, options?: { maxQueueSize?: number }) {
     this.source = source;
@@ -409,6 +457,20 @@ export class JobEventManager {
         for (let i = 0; i < flowSubscribers.length; i++) flowSubscribers[i]?.[DELIVER](event);
       }
     }
+  }
+
+  /**
+   * Undefined when no subscriber of the job or its flow is behind (the usual case: one field
+   * read); otherwise a promise that settles once none is. Monitoring holds a job's next
+   * activation on it, so a fan-out in slices is not outrun by the job it serves.
+   */
+  whenCaughtUp(jobId: string, flowId: string): Promise<void> | undefined {
+    if (this.behindTotal === 0) return undefined;
+    const entry = this.behind.get(jobId) ?? this.behind.get(`flow:${flowId}`);
+    if (entry === undefined) return undefined;
+    return new Promise<void>((resolve) => {
+      entry.waiters.push(resolve);
+    }).then(() => this.whenCaughtUp(jobId, flowId));
   }
 
   /** Whether anybody listens to the job (or, when `flowId` is given, to its flow). */
@@ -499,6 +561,7 @@ export class JobEventManager {
       replayEnd: range.replayEnd,
       liveFloor: range.liveFloor,
       detach: this.detach,
+      behindChanged: this.behindChanged,
     });
     this.byId.set(subscriber.id, subscriber);
     this.subscriberTotal = this.byId.size;

@@ -34,6 +34,8 @@ export interface MonitoringServices {
   jobStore: JobStore;
   /** The job's debug session, created on demand. */
   sessionFor(job: Job): DebugSession;
+  /** Live fan-out back-pressure: a promise while the job's subscribers are behind (event-manager.ts). */
+  fanout?: { behindTotal: number; whenCaughtUp(jobId: string, flowId: string): Promise<void> | undefined };
 }
 
 const stateOf = (job: Job): JobMonitorState => job.hookState as JobMonitorState;
@@ -85,6 +87,18 @@ export class MonitoringHooks implements ExecutionHooks {
   }
 
   beforeActivation(act: Activation): Promise<void> | undefined {
+    const fanout = this.s.fanout;
+    if (fanout !== undefined && fanout.behindTotal !== 0) {
+      // Sockets watching this job have not been served yet: it waits for them between
+      // activations (the engine records its start through activationReleased).
+      const wait = fanout.whenCaughtUp(act.job.jobId, act.job.flowId);
+      if (wait !== undefined) return wait.then(() => this.checkActivation(act, false));
+    }
+    return this.checkActivation(act, true);
+  }
+
+  /** Breakpoints and steps before an activation; `record`: record its start now (not held before). */
+  private checkActivation(act: Activation, record: boolean): Promise<void> | undefined {
     const state = stateOf(act.job);
     if (state.bpVersion !== this.breakpoints.version) this.refresh(state);
     if (state.hasBreakpoints || state.session?.wantsStop) {
@@ -99,7 +113,7 @@ export class MonitoringHooks implements ExecutionHooks {
         return this.stop(state, { kind: "activation", activation: act, emit: null, error: undefined, reason, description, breakpointId: hit?.breakpoint_id ?? null }, hit);
       }
     }
-    this.recordStart(state, act);
+    if (record) this.recordStart(state, act);
     return undefined;
   }
 

@@ -43,6 +43,7 @@ export class MonitoringRegistry {
       breakpoints: this.breakpointManager,
       jobStore,
       sessionFor: (job) => this.debugSessionManager.forJob(job),
+      fanout: this.eventManager,
     });
     jobStore.onRemove((jobId) => {
       this.monitorCollector.clear(jobId);

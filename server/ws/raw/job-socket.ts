@@ -4,6 +4,7 @@
  * (`{command, id?, ...}` → `command_result` or `error`) and pushes `session` updates.
  */
 import type { Subscriber } from "../../../lib";
+import { socketQueueEvents } from "../../transport/client-bound";
 import { argsOf, commandFailure, runCommand } from "../../transport/commands";
 import { type Connection, closeReason, type IncomingCommand } from "./connection";
 import { eventMessage, socketPump } from "./events";
@@ -41,7 +42,7 @@ export function openJobSocket(conn: Connection, jobId: string, mode: JobSocketMo
       ws.close(1000, closeReason(`Job '${jobId}' was removed`));
     },
   );
-  const subscriber: Subscriber = monitoring.eventManager.subscribe(jobId, { afterSeq, onReadable: pump.ready });
+  const subscriber: Subscriber = monitoring.eventManager.subscribe(jobId, { afterSeq, maxQueueSize: socketQueueEvents(), onReadable: pump.ready });
   pump.add(subscriber);
   conn.own(() => {
     pump.stop();
