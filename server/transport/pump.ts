@@ -16,6 +16,11 @@
  * drop events even for a client that keeps up: once a queue is half full it is moved into the
  * connection at once, right in `ready()` — within a budget of {@link SYNC_BUDGET_MS} per turn of
  * the loop for all pumps together; past it, the queues wait for the scheduler's slices.
+ *
+ * Back-pressure on the job: a subscriber with {@link BEHIND_AT} events waiting for a slice (its
+ * client is not the slow one) says it is behind, and monitoring holds the job's next activation
+ * until it has caught up, so the job cannot outrun its fan-out (which would overflow the queues of
+ * clients that keep up) nor publish into a thousand queues for long in one turn.
  */
 import type { Subscriber, SubscriberItem } from "../../lib";
 
@@ -42,7 +47,15 @@ export interface PumpOptions {
 /** Sending time after which the scheduler yields to the event loop. */
 export const SLICE_MS = 8;
 /** Sending time per turn of the loop that `ready()` may spend flushing half-full queues at once. */
-export const SYNC_BUDGET_MS = 12;
+export const SYNC_BUDGET_MS = 30;
+
+/**
+ * A subscriber with this many events waiting for a slice says it is behind (the job's next
+ * activation waits); below {@link CAUGHT_UP_AT} it has caught up. Low, because with many sockets
+ * every event the job publishes meanwhile costs one delivery per socket inside the job's own turn.
+ */
+export const BEHIND_AT = 64;
+export const CAUGHT_UP_AT = 16;
 
 /** The process's one fan-out scheduler: pumps with something to send, served in bounded slices. */
 class FanoutScheduler {
@@ -54,6 +67,8 @@ class FanoutScheduler {
   private syncResetScheduled = false;
 
   enqueue(pump: Pump): void {
+    if (pump.enqueued) return;
+    pump.enqueued = true;
     this.waiting.add(pump);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -62,6 +77,7 @@ class FanoutScheduler {
   }
 
   dequeue(pump: Pump): void {
+    pump.enqueued = false;
     this.waiting.delete(pump);
   }
 
@@ -87,7 +103,7 @@ class FanoutScheduler {
     this.scheduled = false;
     const start = performance.now();
     for (const pump of this.waiting) {
-      this.waiting.delete(pump);
+      this.dequeue(pump);
       // A pump with more to send re-enqueues itself (at the back).
       pump.flushTurn();
       if (performance.now() - start >= SLICE_MS) break;
@@ -109,6 +125,10 @@ export class Pump {
   private flushing = false;
   private stopped = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** @internal Waiting for the scheduler (a field, not a Set lookup: ready() runs per event per socket). */
+  enqueued = false;
+  /** The subscriber, while there is exactly one (the usual socket). */
+  private only: Subscriber | null = null;
 
   constructor(
     private readonly sink: PumpSink,
@@ -122,6 +142,7 @@ export class Pump {
   /** Starts pumping a subscriber (its `onReadable` should call `ready`). */
   add(subscriber: Subscriber): void {
     this.subscribers.add(subscriber);
+    this.only = this.subscribers.size === 1 ? subscriber : null;
     this.schedule();
   }
 
@@ -129,6 +150,7 @@ export class Pump {
   remove(subscriber: Subscriber): void {
     subscriber.setBehind(false);
     this.subscribers.delete(subscriber);
+    this.only = this.subscribers.size === 1 ? (this.subscribers.values().next().value ?? null) : null;
   }
 
   /**
@@ -137,14 +159,15 @@ export class Pump {
    * activation until the slices have caught up (a client that does not read never holds it).
    */
   readonly ready = (): void => {
+    // The common case (called for every event on every socket): queued and nothing half full.
+    const only = this.only;
+    if (this.enqueued && only !== null && (only.queueSize < BEHIND_AT || only.behind) && only.queueSize < only.maxQueueSize >> 1) return;
     if (!this.flushing && !this.stopped) {
       for (const s of this.subscribers) {
-        if (s.queueSize < s.maxQueueSize >> 1) continue;
+        if (s.queueSize < BEHIND_AT) continue;
         if (this.sink.congested()) break;
-        if (!scheduler.syncAllowed) {
-          s.setBehind(true);
-          continue;
-        }
+        s.setBehind(true);
+        if (s.queueSize < s.maxQueueSize >> 1 || !scheduler.syncAllowed) continue;
         const t0 = performance.now();
         this.flush(this.perFlush);
         scheduler.spend(performance.now() - t0);
@@ -166,6 +189,7 @@ export class Pump {
     this.timer = null;
     for (const s of this.subscribers) s.setBehind(false);
     this.subscribers.clear();
+    this.only = null;
     scheduler.dequeue(this);
   }
 
@@ -188,14 +212,15 @@ export class Pump {
           this.sink.send(items, s);
           left -= items.length;
         }
-        // Behind while more than half its queue is left for want of time; caught up below a
-        // quarter, or when the client itself is what is slow.
+        // Behind while events are left for want of time; caught up when few are, or when the
+        // client itself is what is slow.
         if (this.sink.congested()) s.setBehind(false);
-        else if (s.queueSize >= s.maxQueueSize >> 1) s.setBehind(true);
-        else if (s.queueSize < s.maxQueueSize >> 2) s.setBehind(false);
+        else if (s.queueSize >= BEHIND_AT) s.setBehind(true);
+        else if (s.queueSize < CAUGHT_UP_AT) s.setBehind(false);
         if (s.queueSize > 0 || s.replayPending) more = true;
         else if (s.closed) {
           this.subscribers.delete(s);
+          this.only = null;
           this.sink.ended?.(s);
         }
       }
