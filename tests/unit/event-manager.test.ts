@@ -588,3 +588,40 @@ describe("validation and the idle hot path", () => {
     expect(received).toEqual([1, 2, 3]);
   });
 });
+
+describe("behind: back-pressure from a consumer that has not had its turn", () => {
+  it("whenCaughtUp waits while a subscriber of the job or of its flow is behind, and not for other jobs", async () => {
+    const manager = new JobEventManager(new FakeSource());
+    expect(manager.whenCaughtUp("job_a", "flow_a")).toBeUndefined();
+    const jobSub = manager.subscribe("job_a");
+    const flowSub = manager.subscribeFlow("flow_a");
+    jobSub.setBehind(true);
+    flowSub.setBehind(true);
+    expect(manager.behindTotal).toBe(2);
+    expect(manager.whenCaughtUp("job_b", "flow_b")).toBeUndefined();
+    let released = false;
+    const wait = manager.whenCaughtUp("job_a", "flow_a");
+    expect(wait).toBeInstanceOf(Promise);
+    void wait?.then(() => {
+      released = true;
+    });
+    jobSub.setBehind(false);
+    await new Promise((r) => setTimeout(r, 0));
+    // Still waiting for the flow's subscriber.
+    expect(released).toBe(false);
+    flowSub.close();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(released).toBe(true);
+    expect(manager.behindTotal).toBe(0);
+  });
+
+  it("a closed subscriber cannot be behind", () => {
+    const manager = new JobEventManager(new FakeSource());
+    const sub = manager.subscribe("job_a");
+    sub.close();
+    sub.setBehind(true);
+    expect(sub.behind).toBe(false);
+    expect(manager.behindTotal).toBe(0);
+    expect(manager.whenCaughtUp("job_a", "flow_a")).toBeUndefined();
+  });
+});
