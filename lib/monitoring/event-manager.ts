@@ -18,6 +18,13 @@ import type { TraceRecord } from "./trace";
 
 /** Default bound of each subscriber's live queue. */
 export const DEFAULT_MAX_QUEUE_SIZE = 100;
+/**
+ * A subscriber that is behind (its consumer keeps up but has not had its turn) may queue this
+ * many times its bound before it loses events: the job it watches is held between activations
+ * meanwhile, so only one handler's burst can pile up, and the records are shared by every
+ * subscriber (a queue holds references).
+ */
+export const BEHIND_ALLOWANCE = 8;
 
 /** Where replayed events come from (the MonitorCollector's per-job ring buffer implements it). */
 export interface ReplaySource {
@@ -126,7 +133,7 @@ export class Subscriber {
     this.liveFloor = init.liveFloor;
     this.detach = init.detach;
     this.behindChanged = init.behindChanged;
-    this.queue = new RingQueue<TraceRecord>(16, init.maxQueueSize);
+    this.queue = new RingQueue<TraceRecord>(16, init.maxQueueSize * BEHIND_ALLOWANCE);
   }
 
   /** Live items waiting (not counting pending replay). */
@@ -225,12 +232,12 @@ export class Subscriber {
   [DELIVER](event: TraceRecord): void {
     if (this.isClosed) return;
     if (event.seq <= this.liveFloor) return;
-    const evicted = this.queue.push(event);
-    if (evicted !== undefined) {
-      this.lostPending++;
-      this.lostTotal++;
-      this.lastLostJobId = evicted.job_id;
+    // The bound holds unless the consumer is behind through no fault of its own (then up to the
+    // ring's capacity, BEHIND_ALLOWANCE times the bound).
+    if (!this[BEHIND]) {
+      while (this.queue.length >= this.maxQueueSize) this.lose(this.queue.shift());
     }
+    this.lose(this.queue.push(event));
     if (this.waiters.length > 0) this.feedWaiters();
     if (this.queue.length > 0) this.notify();
   }
@@ -238,6 +245,13 @@ export class Subscriber {
   /** @internal Announces a replay pending at subscribe time. */
   [ANNOUNCE_REPLAY](): void {
     if (!this.isClosed && this.replayPending) this.notify();
+  }
+
+  private lose(evicted: TraceRecord | undefined): void {
+    if (evicted === undefined) return;
+    this.lostPending++;
+    this.lostTotal++;
+    this.lastLostJobId = evicted.job_id;
   }
 
   private feedWaiters(): void {

@@ -34,11 +34,12 @@ export function queueFullReason(limit: number): string {
 /**
  * Trace events one socket subscription may have queued before the oldest are dropped (reported
  * as `events_dropped`). Records are shared by every subscriber, so a queue holds references.
- * `ROUTILUX_WS_QUEUE_EVENTS` (default 4,096, at least 100): a job's burst (one handler emitting thousands of
- * items without yielding) fits, so a client that keeps up loses none of it even when the fan-out
- * had no time to send it during the burst.
+ * `ROUTILUX_WS_QUEUE_EVENTS` (default 1,000, at least 100). A client that keeps up may queue
+ * up to 8 times that while the fan-out has not had time for it (a handler emitting thousands of
+ * items without yielding), so it loses none of such a burst; a client that does not read is held
+ * to the bound.
  */
-export const DEFAULT_SOCKET_QUEUE_EVENTS = 4096;
+export const DEFAULT_SOCKET_QUEUE_EVENTS = 1000;
 
 export function socketQueueEvents(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.ROUTILUX_WS_QUEUE_EVENTS;

@@ -625,3 +625,23 @@ describe("behind: back-pressure from a consumer that has not had its turn", () =
     expect(manager.whenCaughtUp("job_a", "flow_a")).toBeUndefined();
   });
 });
+
+describe("behind: the queue's allowance", () => {
+  it("a behind subscriber queues past its bound (up to 8×) and loses nothing; once caught up the bound holds again", () => {
+    const source = new FakeSource(10_000);
+    const manager = new JobEventManager(source, { maxQueueSize: 10 });
+    const sub = manager.subscribe("job_a");
+    sub.setBehind(true);
+    for (let i = 0; i < 50; i++) manager.publish(source.record("job_a"));
+    expect(sub.queueSize).toBe(50);
+    expect(sub.droppedTotal).toBe(0);
+    for (let i = 0; i < 50; i++) manager.publish(source.record("job_a"));
+    // 8 × 10 at most: the oldest 20 are lost.
+    expect(sub.queueSize).toBe(80);
+    expect(sub.droppedTotal).toBe(20);
+    sub.setBehind(false);
+    manager.publish(source.record("job_a"));
+    expect(sub.queueSize).toBe(10);
+    expect(sub.droppedTotal).toBe(20 + 71);
+  });
+});
