@@ -506,7 +506,7 @@ export async function serverFanoutBench(): Promise<void> {
     const growth = (rs: RunResult[]): number => median(rs.map((r) => r.rssPeakMB - r.rssBeforeMB));
     const s = b.at(-1)?.stalled;
     console.log(
-      `never-reader: server RSS growth during a run (median) A +${growth(a).toFixed(0)} MB, B +${growth(b).toFixed(0)} MB; parked for it (read after the job): ${fmt((s?.bytes ?? 0) / 1024)} KiB = ${fmt(s?.events ?? 0)} of ${fmt(events)} events (kernel socket buffers + ≤ 1 MiB send buffer + its queue of 100); the other ${fmt(s?.dropped ?? 0)} reported as events_dropped`,
+      `never-reader: server RSS growth during a run (median) A +${growth(a).toFixed(0)} MB, B +${growth(b).toFixed(0)} MB; parked for it (read after the job): ${fmt((s?.bytes ?? 0) / 1024)} KiB = ${fmt(s?.events ?? 0)} of ${fmt(events)} events (kernel socket buffers + ≤ 1 MiB send buffer + its queue of 1,000); the other ${fmt(s?.dropped ?? 0)} reported as events_dropped`,
     );
   } finally {
     await server.stop();
