@@ -51,6 +51,13 @@ export interface SubscribeOptions {
    * Exceptions thrown by it are caught and logged; they never reach the publisher.
    */
   onReadable?: () => void;
+  /**
+   * With many subscribers every call costs once per event per subscriber inside the publisher's
+   * turn: with `notifyEvery` n, onReadable is called when the queue becomes non-empty and each
+   * time its length reaches a multiple of n (the consumer must look again by itself while items
+   * remain, as a pump does). Default 1: on every event.
+   */
+  notifyEvery?: number;
 }
 
 export interface JobQueueStatus {
@@ -80,6 +87,7 @@ export interface SubscriberInit {
   flowId: string | null;
   maxQueueSize: number;
   onReadable: (() => void) | null;
+  notifyEvery: number;
   source: ReplaySource | null;
   /** Replay covers seq in (afterSeq, replayEnd]; live events need seq > liveFloor. */
   afterSeq: number;
@@ -102,6 +110,7 @@ export class Subscriber {
   onReadable: (() => void) | null;
 
   private readonly queue: RingQueue<TraceRecord>;
+  private readonly notifyEvery: number;
   private readonly source: ReplaySource | null;
   private readonly liveFloor: number;
   private readonly replayEnd: number;
@@ -127,6 +136,7 @@ export class Subscriber {
     this.flowId = init.flowId;
     this.maxQueueSize = init.maxQueueSize;
     this.onReadable = init.onReadable;
+    this.notifyEvery = init.notifyEvery;
     this.source = init.source;
     this.replayCursor = init.afterSeq;
     this.replayEnd = init.replayEnd;
@@ -239,7 +249,8 @@ export class Subscriber {
     }
     this.lose(this.queue.push(event));
     if (this.waiters.length > 0) this.feedWaiters();
-    if (this.queue.length > 0) this.notify();
+    const n = this.queue.length;
+    if (n === 1 || (n > 0 && n % this.notifyEvery === 0)) this.notify();
   }
 
   /** @internal Announces a replay pending at subscribe time. */
@@ -355,6 +366,14 @@ function checkQueueSize(value: unknown): number {
   return value;
 }
 
+function checkNotifyEvery(value: unknown): number {
+  if (value === undefined) return 1;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`notifyEvery must be an integer >= 1, got ${String(value)}`);
+  }
+  return value;
+}
+
 function checkAfterSeq(value: unknown): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
     throw new RangeError(`afterSeq must be a finite number >= 0, got ${String(value)}`);
@@ -422,7 +441,7 @@ export class JobEventManager {
       // Events up to lastSeq come from the replay (or were already seen by the client).
       liveFloor = Math.max(afterSeq, replayEnd);
     }
-    const subscriber = this.add(jobId, null, maxQueueSize, options?.onReadable ?? null, {
+    const subscriber = this.add(jobId, null, maxQueueSize, options?.onReadable ?? null, checkNotifyEvery(options?.notifyEvery), {
       afterSeq,
       replayEnd,
       liveFloor,
@@ -437,7 +456,7 @@ export class JobEventManager {
   subscribeFlow(flowId: string, options?: Omit<SubscribeOptions, "afterSeq">): Subscriber {
     checkId(flowId, "flow id");
     const maxQueueSize = checkQueueSize(options?.maxQueueSize ?? this.maxQueueSize);
-    return this.add(null, flowId, maxQueueSize, options?.onReadable ?? null, {
+    return this.add(null, flowId, maxQueueSize, options?.onReadable ?? null, checkNotifyEvery(options?.notifyEvery), {
       afterSeq: 0,
       replayEnd: 0,
       liveFloor: Number.NEGATIVE_INFINITY,
@@ -561,6 +580,7 @@ export class JobEventManager {
     flowId: string | null,
     maxQueueSize: number,
     onReadable: (() => void) | null,
+    notifyEvery: number,
     range: { afterSeq: number; replayEnd: number; liveFloor: number },
   ): Subscriber {
     this.counter++;
@@ -570,6 +590,7 @@ export class JobEventManager {
       flowId,
       maxQueueSize,
       onReadable,
+      notifyEvery,
       source: jobId === null ? null : this.source,
       afterSeq: range.afterSeq,
       replayEnd: range.replayEnd,

@@ -56,6 +56,13 @@ export const SYNC_BUDGET_MS = 30;
  */
 export const BEHIND_AT = 64;
 export const CAUGHT_UP_AT = 16;
+/**
+ * Subscriptions feeding a pump call `ready()` when their queue becomes non-empty and at each
+ * multiple of this (not on every event: with a thousand sockets that call was most of what a job
+ * spent publishing); a pump looks again by itself while items remain. It is BEHIND_AT, so the
+ * behind mark and the half-full flush are still seen in time.
+ */
+export const NOTIFY_EVERY = BEHIND_AT;
 
 /** The process's one fan-out scheduler: pumps with something to send, served in bounded slices. */
 class FanoutScheduler {

@@ -30,7 +30,7 @@ import {
 import { checkKey } from "../api/auth";
 import { CLIENT_QUEUE_FULL, clientMaxBytes, queueFullReason, socketQueueEvents } from "../transport/client-bound";
 import { argsOf, commandFailure, runCommand } from "../transport/commands";
-import { Pump } from "../transport/pump";
+import { NOTIFY_EVERY, Pump } from "../transport/pump";
 import { runningJobs } from "../transport/running-jobs";
 
 /** engine.io packets waiting to be written before a connection counts as congested. */
@@ -177,7 +177,7 @@ export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: 
         if ("job_id" in request) {
           // Live or restored from history (a restored job replays from the database).
           const job = runtime.jobSummary(request.job_id);
-          track(job.job_id, em.subscribe(job.job_id, { afterSeq: request.after_seq ?? 0, maxQueueSize: queueEvents, onReadable: pump.ready }));
+          track(job.job_id, em.subscribe(job.job_id, { afterSeq: request.after_seq ?? 0, maxQueueSize: queueEvents, notifyEvery: NOTIFY_EVERY, onReadable: pump.ready }));
           const info = runtime.monitoring.monitorCollector.traceInfo(job.job_id);
           reply({ ok: true, job_id: job.job_id, status: job.status, last_seq: info?.last_seq ?? 0, session: runtime.jobSession(job.job_id) });
           return;
@@ -186,7 +186,7 @@ export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: 
         // Read in the same synchronous step as the subscription is made: its live events of each
         // running job start right after the announced last_seq.
         const running = runningJobs(runtime, request.flow_id);
-        track(`flow:${request.flow_id}`, em.subscribeFlow(request.flow_id, { maxQueueSize: queueEvents, onReadable: pump.ready }));
+        track(`flow:${request.flow_id}`, em.subscribeFlow(request.flow_id, { maxQueueSize: queueEvents, notifyEvery: NOTIFY_EVERY, onReadable: pump.ready }));
         reply({ ok: true, flow_id: request.flow_id });
         for (const info of running) socket.emit("job_running", info);
       } catch (err) {

@@ -645,3 +645,19 @@ describe("behind: the queue's allowance", () => {
     expect(sub.droppedTotal).toBe(20 + 71);
   });
 });
+
+describe("notifyEvery", () => {
+  it("calls onReadable when the queue becomes non-empty and at each multiple of n, not on every event", () => {
+    const source = new FakeSource();
+    const manager = new JobEventManager(source);
+    const onReadable = vi.fn();
+    const sub = manager.subscribe("job_a", { notifyEvery: 4, onReadable });
+    for (let i = 0; i < 9; i++) manager.publish(source.record("job_a"));
+    // lengths 1, 4 and 8
+    expect(onReadable).toHaveBeenCalledTimes(3);
+    sub.drain();
+    manager.publish(source.record("job_a"));
+    expect(onReadable).toHaveBeenCalledTimes(4);
+    expect(() => manager.subscribe("job_a", { notifyEvery: 0 })).toThrow(RangeError);
+  });
+});

@@ -8,6 +8,7 @@ import { TERMINAL_EVENT_TYPES } from "../../../lib/wire";
 import type { Connection, IncomingCommand, Outgoing } from "./connection";
 import { socketQueueEvents } from "../../transport/client-bound";
 import { runningJobs } from "../../transport/running-jobs";
+import { NOTIFY_EVERY } from "../../transport/pump";
 import { eventMessage, socketPump } from "./events";
 
 /** Job ids a flow monitor remembers having announced (bounded, oldest forgotten first). */
@@ -53,7 +54,7 @@ export function openFlowSocket(conn: Connection, flowId: string): void {
     remember(info.job_id);
     conn.send({ type: "job_running", ...info });
   }
-  const subscriber = runtime.monitoring.eventManager.subscribeFlow(flowId, { maxQueueSize: socketQueueEvents(), onReadable: pump.ready });
+  const subscriber = runtime.monitoring.eventManager.subscribeFlow(flowId, { maxQueueSize: socketQueueEvents(), notifyEvery: NOTIFY_EVERY, onReadable: pump.ready });
   pump.add(subscriber);
   conn.own(() => {
     pump.stop();
