@@ -62,6 +62,9 @@ export async function socketsBench(): Promise<boolean> {
     const reports: Record<string, unknown>[] = [];
     lines.on("line", (line) => reports.push(JSON.parse(line) as Record<string, unknown>));
     await waitUntil("every monitor's connected message", () => reports.some((r) => r.ready === true) || child.exitCode !== null);
+    // The floor on this machine: the same server with every socket open and nothing running
+    // (on a loaded machine an idle loop alone shows delays).
+    const idle = await underProbe(server.url, () => sleep(3_000));
     let totalEvents = 0;
     const figures = await underProbe(server.url, async () => {
       await api(server, "POST", `/api/jobs/${jobId}/resume`);
@@ -71,6 +74,7 @@ export async function socketsBench(): Promise<boolean> {
     const result = reports.find((r) => r.done === true) as { events: number[]; gaps: number; drops: number; complete: number } | undefined;
     if (result === undefined) throw new Error("the readers did not report");
     const delivered = result.events.reduce((s, n) => s + n, 0);
+    console.log(describeLoop(`idle, ${fmt(MONITORS)} sockets open (the floor)`, idle));
     console.log(describeLoop(`${fmt(MONITORS)} monitors × ${fmt(totalEvents)} events`, figures));
     console.log(
       `delivered ${fmt(delivered)} of ${fmt(totalEvents * MONITORS)} events; ${result.complete}/${MONITORS} monitors complete (every seq, in order); ${result.gaps} seq gaps, ${result.drops} events_dropped notices (readers in a child process)`,
