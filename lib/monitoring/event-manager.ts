@@ -25,6 +25,12 @@ export const DEFAULT_MAX_QUEUE_SIZE = 100;
  * subscriber (a queue holds references).
  */
 export const BEHIND_ALLOWANCE = 8;
+/**
+ * A job with more subscribers than this has its events delivered in slices of
+ * {@link DELIVERY_SLICE_MS} (in order, off the publisher's turn) rather than at once.
+ */
+export const DEFER_OVER_SUBSCRIBERS = 32;
+export const DELIVERY_SLICE_MS = 5;
 
 /** Where replayed events come from (the MonitorCollector's per-job ring buffer implements it). */
 export interface ReplaySource {
@@ -400,7 +406,13 @@ export class JobEventManager {
   /** Per job id or `flow:<id>`: how many of its subscribers are behind, and who waits for none. */
   private readonly behind = new Map<string, { count: number; waiters: (() => void)[] }>();
   private readonly behindChanged = (subscriber: Subscriber, on: boolean): void => {
-    const key = subscriber.jobId ?? `flow:${subscriber.flowId}`;
+    this.adjustBehind(subscriber.jobId ?? `flow:${subscriber.flowId}`, on);
+  };
+  /** Jobs whose events wait to be delivered to their many subscribers (in publish order). */
+  private readonly deferred = new Map<string, { events: TraceRecord[]; index: number; next: number; list: readonly Subscriber[] | null }>();
+  private deliveryScheduled = false;
+
+  private adjustBehind(key: string, on: boolean): void {
     let entry = this.behind.get(key);
     if (on) {
       if (entry === undefined) {
@@ -417,7 +429,48 @@ export class JobEventManager {
     if (entry.count > 0) return;
     this.behind.delete(key);
     for (const resolve of entry.waiters) resolve();
+  }
+
+  /**
+   * Delivers deferred events, oldest first, to each job's subscribers, and yields to the event
+   * loop after {@link DELIVERY_SLICE_MS}; a job counts as behind until its events are delivered.
+   */
+  private readonly deliverDeferred = (): void => {
+    this.deliveryScheduled = false;
+    const start = performance.now();
+    for (const [jobId, pending] of this.deferred) {
+      while (pending.index < pending.events.length) {
+        const event = pending.events[pending.index] as TraceRecord;
+        // The subscribers as they were when this event's delivery began (copy-on-write arrays);
+        // one that joined since replays it (its live floor is past it), one that left is closed.
+        const list = pending.list ?? this.byJob.get(jobId) ?? NO_SUBSCRIBERS;
+        pending.list = list;
+        while (pending.next < list.length) {
+          list[pending.next++]?.[DELIVER](event);
+          if ((pending.next & 63) === 0 && performance.now() - start >= DELIVERY_SLICE_MS) {
+            this.scheduleDelivery();
+            return;
+          }
+        }
+        pending.index++;
+        pending.next = 0;
+        pending.list = null;
+      }
+      this.deferred.delete(jobId);
+      this.adjustBehind(jobId, false);
+    }
   };
+
+  private scheduleDelivery(): void {
+    if (this.deliveryScheduled) return;
+    this.deliveryScheduled = true;
+    setImmediate(this.deliverDeferred);
+  }
+
+  /** Drops a job's undelivered events (its subscribers are gone). */
+  private dropDeferred(jobId: string): void {
+    if (this.deferred.delete(jobId)) this.adjustBehind(jobId, false);
+  }
 
   constructor(source: ReplaySource, options?: { maxQueueSize?: number }) {
     this.source = source;
@@ -482,7 +535,18 @@ export class JobEventManager {
     if (this.byId.size === 0) return;
     const subscribers = this.byJob.get(event.job_id);
     if (subscribers !== undefined) {
-      for (let i = 0; i < subscribers.length; i++) subscribers[i]?.[DELIVER](event);
+      const pending = this.deferred.get(event.job_id);
+      if (pending !== undefined) pending.events.push(event);
+      else if (subscribers.length > DEFER_OVER_SUBSCRIBERS) {
+        // Many subscribers: one handler's burst would cost a delivery per event per subscriber
+        // inside the job's own turn. Delivered in slices instead; the job is behind meanwhile, so
+        // monitoring holds its next activation until they are delivered.
+        this.deferred.set(event.job_id, { events: [event], index: 0, next: 0, list: null });
+        this.adjustBehind(event.job_id, true);
+        this.scheduleDelivery();
+      } else {
+        for (let i = 0; i < subscribers.length; i++) subscribers[i]?.[DELIVER](event);
+      }
     }
     if (this.byFlow.size !== 0) {
       const flowSubscribers = this.byFlow.get(event.flow_id);
@@ -547,11 +611,13 @@ export class JobEventManager {
     if (subscribers === undefined) return;
     for (const subscriber of subscribers) subscriber.close();
     this.byJob.delete(jobId);
+    this.dropDeferred(jobId);
   }
 
   /** Closes every subscriber (job and flow). The manager stays usable. */
   shutdown(): void {
     for (const subscriber of [...this.byId.values()]) subscriber.close();
+    for (const jobId of [...this.deferred.keys()]) this.dropDeferred(jobId);
     this.byJob.clear();
     this.byFlow.clear();
     this.byId.clear();

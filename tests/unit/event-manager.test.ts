@@ -661,3 +661,22 @@ describe("notifyEvery", () => {
     expect(() => manager.subscribe("job_a", { notifyEvery: 0 })).toThrow(RangeError);
   });
 });
+
+describe("many subscribers: delivery in slices", () => {
+  it("past 32 subscribers a job's events are delivered after publish returns, in order, to every subscriber; the job is behind meanwhile", async () => {
+    const source = new FakeSource();
+    const manager = new JobEventManager(source, { maxQueueSize: 1000 });
+    const subs = Array.from({ length: 40 }, () => manager.subscribe("job_a"));
+    for (let i = 0; i < 100; i++) manager.publish(source.record("job_a"));
+    // Nothing delivered inside publish: the job waits for its delivery.
+    expect(subs[0]?.queueSize).toBe(0);
+    const wait = manager.whenCaughtUp("job_a", "flow_a");
+    expect(wait).toBeInstanceOf(Promise);
+    await wait;
+    for (const sub of subs) {
+      const seqs = sub.drain().map((item) => (item.kind === "event" ? item.event.seq : -1));
+      expect(seqs).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    }
+    expect(manager.behindTotal).toBe(0);
+  });
+});
