@@ -30,7 +30,7 @@ export const BEHIND_ALLOWANCE = 8;
  * {@link DELIVERY_SLICE_MS} (in order, off the publisher's turn) rather than at once.
  */
 export const DEFER_OVER_SUBSCRIBERS = 32;
-export const DELIVERY_SLICE_MS = 3;
+export const DELIVERY_SLICE_MS = 5;
 
 /** Where replayed events come from (the MonitorCollector's per-job ring buffer implements it). */
 export interface ReplaySource {

@@ -45,7 +45,7 @@ export interface PumpOptions {
 }
 
 /** Sending time after which the scheduler yields to the event loop. */
-export const SLICE_MS = 4;
+export const SLICE_MS = 8;
 /** Sending time per turn of the loop that `ready()` may spend flushing half-full queues at once. */
 export const SYNC_BUDGET_MS = 30;
 
