@@ -36,7 +36,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * server, so the reading side has to be cheap: with the `ws` client and a JSON.parse per
  * message the bench itself, not the server, is what falls behind.
  */
-class RawClient {
+export class RawClient {
   readonly socket: Socket;
   readonly opened: Promise<void>;
   bytes = 0;
@@ -163,7 +163,7 @@ function intAt(buf: Buffer, i: number): number {
 }
 
 /** Latencies in whole milliseconds (Date.now() differences), counted per value. */
-class Histogram {
+export class Histogram {
   /** Values from -OFFSET (clock rounding) to 60 s; beyond is counted in the last bucket. */
   private static readonly OFFSET = 1000;
   readonly counts = new Float64Array(61_000 + Histogram.OFFSET);
@@ -208,7 +208,7 @@ interface Msg {
  * a fixed order: `{"event_id":"evt_<seq>","seq":…,"event_type":"…","timestamp":"<ISO>",…`);
  * control messages and the job_* events are parsed in full, and checked against the scan.
  */
-class Reader {
+export class Reader {
   readonly client: RawClient;
   connected = false;
   lastSeq = 0;
@@ -506,7 +506,7 @@ export async function serverFanoutBench(): Promise<void> {
     const growth = (rs: RunResult[]): number => median(rs.map((r) => r.rssPeakMB - r.rssBeforeMB));
     const s = b.at(-1)?.stalled;
     console.log(
-      `never-reader: server RSS growth during a run (median) A +${growth(a).toFixed(0)} MB, B +${growth(b).toFixed(0)} MB; parked for it (read after the job): ${fmt((s?.bytes ?? 0) / 1024)} KiB = ${fmt(s?.events ?? 0)} of ${fmt(events)} events (kernel socket buffers + ≤ 1 MiB send buffer + its queue of 100); the other ${fmt(s?.dropped ?? 0)} reported as events_dropped`,
+      `never-reader: server RSS growth during a run (median) A +${growth(a).toFixed(0)} MB, B +${growth(b).toFixed(0)} MB; parked for it (read after the job): ${fmt((s?.bytes ?? 0) / 1024)} KiB = ${fmt(s?.events ?? 0)} of ${fmt(events)} events (kernel socket buffers + ≤ 1 MiB send buffer + its queue of 1,000); the other ${fmt(s?.dropped ?? 0)} reported as events_dropped`,
     );
   } finally {
     await server.stop();

@@ -18,6 +18,19 @@ import type { TraceRecord } from "./trace";
 
 /** Default bound of each subscriber's live queue. */
 export const DEFAULT_MAX_QUEUE_SIZE = 100;
+/**
+ * A subscriber that is behind (its consumer keeps up but has not had its turn) may queue this
+ * many times its bound before it loses events: the job it watches is held between activations
+ * meanwhile, so only one handler's burst can pile up, and the records are shared by every
+ * subscriber (a queue holds references).
+ */
+export const BEHIND_ALLOWANCE = 8;
+/**
+ * A job with more subscribers than this has its events delivered in slices of
+ * {@link DELIVERY_SLICE_MS} (in order, off the publisher's turn) rather than at once.
+ */
+export const DEFER_OVER_SUBSCRIBERS = 32;
+export const DELIVERY_SLICE_MS = 5;
 
 /** Where replayed events come from (the MonitorCollector's per-job ring buffer implements it). */
 export interface ReplaySource {
@@ -44,6 +57,13 @@ export interface SubscribeOptions {
    * Exceptions thrown by it are caught and logged; they never reach the publisher.
    */
   onReadable?: () => void;
+  /**
+   * With many subscribers every call costs once per event per subscriber inside the publisher's
+   * turn: with `notifyEvery` n, onReadable is called when the queue becomes non-empty and each
+   * time its length reaches a multiple of n (the consumer must look again by itself while items
+   * remain, as a pump does). Default 1: on every event.
+   */
+  notifyEvery?: number;
 }
 
 export interface JobQueueStatus {
@@ -64,6 +84,7 @@ export interface EventManagerStatus {
 /** Module-private handles: the manager talks to subscribers through these, nobody else can. */
 const DELIVER = Symbol("deliver");
 const ANNOUNCE_REPLAY = Symbol("announceReplay");
+const BEHIND = Symbol("behind");
 
 /** @internal Constructor argument of {@link Subscriber}; use {@link JobEventManager.subscribe}. */
 export interface SubscriberInit {
@@ -72,12 +93,15 @@ export interface SubscriberInit {
   flowId: string | null;
   maxQueueSize: number;
   onReadable: (() => void) | null;
+  notifyEvery: number;
   source: ReplaySource | null;
   /** Replay covers seq in (afterSeq, replayEnd]; live events need seq > liveFloor. */
   afterSeq: number;
   replayEnd: number;
   liveFloor: number;
   detach: (subscriber: Subscriber) => void;
+  /** Reports a change of the subscriber's "behind" flag to the manager. */
+  behindChanged: (subscriber: Subscriber, behind: boolean) => void;
 }
 
 type Waiter = (item: SubscriberItem | null) => void;
@@ -92,6 +116,7 @@ export class Subscriber {
   onReadable: (() => void) | null;
 
   private readonly queue: RingQueue<TraceRecord>;
+  private readonly notifyEvery: number;
   private readonly source: ReplaySource | null;
   private readonly liveFloor: number;
   private readonly replayEnd: number;
@@ -106,6 +131,9 @@ export class Subscriber {
   private isClosed = false;
   private waiters: Waiter[] = [];
   private detach: ((subscriber: Subscriber) => void) | null;
+  private readonly behindChanged: (subscriber: Subscriber, behind: boolean) => void;
+  /** @internal Whether the consumer says it is behind (see {@link Subscriber.setBehind}). */
+  [BEHIND] = false;
 
   /** @internal Created by {@link JobEventManager}. */
   constructor(init: SubscriberInit) {
@@ -114,12 +142,14 @@ export class Subscriber {
     this.flowId = init.flowId;
     this.maxQueueSize = init.maxQueueSize;
     this.onReadable = init.onReadable;
+    this.notifyEvery = init.notifyEvery;
     this.source = init.source;
     this.replayCursor = init.afterSeq;
     this.replayEnd = init.replayEnd;
     this.liveFloor = init.liveFloor;
     this.detach = init.detach;
-    this.queue = new RingQueue<TraceRecord>(16, init.maxQueueSize);
+    this.behindChanged = init.behindChanged;
+    this.queue = new RingQueue<TraceRecord>(16, init.maxQueueSize * BEHIND_ALLOWANCE);
   }
 
   /** Live items waiting (not counting pending replay). */
@@ -183,9 +213,27 @@ export class Subscriber {
     };
   }
 
+  /**
+   * Back-pressure from a consumer that keeps up but has not been given its turn yet (a transport
+   * whose fan-out to many sockets works in slices): while any subscriber of a job (or of its flow)
+   * is behind, the job's next activations wait (monitoring's hooks ask {@link JobEventManager.whenCaughtUp}).
+   * A consumer that is slow itself (a client that does not read) must not set it: a slow client
+   * loses events (`dropped`), it never slows the job.
+   */
+  get behind(): boolean {
+    return this[BEHIND];
+  }
+
+  setBehind(behind: boolean): void {
+    if (this[BEHIND] === behind || (behind && this.isClosed)) return;
+    this[BEHIND] = behind;
+    this.behindChanged(this, behind);
+  }
+
   /** Stops receiving events and unsubscribes from the manager; pending next() calls resolve null. */
   close(): void {
     if (this.isClosed) return;
+    this.setBehind(false);
     this.isClosed = true;
     const detach = this.detach;
     this.detach = null;
@@ -200,19 +248,27 @@ export class Subscriber {
   [DELIVER](event: TraceRecord): void {
     if (this.isClosed) return;
     if (event.seq <= this.liveFloor) return;
-    const evicted = this.queue.push(event);
-    if (evicted !== undefined) {
-      this.lostPending++;
-      this.lostTotal++;
-      this.lastLostJobId = evicted.job_id;
+    // The bound holds unless the consumer is behind through no fault of its own (then up to the
+    // ring's capacity, BEHIND_ALLOWANCE times the bound).
+    if (!this[BEHIND]) {
+      while (this.queue.length >= this.maxQueueSize) this.lose(this.queue.shift());
     }
+    this.lose(this.queue.push(event));
     if (this.waiters.length > 0) this.feedWaiters();
-    if (this.queue.length > 0) this.notify();
+    const n = this.queue.length;
+    if (n === 1 || (n > 0 && n % this.notifyEvery === 0)) this.notify();
   }
 
   /** @internal Announces a replay pending at subscribe time. */
   [ANNOUNCE_REPLAY](): void {
     if (!this.isClosed && this.replayPending) this.notify();
+  }
+
+  private lose(evicted: TraceRecord | undefined): void {
+    if (evicted === undefined) return;
+    this.lostPending++;
+    this.lostTotal++;
+    this.lastLostJobId = evicted.job_id;
   }
 
   private feedWaiters(): void {
@@ -316,6 +372,14 @@ function checkQueueSize(value: unknown): number {
   return value;
 }
 
+function checkNotifyEvery(value: unknown): number {
+  if (value === undefined) return 1;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`notifyEvery must be an integer >= 1, got ${String(value)}`);
+  }
+  return value;
+}
+
 function checkAfterSeq(value: unknown): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
     throw new RangeError(`afterSeq must be a finite number >= 0, got ${String(value)}`);
@@ -337,6 +401,76 @@ export class JobEventManager {
   subscriberTotal = 0;
   private counter = 0;
   private readonly detach = (subscriber: Subscriber): void => this.remove(subscriber);
+  /** Subscribers behind, in all (a field read, for the activation hot path). */
+  behindTotal = 0;
+  /** Per job id or `flow:<id>`: how many of its subscribers are behind, and who waits for none. */
+  private readonly behind = new Map<string, { count: number; waiters: (() => void)[] }>();
+  private readonly behindChanged = (subscriber: Subscriber, on: boolean): void => {
+    this.adjustBehind(subscriber.jobId ?? `flow:${subscriber.flowId}`, on);
+  };
+  /** Jobs whose events wait to be delivered to their many subscribers (in publish order). */
+  private readonly deferred = new Map<string, { events: TraceRecord[]; index: number; next: number; list: readonly Subscriber[] | null }>();
+  private deliveryScheduled = false;
+
+  private adjustBehind(key: string, on: boolean): void {
+    let entry = this.behind.get(key);
+    if (on) {
+      if (entry === undefined) {
+        entry = { count: 0, waiters: [] };
+        this.behind.set(key, entry);
+      }
+      entry.count++;
+      this.behindTotal++;
+      return;
+    }
+    if (entry === undefined) return;
+    entry.count--;
+    this.behindTotal--;
+    if (entry.count > 0) return;
+    this.behind.delete(key);
+    for (const resolve of entry.waiters) resolve();
+  }
+
+  /**
+   * Delivers deferred events, oldest first, to each job's subscribers, and yields to the event
+   * loop after {@link DELIVERY_SLICE_MS}; a job counts as behind until its events are delivered.
+   */
+  private readonly deliverDeferred = (): void => {
+    this.deliveryScheduled = false;
+    const start = performance.now();
+    for (const [jobId, pending] of this.deferred) {
+      while (pending.index < pending.events.length) {
+        const event = pending.events[pending.index] as TraceRecord;
+        // The subscribers as they were when this event's delivery began (copy-on-write arrays);
+        // one that joined since replays it (its live floor is past it), one that left is closed.
+        const list = pending.list ?? this.byJob.get(jobId) ?? NO_SUBSCRIBERS;
+        pending.list = list;
+        while (pending.next < list.length) {
+          list[pending.next++]?.[DELIVER](event);
+          if ((pending.next & 63) === 0 && performance.now() - start >= DELIVERY_SLICE_MS) {
+            this.scheduleDelivery();
+            return;
+          }
+        }
+        pending.index++;
+        pending.next = 0;
+        pending.list = null;
+      }
+      this.deferred.delete(jobId);
+      this.adjustBehind(jobId, false);
+    }
+  };
+
+  private scheduleDelivery(): void {
+    if (this.deliveryScheduled) return;
+    this.deliveryScheduled = true;
+    setImmediate(this.deliverDeferred);
+  }
+
+  /** Drops a job's undelivered events (its subscribers are gone). */
+  private dropDeferred(jobId: string): void {
+    if (this.deferred.delete(jobId)) this.adjustBehind(jobId, false);
+  }
 
   constructor(source: ReplaySource, options?: { maxQueueSize?: number }) {
     this.source = source;
@@ -360,7 +494,7 @@ export class JobEventManager {
       // Events up to lastSeq come from the replay (or were already seen by the client).
       liveFloor = Math.max(afterSeq, replayEnd);
     }
-    const subscriber = this.add(jobId, null, maxQueueSize, options?.onReadable ?? null, {
+    const subscriber = this.add(jobId, null, maxQueueSize, options?.onReadable ?? null, checkNotifyEvery(options?.notifyEvery), {
       afterSeq,
       replayEnd,
       liveFloor,
@@ -375,7 +509,7 @@ export class JobEventManager {
   subscribeFlow(flowId: string, options?: Omit<SubscribeOptions, "afterSeq">): Subscriber {
     checkId(flowId, "flow id");
     const maxQueueSize = checkQueueSize(options?.maxQueueSize ?? this.maxQueueSize);
-    return this.add(null, flowId, maxQueueSize, options?.onReadable ?? null, {
+    return this.add(null, flowId, maxQueueSize, options?.onReadable ?? null, checkNotifyEvery(options?.notifyEvery), {
       afterSeq: 0,
       replayEnd: 0,
       liveFloor: Number.NEGATIVE_INFINITY,
@@ -401,7 +535,18 @@ export class JobEventManager {
     if (this.byId.size === 0) return;
     const subscribers = this.byJob.get(event.job_id);
     if (subscribers !== undefined) {
-      for (let i = 0; i < subscribers.length; i++) subscribers[i]?.[DELIVER](event);
+      const pending = this.deferred.get(event.job_id);
+      if (pending !== undefined) pending.events.push(event);
+      else if (subscribers.length > DEFER_OVER_SUBSCRIBERS) {
+        // Many subscribers: one handler's burst would cost a delivery per event per subscriber
+        // inside the job's own turn. Delivered in slices instead; the job is behind meanwhile, so
+        // monitoring holds its next activation until they are delivered.
+        this.deferred.set(event.job_id, { events: [event], index: 0, next: 0, list: null });
+        this.adjustBehind(event.job_id, true);
+        this.scheduleDelivery();
+      } else {
+        for (let i = 0; i < subscribers.length; i++) subscribers[i]?.[DELIVER](event);
+      }
     }
     if (this.byFlow.size !== 0) {
       const flowSubscribers = this.byFlow.get(event.flow_id);
@@ -409,6 +554,20 @@ export class JobEventManager {
         for (let i = 0; i < flowSubscribers.length; i++) flowSubscribers[i]?.[DELIVER](event);
       }
     }
+  }
+
+  /**
+   * Undefined when no subscriber of the job or its flow is behind (the usual case: one field
+   * read); otherwise a promise that settles once none is. Monitoring holds a job's next
+   * activation on it, so a fan-out in slices is not outrun by the job it serves.
+   */
+  whenCaughtUp(jobId: string, flowId: string): Promise<void> | undefined {
+    if (this.behindTotal === 0) return undefined;
+    const entry = this.behind.get(jobId) ?? this.behind.get(`flow:${flowId}`);
+    if (entry === undefined) return undefined;
+    return new Promise<void>((resolve) => {
+      entry.waiters.push(resolve);
+    }).then(() => this.whenCaughtUp(jobId, flowId));
   }
 
   /** Whether anybody listens to the job (or, when `flowId` is given, to its flow). */
@@ -452,11 +611,13 @@ export class JobEventManager {
     if (subscribers === undefined) return;
     for (const subscriber of subscribers) subscriber.close();
     this.byJob.delete(jobId);
+    this.dropDeferred(jobId);
   }
 
   /** Closes every subscriber (job and flow). The manager stays usable. */
   shutdown(): void {
     for (const subscriber of [...this.byId.values()]) subscriber.close();
+    for (const jobId of [...this.deferred.keys()]) this.dropDeferred(jobId);
     this.byJob.clear();
     this.byFlow.clear();
     this.byId.clear();
@@ -485,6 +646,7 @@ export class JobEventManager {
     flowId: string | null,
     maxQueueSize: number,
     onReadable: (() => void) | null,
+    notifyEvery: number,
     range: { afterSeq: number; replayEnd: number; liveFloor: number },
   ): Subscriber {
     this.counter++;
@@ -494,11 +656,13 @@ export class JobEventManager {
       flowId,
       maxQueueSize,
       onReadable,
+      notifyEvery,
       source: jobId === null ? null : this.source,
       afterSeq: range.afterSeq,
       replayEnd: range.replayEnd,
       liveFloor: range.liveFloor,
       detach: this.detach,
+      behindChanged: this.behindChanged,
     });
     this.byId.set(subscriber.id, subscriber);
     this.subscriberTotal = this.byId.size;

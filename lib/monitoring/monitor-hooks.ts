@@ -36,6 +36,8 @@ export interface MonitoringServices {
   sessionFor(job: Job): DebugSession;
   /** Why this session may not stop now (the cap on paused jobs), or null; counts the refusal. */
   stopRefusal(session: DebugSession): string | null;
+  /** Live fan-out back-pressure: a promise while the job's subscribers are behind (event-manager.ts). */
+  fanout?: { behindTotal: number; whenCaughtUp(jobId: string, flowId: string): Promise<void> | undefined };
 }
 
 const stateOf = (job: Job): JobMonitorState => job.hookState as JobMonitorState;
@@ -87,6 +89,18 @@ export class MonitoringHooks implements ExecutionHooks {
   }
 
   beforeActivation(act: Activation): Promise<void> | undefined {
+    const fanout = this.s.fanout;
+    if (fanout !== undefined && fanout.behindTotal !== 0) {
+      // Sockets watching this job have not been served yet: it waits for them between
+      // activations (the engine records its start through activationReleased).
+      const wait = fanout.whenCaughtUp(act.job.jobId, act.job.flowId);
+      if (wait !== undefined) return wait.then(() => this.checkActivation(act, false));
+    }
+    return this.checkActivation(act, true);
+  }
+
+  /** Breakpoints and steps before an activation; `record`: record its start now (not held before). */
+  private checkActivation(act: Activation, record: boolean): Promise<void> | undefined {
     const state = stateOf(act.job);
     if (state.bpVersion !== this.breakpoints.version) this.refresh(state);
     if (state.hasBreakpoints || state.session?.wantsStop) {
@@ -98,10 +112,11 @@ export class MonitoringHooks implements ExecutionHooks {
       if (stop !== null) {
         const { reason, description } = stop;
         // Its routine_start is recorded by activationReleased, when the engine runs it.
-        return this.stop(state, { kind: "activation", activation: act, emit: null, error: undefined, reason, description, breakpointId: hit?.breakpoint_id ?? null }, hit);
+        const held = this.stop(state, { kind: "activation", activation: act, emit: null, error: undefined, reason, description, breakpointId: hit?.breakpoint_id ?? null }, hit);
+        if (held !== undefined) return held;
       }
     }
-    this.recordStart(state, act);
+    if (record) this.recordStart(state, act);
     return undefined;
   }
 
@@ -232,7 +247,6 @@ export class MonitoringHooks implements ExecutionHooks {
       // Not held: the job runs on, and its trace says which stop was not made and why.
       this.s.collector.record(state.record, "log", request.activation.routineId, { message: `Did not stop (${request.description}): ${refusal}`, source: "debugger" });
       session.dropStopRequests();
-      if (request.kind === "activation") this.recordStart(state, request.activation);
       return undefined;
     }
     if (hit) {

@@ -48,6 +48,7 @@ export class MonitoringRegistry {
         if (refusal !== null) this.debugSessionManager.noteRefusedStop();
         return refusal;
       },
+      fanout: this.eventManager,
     });
     jobStore.onRemove((jobId) => {
       this.monitorCollector.clear(jobId);

@@ -15,6 +15,25 @@ export const JobCreatedSchema = z.strictObject({ job_id: z.string(), flow_id: z.
 export type JobCreated = z.infer<typeof JobCreatedSchema>;
 
 /**
+ * Sent to a flow monitor when it connects, once per job of the flow that is running (or paused)
+ * then, oldest first: the flow monitor's live events of that job start after `last_seq`, and the
+ * job's retained trace starts at `first_seq` (1 unless the trace window has let its start go), so
+ * a job subscription with `after_seq = first_seq - 1` replays it from `job_started` on.
+ */
+export const JobRunningSchema = z.strictObject({
+  job_id: z.string(),
+  flow_id: z.string(),
+  status: JobStatusSchema,
+  first_seq: z.number().int().min(1),
+  last_seq: z.number().int().min(0),
+});
+export type JobRunning = z.infer<typeof JobRunningSchema>;
+
+/** The server is about to disconnect this client: `code` says why (CLIENT_QUEUE_FULL: it left more than `limit_bytes` unread). */
+export const ClientDroppedSchema = z.strictObject({ code: z.string(), message: z.string(), limit_bytes: z.number().int().min(1) });
+export type ClientDropped = z.infer<typeof ClientDroppedSchema>;
+
+/**
  * `routilux dev` reloaded the project's code: the flows it added, replaced or removed, and the
  * version now served. Jobs already running keep the code they started with.
  */
@@ -59,6 +78,10 @@ export interface ServerToClientEvents {
   events_dropped: (info: EventsDropped) => void;
   session: (session: SessionSnapshot) => void;
   job_created: (info: JobCreated) => void;
+  /** After a flow subscription's ack: each job of the flow running at that moment. */
+  job_running: (info: JobRunning) => void;
+  /** Sent right before the server disconnects the client (socket.io's reason: "io server disconnect"). */
+  client_dropped: (info: ClientDropped) => void;
   /** Sent to every connection, subscribed or not. */
   flows_reloaded: (info: FlowsReloaded) => void;
   flows_reload_failed: (info: FlowsReloadFailed) => void;
@@ -76,6 +99,8 @@ export const SOCKET_IO_SERVER_MESSAGES = {
   events_dropped: EventsDroppedSchema,
   session: SessionSnapshotSchema,
   job_created: JobCreatedSchema,
+  job_running: JobRunningSchema,
+  client_dropped: ClientDroppedSchema,
   flows_reloaded: FlowsReloadedSchema,
   flows_reload_failed: FlowsReloadFailedSchema,
 } as const satisfies { [K in keyof ServerToClientEvents]: z.ZodType };
@@ -98,6 +123,7 @@ export const RawServerMessageSchemas = {
   event: TraceEventMessageSchema,
   events_dropped: EventsDroppedSchema.extend({ type: z.literal("events_dropped") }),
   job_created: JobCreatedSchema.extend({ type: z.literal("job_created") }),
+  job_running: JobRunningSchema.extend({ type: z.literal("job_running") }),
   session: z.strictObject({ type: z.literal("session"), session: SessionSnapshotSchema }),
   command_result: z.strictObject({ type: z.literal("command_result"), command: z.string(), id: Id, ok: z.literal(true), data: z.unknown() }),
   error: z.strictObject({ type: z.literal("error"), command: z.string().nullable(), id: Id, message: z.string(), code: z.string() }),
@@ -112,6 +138,7 @@ export const RawServerMessageSchema = z.union([
   raw.event,
   raw.events_dropped,
   raw.job_created,
+  raw.job_running,
   raw.session,
   raw.command_result,
   raw.error,

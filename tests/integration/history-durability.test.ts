@@ -142,7 +142,7 @@ describe("acknowledged means stored", () => {
     // machine's speed; with the batch interval widened to 2 s (through the inspector) it never
     // does, so only a write before the acknowledgement can keep it.
     const inspector = await connectInspector(s);
-    expect(await inspector.evaluate(`(() => { const w = globalThis[Symbol.for("routilux.runtime")].persistence.writer; w.intervalMs = 2000; return w.intervalMs; })()`)).toBe("2000");
+    expect(await inspector.evaluate(`(() => { const w = globalThis[Symbol.for("routilux.runtime")].persistence.writer; w.intervalMs = 2000; return w.intervalMs; })()`)).toBe(2000);
     inspector.close();
     const jobs: string[] = [];
     const flows: string[] = [];

@@ -588,3 +588,95 @@ describe("validation and the idle hot path", () => {
     expect(received).toEqual([1, 2, 3]);
   });
 });
+
+describe("behind: back-pressure from a consumer that has not had its turn", () => {
+  it("whenCaughtUp waits while a subscriber of the job or of its flow is behind, and not for other jobs", async () => {
+    const manager = new JobEventManager(new FakeSource());
+    expect(manager.whenCaughtUp("job_a", "flow_a")).toBeUndefined();
+    const jobSub = manager.subscribe("job_a");
+    const flowSub = manager.subscribeFlow("flow_a");
+    jobSub.setBehind(true);
+    flowSub.setBehind(true);
+    expect(manager.behindTotal).toBe(2);
+    expect(manager.whenCaughtUp("job_b", "flow_b")).toBeUndefined();
+    let released = false;
+    const wait = manager.whenCaughtUp("job_a", "flow_a");
+    expect(wait).toBeInstanceOf(Promise);
+    void wait?.then(() => {
+      released = true;
+    });
+    jobSub.setBehind(false);
+    await new Promise((r) => setTimeout(r, 0));
+    // Still waiting for the flow's subscriber.
+    expect(released).toBe(false);
+    flowSub.close();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(released).toBe(true);
+    expect(manager.behindTotal).toBe(0);
+  });
+
+  it("a closed subscriber cannot be behind", () => {
+    const manager = new JobEventManager(new FakeSource());
+    const sub = manager.subscribe("job_a");
+    sub.close();
+    sub.setBehind(true);
+    expect(sub.behind).toBe(false);
+    expect(manager.behindTotal).toBe(0);
+    expect(manager.whenCaughtUp("job_a", "flow_a")).toBeUndefined();
+  });
+});
+
+describe("behind: the queue's allowance", () => {
+  it("a behind subscriber queues past its bound (up to 8×) and loses nothing; once caught up the bound holds again", () => {
+    const source = new FakeSource(10_000);
+    const manager = new JobEventManager(source, { maxQueueSize: 10 });
+    const sub = manager.subscribe("job_a");
+    sub.setBehind(true);
+    for (let i = 0; i < 50; i++) manager.publish(source.record("job_a"));
+    expect(sub.queueSize).toBe(50);
+    expect(sub.droppedTotal).toBe(0);
+    for (let i = 0; i < 50; i++) manager.publish(source.record("job_a"));
+    // 8 × 10 at most: the oldest 20 are lost.
+    expect(sub.queueSize).toBe(80);
+    expect(sub.droppedTotal).toBe(20);
+    sub.setBehind(false);
+    manager.publish(source.record("job_a"));
+    expect(sub.queueSize).toBe(10);
+    expect(sub.droppedTotal).toBe(20 + 71);
+  });
+});
+
+describe("notifyEvery", () => {
+  it("calls onReadable when the queue becomes non-empty and at each multiple of n, not on every event", () => {
+    const source = new FakeSource();
+    const manager = new JobEventManager(source);
+    const onReadable = vi.fn();
+    const sub = manager.subscribe("job_a", { notifyEvery: 4, onReadable });
+    for (let i = 0; i < 9; i++) manager.publish(source.record("job_a"));
+    // lengths 1, 4 and 8
+    expect(onReadable).toHaveBeenCalledTimes(3);
+    sub.drain();
+    manager.publish(source.record("job_a"));
+    expect(onReadable).toHaveBeenCalledTimes(4);
+    expect(() => manager.subscribe("job_a", { notifyEvery: 0 })).toThrow(RangeError);
+  });
+});
+
+describe("many subscribers: delivery in slices", () => {
+  it("past 32 subscribers a job's events are delivered after publish returns, in order, to every subscriber; the job is behind meanwhile", async () => {
+    const source = new FakeSource();
+    const manager = new JobEventManager(source, { maxQueueSize: 1000 });
+    const subs = Array.from({ length: 40 }, () => manager.subscribe("job_a"));
+    for (let i = 0; i < 100; i++) manager.publish(source.record("job_a"));
+    // Nothing delivered inside publish: the job waits for its delivery.
+    expect(subs[0]?.queueSize).toBe(0);
+    const wait = manager.whenCaughtUp("job_a", "flow_a");
+    expect(wait).toBeInstanceOf(Promise);
+    await wait;
+    for (const sub of subs) {
+      const seqs = sub.drain().map((item) => (item.kind === "event" ? item.event.seq : -1));
+      expect(seqs).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    }
+    expect(manager.behindTotal).toBe(0);
+  });
+});

@@ -6,16 +6,23 @@ import type { Duplex } from "node:stream";
 import { type RawData, WebSocket } from "ws";
 import type { Runtime } from "../../../lib";
 import { RawClientMessageSchema, type RawServerMessage } from "../../../lib/wire";
+import { queueFullReason } from "../../transport/client-bound";
+
+const POLICY_VIOLATION = 1008;
 
 /** The socket each WebSocket was upgraded from (its frames are corked around a batch). */
 export const tcpSockets = new WeakMap<WebSocket, Duplex>();
 
-/** A message to send: a typed object, or JSON text already serialised (a trace event fanned out). */
-export type Outgoing = RawServerMessage | string;
+/**
+ * A message to send: a typed object, or JSON already serialised (a trace event fanned out: its
+ * UTF-8 bytes, made once and shared by every socket it goes to).
+ */
+export type Outgoing = RawServerMessage | string | Buffer;
 
 export interface Connection {
   readonly ws: WebSocket;
   readonly runtime: Runtime;
+  /** Sends, unless that takes the client over its bound of unread bytes: then it is disconnected. */
   send(message: Outgoing): void;
   /** Runs `fn` when the connection closes. */
   own(fn: () => void): void;
@@ -32,6 +39,8 @@ export interface IncomingCommand {
 
 export interface ConnectionOptions {
   pingMs: number;
+  /** Bytes the client may leave unread (transport/client-bound.ts). */
+  maxBytes: number;
   /** Registry of cleanups, run when the server closes. */
   cleanups: Set<() => void>;
   onCommand(conn: Connection, command: IncomingCommand): void;
@@ -65,7 +74,16 @@ export function openConnection(ws: WebSocket, runtime: Runtime, options: Connect
   let missed = 0;
   let disposed = false;
   const send = (message: Outgoing): void => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(typeof message === "string" ? message : JSON.stringify(message));
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const data = typeof message === "string" || Buffer.isBuffer(message) ? message : JSON.stringify(message);
+    const bytes = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    // Replies count against the same bound as events: a client that asks and never reads is
+    // disconnected instead of growing the send buffer without end.
+    if (ws.bufferedAmount + bytes > options.maxBytes) {
+      overflow();
+      return;
+    }
+    ws.send(data, { binary: false });
   };
   const conn: Connection = {
     ws,
@@ -97,6 +115,11 @@ export function openConnection(ws: WebSocket, runtime: Runtime, options: Connect
     }
     options.cleanups.delete(dispose);
   };
+  /** Over the bound: released now (its subscriptions and listeners), then closed with the reason. */
+  const overflow = (): void => {
+    dispose();
+    ws.close(POLICY_VIOLATION, queueFullReason(options.maxBytes));
+  };
   options.cleanups.add(dispose);
   ws.on("pong", () => {
     missed = 0;
@@ -104,6 +127,8 @@ export function openConnection(ws: WebSocket, runtime: Runtime, options: Connect
   ws.on("error", (err) => console.error("[ws] socket error:", err.message));
   ws.on("close", dispose);
   ws.on("message", (data: RawData, isBinary: boolean) => {
+    // Disconnected for its unread bytes: what it still sends is not run.
+    if (disposed) return;
     missed = 0;
     if (isBinary) {
       conn.reject(null, null, "BAD_MESSAGE", "Binary messages are not supported; send JSON text");

@@ -7,8 +7,8 @@ import { type Connection, type Outgoing, tcpSockets } from "./connection";
 /** Stop draining while this much is waiting in the socket's send buffer. */
 const HIGH_WATER_BYTES = 1024 * 1024;
 
-/** The JSON text of each trace record sent, shared by all the sockets it fans out to. */
-const eventTexts = new WeakMap<TraceRecord, string>();
+/** The JSON of each trace record sent (UTF-8), shared by all the sockets it fans out to. */
+const eventTexts = new WeakMap<TraceRecord, Buffer>();
 
 /** A subscriber item as a message: the trace record plus `type` = its event type, or a loss report. */
 export function eventMessage(item: SubscriberItem): Outgoing {
@@ -17,7 +17,7 @@ export function eventMessage(item: SubscriberItem): Outgoing {
   const event = item.event;
   let text = eventTexts.get(event);
   if (text === undefined) {
-    text = JSON.stringify({ ...event.toJSON(), type: event.event_type });
+    text = Buffer.from(JSON.stringify({ ...event.toJSON(), type: event.event_type }));
     eventTexts.set(event, text);
   }
   return text;

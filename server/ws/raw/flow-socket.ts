@@ -1,9 +1,14 @@
 /**
- * `/api/ws/flows/{flow_id}/monitor`: `{type: "connected", flow_id}`, then every event of every job
- * of the flow, with `{type: "job_created", job_id, flow_id}` before a new job's events.
+ * `/api/ws/flows/{flow_id}/monitor`: `{type: "connected", flow_id}`, a `{type: "job_running", ...}`
+ * for each job of the flow running then (its `first_seq` lets the client replay its start from
+ * the job's own monitor), then every event of every job of the flow, with
+ * `{type: "job_created", job_id, flow_id}` before a new job's events.
  */
 import { TERMINAL_EVENT_TYPES } from "../../../lib/wire";
 import type { Connection, IncomingCommand, Outgoing } from "./connection";
+import { socketQueueEvents } from "../../transport/client-bound";
+import { runningJobs } from "../../transport/running-jobs";
+import { NOTIFY_EVERY } from "../../transport/pump";
 import { eventMessage, socketPump } from "./events";
 
 /** Job ids a flow monitor remembers having announced (bounded, oldest forgotten first). */
@@ -43,7 +48,13 @@ export function openFlowSocket(conn: Connection, flowId: string): void {
       if (startedFlowId === flowId && remember(job.jobId)) conn.send({ type: "job_created", job_id: job.jobId, flow_id: flowId });
     }),
   );
-  const subscriber = runtime.monitoring.eventManager.subscribeFlow(flowId, { onReadable: pump.ready });
+  // Announced in the same synchronous step as the subscription is made: its live events of each
+  // announced job start right after the announced last_seq.
+  for (const info of runningJobs(runtime, flowId)) {
+    remember(info.job_id);
+    conn.send({ type: "job_running", ...info });
+  }
+  const subscriber = runtime.monitoring.eventManager.subscribeFlow(flowId, { maxQueueSize: socketQueueEvents(), notifyEvery: NOTIFY_EVERY, onReadable: pump.ready });
   pump.add(subscriber);
   conn.own(() => {
     pump.stop();

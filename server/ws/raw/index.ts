@@ -17,6 +17,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import type { Runtime } from "../../../lib";
 import { isId, shownId } from "../../../lib/wire";
 import { checkKey } from "../../api/auth";
+import { clientMaxBytes } from "../../transport/client-bound";
 import { closeReason, openConnection, tcpSockets } from "./connection";
 import { openFlowSocket, onFlowCommand } from "./flow-socket";
 import { type JobSocketMode, onJobCommand, openJobSocket } from "./job-socket";
@@ -73,6 +74,7 @@ function rejectUpgrade(socket: Duplex, status: number, text: string): void {
 export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, clientTracking: true });
   const pingMs = pingInterval();
+  const maxBytes = clientMaxBytes();
   const cleanups = new Set<() => void>();
   let closed = false;
 
@@ -95,11 +97,11 @@ export function attachRawWebSockets(runtime: Runtime): RawWebSockets {
       return;
     }
     if (target.kind === "flow") {
-      openFlowSocket(openConnection(ws, runtime, { pingMs, cleanups, onCommand: onFlowCommand }), target.id);
+      openFlowSocket(openConnection(ws, runtime, { pingMs, maxBytes, cleanups, onCommand: onFlowCommand }), target.id);
       return;
     }
     const { id, mode } = target;
-    const conn = openConnection(ws, runtime, { pingMs, cleanups, onCommand: (c, msg) => onJobCommand(c, id, mode, msg) });
+    const conn = openConnection(ws, runtime, { pingMs, maxBytes, cleanups, onCommand: (c, msg) => onJobCommand(c, id, mode, msg) });
     openJobSocket(conn, id, mode, parseAfterSeq(query.get("after_seq")) ?? 0);
   }
 

@@ -4,8 +4,10 @@
  * (`{command, id?, ...}` → `command_result` or `error`) and pushes `session` updates.
  */
 import type { Subscriber } from "../../../lib";
+import { socketQueueEvents } from "../../transport/client-bound";
 import { argsOf, commandFailure, runCommand } from "../../transport/commands";
 import { type Connection, closeReason, type IncomingCommand } from "./connection";
+import { NOTIFY_EVERY } from "../../transport/pump";
 import { eventMessage, socketPump } from "./events";
 
 export type JobSocketMode = "monitor" | "debug";
@@ -41,7 +43,7 @@ export function openJobSocket(conn: Connection, jobId: string, mode: JobSocketMo
       ws.close(1000, closeReason(`Job '${jobId}' was removed`));
     },
   );
-  const subscriber: Subscriber = monitoring.eventManager.subscribe(jobId, { afterSeq, onReadable: pump.ready });
+  const subscriber: Subscriber = monitoring.eventManager.subscribe(jobId, { afterSeq, maxQueueSize: socketQueueEvents(), notifyEvery: NOTIFY_EVERY, onReadable: pump.ready });
   pump.add(subscriber);
   conn.own(() => {
     pump.stop();
