@@ -1,4 +1,4 @@
-import { type Flow, flowFromDsl, flowToDsl, type Job, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
+import { DslError, type Flow, flowFromDsl, flowToDsl, type Job, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
 import { type EventWithPayload, type FlowStructure, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
 import type { DevStatus, Health, JobFlow, JobIoPage, PayloadRowKind } from "../wire/model";
@@ -154,6 +154,8 @@ export class Runtime {
     try {
       flow = dsl === undefined || dsl === null ? flowFromDsl({ flow_id: flowId, routines: {} }, this.registry) : flowFromDsl(dsl, this.registry, { flowId });
     } catch (err) {
+      // A DSL over a limit keeps its status (413 for size) and names the limit in its details.
+      if (err instanceof DslError && err.code === "DSL_LIMIT_EXCEEDED") throw err;
       throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_DSL", (err as Error).message);
     }
     this.addFlow(flow);

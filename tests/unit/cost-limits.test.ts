@@ -162,11 +162,11 @@ describe("DSL text is bounded before it is parsed", () => {
     expect(error.details).toEqual({ limit: "text", max: DSL_LIMITS.text });
   });
 
-  it("refuses more keys than the entries limit, in YAML, JSON and as an object (413)", () => {
+  it("refuses more keys than the entries limit, in YAML, JSON and as an object (400)", () => {
     const keys = Array.from({ length: DSL_LIMITS.entries + 1 }, (_, i) => `      k${i}: 1`).join("\n");
     const yaml = dslError(() => parseDslText(`${routines}    config:\n${keys}\n`));
     expect(yaml.code).toBe("DSL_LIMIT_EXCEEDED");
-    expect(yaml.status).toBe(413);
+    expect(yaml.status).toBe(400);
     expect(yaml.details).toEqual({ limit: "entries", max: DSL_LIMITS.entries });
     const config = Object.fromEntries(Array.from({ length: DSL_LIMITS.entries + 1 }, (_, i) => [`k${i}`, 1]));
     const json = dslError(() => parseDslText(JSON.stringify({ routines: { a: { class: "passthrough", config } } })));
