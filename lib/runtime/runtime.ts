@@ -1,4 +1,5 @@
 import { DslError, type Flow, flowFromDsl, flowToDsl, type Job, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
+import { parseDslTextOffThread } from "./dsl-off-thread";
 import { type EventWithPayload, type FlowStructure, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
 import type { DevStatus, Health, JobFlow, JobIoPage, PayloadRowKind } from "../wire/model";
@@ -162,6 +163,23 @@ export class Runtime {
     this.savedFlows.add(flowId);
     this.flowChanged(flowId);
     return flow;
+  }
+
+  /**
+   * createFlow for a request: DSL text is parsed on a worker thread (dsl-off-thread.ts), so a
+   * large or hostile document does not stall the event loop; an object goes straight through.
+   */
+  async createFlowFromRequest(flowId: string, dsl?: unknown): Promise<Flow> {
+    if (typeof dsl !== "string") return this.createFlow(flowId, dsl);
+    if (this.flowMap.has(flowId)) throw new MonitoringError("conflict", "FLOW_EXISTS", `Flow '${flowId}' already exists`);
+    let parsed: unknown;
+    try {
+      parsed = await parseDslTextOffThread(dsl);
+    } catch (err) {
+      if (err instanceof DslError && err.code === "DSL_LIMIT_EXCEEDED") throw err;
+      throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_DSL", (err as Error).message);
+    }
+    return this.createFlow(flowId, parsed);
   }
 
   /** Call after editing a flow's graph (routines, connections): a flow created over HTTP is saved again. */
