@@ -261,14 +261,23 @@ function checkYamlDocument(root: YamlNode | null): void {
   if (walk(root, "", 1) > DSL_LIMITS.entries) throw tooMany("entries");
 }
 
-/** Text (YAML or JSON) or an already parsed object → a plain object, or a DslError. */
-export function parseDslText(text: string): unknown {
+/**
+ * The linear checks alone (size, then the scan), throwing what parseDslText would throw for
+ * them; returns the trimmed text. Cheap enough to run before handing the text to a worker.
+ */
+export function precheckDslText(text: string): string {
   if (text.length > MAX_DSL_TEXT) {
     throw new DslError("", `DSL text is larger than ${MAX_DSL_TEXT} characters`, { name: "text", max: MAX_DSL_TEXT });
   }
   const trimmed = text.trim();
   if (trimmed === "") throw new DslError("", "DSL text is empty");
   scanDslText(trimmed);
+  return trimmed;
+}
+
+/** Text (YAML or JSON) or an already parsed object → a plain object, or a DslError. */
+export function parseDslText(text: string): unknown {
+  const trimmed = precheckDslText(text);
   if (trimmed.startsWith("{")) {
     try {
       return JSON.parse(trimmed);

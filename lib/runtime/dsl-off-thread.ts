@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { DslError, parseDslText } from "../engine";
+import { DslError, parseDslText, precheckDslText } from "../engine";
 import type { DslWorkerAnswer } from "./dsl-worker";
 
 /** Texts shorter than this are parsed in place: a round trip to the worker costs more. */
@@ -93,6 +93,8 @@ function getWorker(): Worker | null {
 
 /** parseDslText, on the worker thread for texts worth it. */
 export async function parseDslTextOffThread(text: string): Promise<unknown> {
+  // The linear checks run here first (a few ms for 1 MB): a text over a bound is refused at once.
+  precheckDslText(text);
   const w = text.length >= OFF_THREAD_FROM_CHARS ? getWorker() : null;
   if (!w) return parseDslText(text);
   const id = ++nextId;
