@@ -51,19 +51,19 @@ function fit(text: string): string {
   return out;
 }
 
-/** Pads with a comment to about 1 MB. */
+/** Pads with a comment to just under the 1,000,000-character limit (the request schema's too). */
 function fill(text: string): string {
-  return fit(`${text}#${"x".repeat(Math.max(0, MB - text.length - 1))}\n`);
+  return fit(`${text}#${"x".repeat(Math.max(0, MB - 1_000 - text.length))}\n`);
 }
 
 function hostileDsls(): Array<[string, string]> {
-  const head = "flow_id: hostile\nroutines:\n  a:\n    class: passthrough\n    config:\n";
+  const head = "routines:\n  a:\n    class: passthrough\n    config:\n";
   let keys = head;
   for (let i = 0; keys.length < MB - 100; i++) keys += `      k${i}: 1\n`;
   let chain = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (let i = 1; chain.length < MB - 100; i++) chain += `a${i}: &a${i} [*a${i - 1}, *a${i - 1}]\n`;
   // Valid, so the flow is built too: the keys are the example's params (any keys allowed there).
-  let underLimit = "flow_id: hostile\nroutines:\n  a:\n    class: passthrough\nexample:\n  entry_routine_id: a\n  params:\n";
+  let underLimit = "routines:\n  a:\n    class: passthrough\nexample:\n  entry_routine_id: a\n  params:\n";
   for (let i = 0; i < 9_990; i++) underLimit += `    key_number_${i}: ${"v".repeat(60)}\n`;
   const fanOut = `x: &x {${Array.from({ length: 95 }, (_, i) => `k${i}: 1`).join(", ")}}\ny: [${Array(100).fill("*x").join(", ")}]\n${head}      n: 1\n`;
   return [

@@ -115,6 +115,12 @@ export function scanDslText(text: string): { depth: number; entries: number; ali
   /** Inside a block scalar (`|`, `>`): lines indented deeper than this column are text. */
   let blockScalarColumn = -1;
   let i = 0;
+  // Skipping to the end of a line with indexOf (native) keeps long comments and text cheap even
+  // before the JIT has warmed this loop up.
+  const endOfLine = (from: number): number => {
+    const at = text.indexOf("\n", from);
+    return at < 0 ? n : at;
+  };
   const deeper = (level: number) => {
     if (level > depth) {
       depth = level;
@@ -131,14 +137,12 @@ export function scanDslText(text: string): { depth: number; entries: number; ali
     const first = text.charCodeAt(i);
     if (i >= n) break;
     if (first === LF || first === CR || first === 35 /* # */) {
-      while (i < n && text.charCodeAt(i) !== LF) i++;
-      i++;
+      i = endOfLine(i) + 1;
       continue;
     }
     if (blockScalarColumn >= 0) {
       if (col > blockScalarColumn) {
-        while (i < n && text.charCodeAt(i) !== LF) i++;
-        i++;
+        i = endOfLine(i) + 1;
         continue;
       }
       blockScalarColumn = -1;
@@ -169,20 +173,35 @@ export function scanDslText(text: string): { depth: number; entries: number; ali
       const tokenStart = prev === SPACE || prev === TAB || prev === 91 || prev === 123 || prev === 44 || prev === 58;
       if ((c === 34 /* " */ || c === 39) /* ' */ && tokenStart) {
         // A quoted scalar, possibly over several lines: skip it whole.
+        const quote = c === 34 ? '"' : "'";
         i++;
         while (i < n) {
-          const q = text.charCodeAt(i);
-          if (c === 34 && q === 92 /* \ */) i += 2;
-          else if (q === c && c === 39 && text.charCodeAt(i + 1) === 39) i += 2;
-          else if (q === c) break;
-          else i++;
+          const close = text.indexOf(quote, i);
+          if (close < 0) {
+            i = n;
+            break;
+          }
+          if (c === 34) {
+            // Escaped when preceded by an odd number of backslashes.
+            let slashes = 0;
+            while (text.charCodeAt(close - 1 - slashes) === 92) slashes++;
+            if (slashes % 2 === 1) {
+              i = close + 1;
+              continue;
+            }
+          } else if (text.charCodeAt(close + 1) === 39) {
+            i = close + 2;
+            continue;
+          }
+          i = close;
+          break;
         }
         prev = c;
         i++;
         continue;
       }
       if (c === 35 /* # */ && (prev === SPACE || prev === TAB)) {
-        while (i < n && text.charCodeAt(i) !== LF) i++;
+        i = endOfLine(i);
         break;
       }
       if (c === 91 /* [ */ || c === 123 /* { */) {
