@@ -41,7 +41,7 @@ async function post(server: TestServer, path: string, body: unknown): Promise<{ 
 const BODY_CAP = 1_040_000;
 
 /** The longest prefix of whole lines whose request body fits under the cap (~1 MB of DSL). */
-function fit(text: string): string {
+function fitBody(text: string): string {
   let out = text;
   for (let excess = JSON.stringify(out).length - BODY_CAP; excess > 0; excess = JSON.stringify(out).length - BODY_CAP) {
     // Drop at least `excess` characters, ending on a whole line.
@@ -53,7 +53,7 @@ function fit(text: string): string {
 
 /** Pads with a comment to just under the 1,000,000-character limit (the request schema's too). */
 function fill(text: string): string {
-  return fit(`${text}#${"x".repeat(Math.max(0, MB - 1_000 - text.length))}\n`);
+  return fitBody(`${text}#${"x".repeat(Math.max(0, MB - 1_000 - text.length))}\n`);
 }
 
 function hostileDsls(): Array<[string, string]> {
@@ -67,10 +67,10 @@ function hostileDsls(): Array<[string, string]> {
   for (let i = 0; i < 9_990; i++) underLimit += `    key_number_${i}: ${"v".repeat(60)}\n`;
   const fanOut = `x: &x {${Array.from({ length: 95 }, (_, i) => `k${i}: 1`).join(", ")}}\ny: [${Array(100).fill("*x").join(", ")}]\n${head}      n: 1\n`;
   return [
-    ["one map, as many keys as fit in 1 MB", fit(keys)],
+    ["one map, as many keys as fit in 1 MB", fitBody(keys)],
     ["flow nesting [[[[…]]]] 1 MB", `${"[".repeat(MB / 2 - 10)}${"]".repeat(MB / 2 - 10)}`],
     ["block nesting - - - … 1 MB", `${"- ".repeat(MB / 2 - 10)}x\n`],
-    ["alias chain 1 MB", fit(chain)],
+    ["alias chain 1 MB", fitBody(chain)],
     ["alias fan-out just under the limits", fill(fanOut)],
     ["9,990 keys (just under the entries limit), 1 MB", fill(underLimit)],
   ];
