@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { ApiKeyPrompt } from "./_components/api-key-prompt";
+import { ServerHealth } from "./_components/server-health";
 import { Providers } from "./providers";
 import "./globals.css";
 
@@ -24,7 +25,10 @@ export default function RootLayout({ children }: { children: ReactNode }) {
             <a href="/api/openapi.json">API</a>
           </nav>
         </header>
-        <Providers>{children}</Providers>
+        <Providers>
+          {children}
+          <ServerHealth />
+        </Providers>
         <ApiKeyPrompt />
       </body>
     </html>

@@ -161,7 +161,8 @@ test("keyboard: F11 / F10 / F5 / Shift+F11 drive the debugger as in VS Code", as
 
 test("F6 pauses a running job where it is, F5 resumes it; Cancel ends it", async ({ page }) => {
   await openFlow(page, "slow_stream");
-  await runFromUi(page, { count: 40, interval_ms: 100 });
+  // Long enough (60 s) that the job is still running however slowly the steps below go: it ends by Cancel.
+  await runFromUi(page, { count: 600, interval_ms: 100 });
   await expect(page.getByTestId("debug-pause")).toBeEnabled();
   await expect.poll(async () => Number((await page.getByTestId("node-activations-sink").textContent())?.replace(/\D/g, "") ?? 0)).toBeGreaterThan(1);
   await page.keyboard.press("F6");

@@ -1,10 +1,12 @@
 /**
- * What the custom server answers itself, before Next sees a request: a path that cannot be
- * percent-decoded (Next answers it with a bare 500) and a method nothing here serves (Next renders
- * a dynamic page for any method, and answers an unknown one on /api with a 500).
+ * What the custom server answers itself, before Next sees a request: a foreign Host, Origin or
+ * body type (access.ts), a path that cannot be percent-decoded (Next answers it with a bare 500)
+ * and a method nothing here serves (Next renders a dynamic page for any method, and answers an
+ * unknown one on /api with a 500).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Runtime } from "../lib/runtime/runtime";
+import { type AccessPolicy, refuseApiRequest, refuseHost } from "./access";
 import { dispatch } from "./api/dispatch";
 
 /** The methods the /api route handler exports (Next answers OPTIONS itself). */
@@ -13,11 +15,17 @@ const API_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "O
 const PAGE_METHODS = new Set(["GET", "HEAD"]);
 
 /** Answers `req` and returns true when it is one of those; false hands it to Next. */
-export function gate(req: IncomingMessage, res: ServerResponse, runtime: Runtime): boolean {
+export function gate(req: IncomingMessage, res: ServerResponse, runtime: Runtime, policy: AccessPolicy): boolean {
   const url = req.url ?? "/";
   const path = url.split("?")[0] as string;
   const method = req.method ?? "GET";
   const api = path === "/api" || path.startsWith("/api/");
+  const refusal = api ? refuseApiRequest(req, policy) : refuseHost(req.headers.host, policy);
+  if (refusal !== null) {
+    if (api) json(res, refusal.status, { error: { code: refusal.code, message: refusal.message } });
+    else text(res, refusal.status, `${refusal.message}\n`);
+    return true;
+  }
   if (!decodable(path)) {
     if (api) json(res, 400, { error: { code: "BAD_PATH", message: "Malformed path: it is not valid percent-encoding" } });
     else text(res, 400, "Bad request: the path is not valid percent-encoding.\n");

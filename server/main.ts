@@ -11,18 +11,25 @@ import { dirname, join } from "node:path";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import next from "next";
-import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, Runtime, setRuntime } from "../lib";
-import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError } from "../lib/persistence";
+import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, type JobBudgetSettings, Runtime, setRuntime } from "../lib";
+import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError, HistoryUnusableError } from "../lib/persistence";
+import { isRoutiluxError } from "../lib/wire";
+import { type AccessOptions, accessPolicy, refuseHandshake } from "./access";
+import { checkedKeys } from "./api/auth";
 import { gate } from "./http-gate";
 import { demoFlows, registerDemoTypes } from "./demos";
 import { attachRawWebSockets } from "./ws/raw";
 import { attachSocketIo } from "./ws/socket-io";
 
 /** What createServer throws when another server holds the history file (code HISTORY_IN_USE). */
-export { HistoryInUseError } from "../lib/persistence";
+export { HistoryInUseError, HistoryUnusableError } from "../lib/persistence";
 
-export interface ServerOptions {
+export interface ServerOptions extends AccessOptions {
   port?: number;
+  /**
+   * Interface to listen on (default: HOST or 127.0.0.1, loopback only). Another one opens the
+   * debugger to the network: set an API key then (a warning says so when there is none).
+   */
   hostname?: string;
   /** The flows to serve. */
   flows?: Flow[];
@@ -34,10 +41,25 @@ export interface ServerOptions {
    * server holds makes createServer fail with HistoryInUseError, naming that server.
    */
   database?: string | false;
+  /**
+   * Serve the history file read-only (default: ROUTILUX_DB_READONLY=1): it must exist; starting
+   * jobs and editing flows answer 503 HISTORY_UNAVAILABLE. A damaged or unwritable file makes
+   * createServer fail with HistoryUnusableError instead.
+   */
+  databaseReadOnly?: boolean;
   /** Finished jobs kept (default: ROUTILUX_RETENTION_JOBS or 1,000). */
   retentionJobs?: number;
   /** Bytes of full payloads kept per job (default: ROUTILUX_PAYLOAD_BUDGET_BYTES or 1 MiB). */
   payloadBudgetBytes?: number;
+  /** Jobs paused at once at most (default: ROUTILUX_MAX_PAUSED_JOBS or 100). */
+  maxPausedJobs?: number;
+  /** Cancel a job paused this long with no debug command, in ms (default: ROUTILUX_PAUSED_IDLE_EXPIRY_MS, else never). */
+  pausedIdleExpiryMs?: number | null;
+  /**
+   * Default job budgets (a flow's own win). Default: ROUTILUX_MAX_QUEUED_ACTIVATIONS,
+   * ROUTILUX_MAX_ACTIVATIONS, ROUTILUX_MAX_QUEUE_BYTES (0 = no limit), else the engine's defaults.
+   */
+  jobBudgets?: JobBudgetSettings;
   dev?: boolean;
   /** Where the Next app and its build are (default: this package's own folder). */
   dir?: string;
@@ -56,6 +78,12 @@ export interface RunningServer {
 export async function createServer(options: ServerOptions = {}): Promise<RunningServer> {
   const port = options.port ?? Number(process.env.PORT ?? 8765);
   const hostname = options.hostname ?? process.env.HOST ?? "127.0.0.1";
+  // Configuration mistakes stop the start, before anything is opened.
+  const keys = checkedKeys();
+  const policy = accessPolicy(hostname, options);
+  if (keys.length === 0 && !isLoopback(hostname)) {
+    console.warn(`warning: listening on ${hostname} without an API key: anyone who can reach this machine can read and change your jobs' data. Set ROUTILUX_API_KEY, or listen on 127.0.0.1.`);
+  }
   const demos = options.demos ?? process.env.ROUTILUX_DEMO === "1";
   if (demos) registerDemoTypes();
   const database = options.database ?? (process.env.ROUTILUX_DB || DEFAULT_DB_PATH);
@@ -65,11 +93,18 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     new Runtime({
       flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])],
       payloadBudgetBytes,
-      ...(database === false ? {} : { persistence: { path: database, retentionJobs } }),
+      maxPausedJobs: options.maxPausedJobs ?? envInt("ROUTILUX_MAX_PAUSED_JOBS"),
+      pausedIdleExpiryMs: options.pausedIdleExpiryMs !== undefined ? options.pausedIdleExpiryMs : (envInt("ROUTILUX_PAUSED_IDLE_EXPIRY_MS") ?? null),
+      jobBudgets: options.jobBudgets ?? jobBudgetsFromEnv(),
+      ...(database === false ? {} : { persistence: { path: database, retentionJobs, readOnly: options.databaseReadOnly ?? process.env.ROUTILUX_DB_READONLY === "1" } }),
     }),
   );
 
   const httpServer = createHttpServer();
+  // Longer than the clients' own idle timeouts: a client reusing a kept-alive connection at the
+  // moment the server drops it gets ECONNRESET (Node's default here is 5 s).
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   // Next's own upgrade handling closes sockets on app-route paths: it gets a private emitter and
   // only the upgrades that are not ours (HMR in dev).
   const nextUpgrades = new EventEmitter();
@@ -86,7 +121,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const raw = attachRawWebSockets(runtime);
 
   httpServer.on("request", (req, res) => {
-    if (gate(req, res, runtime)) return;
+    if (gate(req, res, runtime, policy)) return;
     handle(req, res).catch((err: unknown) => {
       console.error("request failed", err);
       if (!res.headersSent) res.statusCode = 500;
@@ -95,10 +130,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   });
   // socket.io (engine.io) claims /socket.io/ requests and upgrades itself; attached after the
   // request listener above, which it wraps.
-  const sio = attachSocketIo(httpServer, runtime);
+  const sio = attachSocketIo(httpServer, runtime, (req) => refuseHandshake(req, policy)?.message ?? null);
   httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path.startsWith("/socket.io/")) return; // engine.io's own upgrade listener has it
+    const refusal = refuseHandshake(req, policy);
+    if (refusal !== null) {
+      socket.on("error", () => {});
+      const body = JSON.stringify({ error: { code: refusal.code, message: refusal.message } });
+      socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
     if (path.startsWith("/api/ws/")) raw.handleUpgrade(req, socket, head);
     else if (dev) nextUpgrades.emit("upgrade", req, socket, head);
     else {
@@ -140,6 +182,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   };
 }
 
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || hostname.startsWith("127.");
+}
+
 /** The folder of this package (its package.json, next.config.mjs and built app), found from this file. */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -158,6 +204,22 @@ function envInt(name: string): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0, got '${raw}'`);
   return n;
+}
+
+/** The server-wide job budgets set in the environment; 0 turns a budget off. */
+function jobBudgetsFromEnv(): JobBudgetSettings {
+  const out: JobBudgetSettings = {};
+  const read = (name: string): number | null | undefined => {
+    const n = envInt(name);
+    return n === 0 ? null : n;
+  };
+  const queued = read("ROUTILUX_MAX_QUEUED_ACTIVATIONS");
+  const activations = read("ROUTILUX_MAX_ACTIVATIONS");
+  const bytes = read("ROUTILUX_MAX_QUEUE_BYTES");
+  if (queued !== undefined) out.maxQueuedActivations = queued;
+  if (activations !== undefined) out.maxActivations = activations;
+  if (bytes !== undefined) out.maxQueueBytes = bytes;
+  return out;
 }
 
 /**
@@ -179,13 +241,15 @@ export async function serveUntilSignal(options: ServerOptions = {}): Promise<Run
 
 /**
  * Runs `serveUntilSignal` as a program: an error a user can act on (the history file is held by
- * another server) is printed as its message alone, and the process exits with 1.
+ * another server, damaged or unwritable) is printed as its message alone, and the process exits with 1.
  */
 export async function main(options: ServerOptions = {}): Promise<void> {
   try {
     await serveUntilSignal(options);
   } catch (err) {
-    if (err instanceof HistoryInUseError) {
+    // Errors a user can act on (the history file is held by another server, damaged or unwritable, a blank API key, a
+    // limit out of range): the message alone.
+    if (err instanceof HistoryInUseError || err instanceof HistoryUnusableError || (isRoutiluxError(err) && err.kind === "bad_request")) {
       console.error(err.message);
       process.exit(1);
     }

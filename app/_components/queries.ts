@@ -24,8 +24,12 @@ export interface BreakpointScope {
   jobId?: string;
 }
 
+/** How often every page asks whether the server is degraded. */
+const HEALTH_POLL_MS = 15_000;
+
 export const queryKeys = {
   devStatus: ["dev-status"] as const,
+  health: ["health"] as const,
   flows: ["flows"] as const,
   flow: (flowId: string) => ["flow", flowId] as const,
   jobs: (filter: JobFilter) => ["jobs", filter] as const,
@@ -48,6 +52,8 @@ export const queryKeys = {
 export const queries = {
   /** Read once per page; the live channel keeps it current (routilux dev). */
   devStatus: () => queryOptions({ queryKey: queryKeys.devStatus, queryFn: api.devStatus, staleTime: Number.POSITIVE_INFINITY, retry: false }),
+  /** Polled slowly: a degraded server is shown on every page. */
+  health: () => queryOptions({ queryKey: queryKeys.health, queryFn: api.health, refetchInterval: HEALTH_POLL_MS, retry: false }),
   flows: (refetchInterval: number | false = false) => queryOptions({ queryKey: queryKeys.flows, queryFn: api.flows, refetchInterval }),
   flow: (flowId: string | undefined) =>
     queryOptions({ queryKey: queryKeys.flow(flowId ?? ""), queryFn: () => api.flow(flowId as string), enabled: Boolean(flowId) }),

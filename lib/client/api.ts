@@ -114,6 +114,8 @@ const DEBUG_ROUTE: Record<DebugAction, "debugContinue" | "debugStepOver" | "debu
 export const api = {
   /** The version of the program's flows being served and the last reload's error (routilux dev). */
   devStatus: () => call("devStatus"),
+  /** Healthy, or degraded with the reasons (a database that cannot be written, a flow not restored, ...). */
+  health: () => call("health"),
   flows: () => call("listFlows"),
   flow: (flowId: string) => call("getFlow", { params: { flow_id: flowId } }),
   flowBreakpoints: (flowId: string) => call("flowBreakpoints", { params: { flow_id: flowId } }),

@@ -19,9 +19,13 @@ export class ActivationQueue<A extends QueuedActivation> {
   private payloads: (Payload | undefined)[];
   private parents: (A | null | undefined)[];
   private depths: number[];
+  /** Each item's estimated bytes (see estimatePayloadBytes), so `bytes` drops as items leave. */
+  private sizes: number[];
   private head = 0;
   private size = 0;
   private mask: number;
+  /** Estimated bytes of the queued payloads (the sum of what the pushes declared). */
+  bytes = 0;
 
   constructor(
     private readonly isActivation: (item: Route | A) => item is A,
@@ -36,6 +40,7 @@ export class ActivationQueue<A extends QueuedActivation> {
     this.payloads = new Array(cap);
     this.parents = new Array(cap);
     this.depths = new Array<number>(cap).fill(0);
+    this.sizes = new Array<number>(cap).fill(0);
     this.mask = cap - 1;
   }
 
@@ -43,22 +48,26 @@ export class ActivationQueue<A extends QueuedActivation> {
     return this.size;
   }
 
-  pushRoute(route: Route, payload: Payload, parent: A | null, depth: number): void {
+  pushRoute(route: Route, payload: Payload, parent: A | null, depth: number, bytes: number): void {
     if (this.size === this.items.length) this.grow();
     const i = (this.head + this.size) & this.mask;
     this.items[i] = route;
     this.payloads[i] = payload;
     this.parents[i] = parent;
     this.depths[i] = depth;
+    this.sizes[i] = bytes;
+    this.bytes += bytes;
     this.size++;
   }
 
-  pushActivation(act: A): void {
+  pushActivation(act: A, bytes: number): void {
     if (this.size === this.items.length) this.grow();
     const i = (this.head + this.size) & this.mask;
     this.items[i] = act;
     this.payloads[i] = undefined;
     this.parents[i] = undefined;
+    this.sizes[i] = bytes;
+    this.bytes += bytes;
     this.size++;
   }
 
@@ -75,6 +84,7 @@ export class ActivationQueue<A extends QueuedActivation> {
       this.parents[i] = undefined;
     }
     this.items[i] = undefined;
+    this.bytes -= this.sizes[i] as number;
     this.head = (i + 1) & this.mask;
     this.size--;
     return act;
@@ -85,9 +95,11 @@ export class ActivationQueue<A extends QueuedActivation> {
     this.payloads = new Array(16);
     this.parents = new Array(16);
     this.depths = new Array<number>(16).fill(0);
+    this.sizes = new Array<number>(16).fill(0);
     this.mask = 15;
     this.head = 0;
     this.size = 0;
+    this.bytes = 0;
   }
 
   /**
@@ -123,17 +135,20 @@ export class ActivationQueue<A extends QueuedActivation> {
     const payloads = new Array<Payload | undefined>(cap);
     const parents = new Array<A | null | undefined>(cap);
     const depths = new Array<number>(cap).fill(0);
+    const sizes = new Array<number>(cap).fill(0);
     for (let k = 0; k < this.size; k++) {
       const i = (this.head + k) & this.mask;
       items[k] = this.items[i];
       payloads[k] = this.payloads[i];
       parents[k] = this.parents[i];
       depths[k] = this.depths[i] as number;
+      sizes[k] = this.sizes[i] as number;
     }
     this.items = items;
     this.payloads = payloads;
     this.parents = parents;
     this.depths = depths;
+    this.sizes = sizes;
     this.head = 0;
     this.mask = cap - 1;
   }

@@ -6,6 +6,7 @@ import { FlowDefinitionError } from "./errors";
 import { setOwn } from "./object-utils";
 import type { RoutineRegistry } from "./registry";
 import { markBuiltinRoutine, Routine } from "./routine";
+import { setLongTimeout } from "./timers";
 import type { Payload } from "./types";
 import { PORT_NAME_PATTERN } from "../wire/ids";
 
@@ -220,9 +221,10 @@ export class Delay extends Routine {
       const ms = (this.getConfig("ms") ?? 0) as number;
       await new Promise<void>((resolve, reject) => {
         if (ctx.signal.aborted) return reject(ctx.signal.reason);
-        const timer = setTimeout(resolve, ms);
+        // The config schema caps `ms`, but setConfig from code does not check it: never fire early.
+        const timer = setLongTimeout(resolve, ms);
         ctx.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
+          timer.clear();
           reject(ctx.signal.reason);
         }, { once: true });
       });

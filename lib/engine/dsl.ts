@@ -3,6 +3,7 @@ import { isAlias, isMap, isScalar, isSeq, type Node as YamlNode, parseDocument, 
 import { z } from "zod";
 import { ERROR_STRATEGIES } from "./error-handler";
 import { DslError } from "./errors";
+import { MAX_TIMEOUT_SECONDS } from "./timers";
 import { NAME_PATTERN, PORT_NAME_PATTERN, RESERVED_KEYS } from "../wire/ids";
 
 /** `routine.port`: a routine id, a dot, a slot or event name. */
@@ -60,6 +61,8 @@ const ExampleSpec = z
   })
   .strict();
 
+const Budget = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().optional();
+
 export const FlowDslSchema = z
   .object({
     flow_id: z.string().optional(),
@@ -69,7 +72,16 @@ export const FlowDslSchema = z
       .object({
         strategy: z.enum(["sequential", "concurrent"]).optional(),
         max_workers: z.number().int().min(1).max(1024).optional(),
-        timeout: z.number().positive().nullable().optional(),
+        timeout: z.number().positive().max(MAX_TIMEOUT_SECONDS, `at most ${MAX_TIMEOUT_SECONDS} seconds (~24.8 days, the timer's range)`).nullable().optional(),
+        /** Per-job budgets of this flow (null = no limit; omitted = the server's default). */
+        budgets: z
+          .object({
+            max_queued_activations: Budget,
+            max_activations: Budget,
+            max_queue_bytes: Budget,
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

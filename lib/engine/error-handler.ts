@@ -1,4 +1,5 @@
 import { FlowDefinitionError } from "./errors";
+import { MAX_TIMEOUT_SECONDS } from "./timers";
 
 export const ERROR_STRATEGIES = ["stop", "continue", "skip", "retry"] as const;
 export type ErrorStrategy = (typeof ERROR_STRATEGIES)[number];
@@ -42,12 +43,18 @@ export class ErrorHandler {
     if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0) {
       throw new FlowDefinitionError("INVALID_ERROR_HANDLER", "maxRetries must be a whole number ≥ 0");
     }
-    if (!(this.retryDelay >= 0) || !(this.retryBackoff >= 1)) {
-      throw new FlowDefinitionError("INVALID_ERROR_HANDLER", "retryDelay must be ≥ 0 and retryBackoff ≥ 1");
+    if (!(this.retryDelay >= 0) || !(this.retryBackoff >= 1) || !Number.isFinite(this.retryBackoff)) {
+      throw new FlowDefinitionError("INVALID_ERROR_HANDLER", "retryDelay must be ≥ 0 and retryBackoff a finite number ≥ 1");
+    }
+    if (this.retryDelay > MAX_TIMEOUT_SECONDS) {
+      throw new FlowDefinitionError("INVALID_ERROR_HANDLER", `retryDelay must be at most ${MAX_TIMEOUT_SECONDS} seconds (~24.8 days), got ${this.retryDelay}`);
     }
   }
 
-  /** Milliseconds to wait before retry number `n` (1-based): retryDelay · retryBackoff^(n-1). */
+  /**
+   * Milliseconds to wait before retry number `n` (1-based): retryDelay · retryBackoff^(n-1). It can
+   * pass setTimeout's range as the backoff grows: the job waits for it with chained timers.
+   */
   retryDelayMs(n: number): number {
     return this.retryDelay * this.retryBackoff ** (n - 1) * 1000;
   }

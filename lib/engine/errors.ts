@@ -1,7 +1,7 @@
 /** Errors thrown by the engine. Each names the thing that is wrong so a caller can show it as is. */
-import { branded, RoutiluxError } from "../wire/errors";
+import { branded, isRoutiluxError, RoutiluxError } from "../wire/errors";
 
-export { RoutiluxError };
+export { isRoutiluxError, RoutiluxError };
 
 /** Bad wiring or a bad argument to a Flow/Routine method (unknown routine, slot, duplicate id...). */
 export class FlowDefinitionError extends RoutiluxError {
@@ -32,6 +32,22 @@ export class TimeoutError extends RoutiluxError {
   }
 }
 branded("TimeoutError", TimeoutError);
+
+/**
+ * A job that went over one of its budgets (queued activations, activations, queue bytes). It
+ * names the budget (as the DSL spells it), its limit and the routine that crossed it.
+ */
+export class BudgetExceededError extends RoutiluxError {
+  constructor(
+    readonly budget: string,
+    readonly limit: number,
+    readonly routineId: string,
+    detail: string,
+  ) {
+    super("BUDGET_EXCEEDED", `Job exceeded its budget ${budget} = ${limit.toLocaleString("en-US")} (${detail}) at routine '${routineId}'`);
+  }
+}
+branded("BudgetExceededError", BudgetExceededError);
 
 /** Errors a job ends with when it is cancelled. */
 export class CancelledError extends RoutiluxError {

@@ -1,3 +1,4 @@
+import { BUDGET_NAMES, checkBudgets, type JobBudgets, type JobBudgetSettings } from "./budgets";
 import { type FlowDsl, parseDslText, parseEndpoint, validateDsl } from "./dsl";
 import { ErrorHandler } from "./error-handler";
 import { DslError, FlowDefinitionError } from "./errors";
@@ -5,6 +6,7 @@ import type { ExecutionHooks } from "./hooks";
 import { Job } from "./job";
 import { type RoutineRegistry, routineRegistry } from "./registry";
 import type { Routine, SlotDefinition } from "./routine";
+import { checkTimeoutSeconds } from "./timers";
 import { isJsonValue, type ExecutionStrategy, type Payload } from "./types";
 import { ID_PATTERN, NAME_PATTERN, RESERVED_KEYS, RESERVED_RULE } from "../wire/ids";
 import { PayloadSchema } from "../wire/requests";
@@ -53,6 +55,12 @@ export interface FlowOptions {
   timeout?: number | null;
   errorHandler?: ErrorHandler | null;
   /**
+   * This flow's job budgets (queued activations, activations, queue bytes): each a whole number
+   * ≥ 1, null for no limit, omitted to use the server's default (else the engine's). A flow's
+   * value wins over the server's default, higher or lower.
+   */
+  budgets?: JobBudgetSettings;
+  /**
    * An example run (entry routine, slot, params). Routines are added after the constructor, so it
    * is checked when used: `flow.example` is null and `validate()` says why while it does not fit.
    * `setExample` checks at once.
@@ -65,8 +73,13 @@ export interface StartOptions {
   jobId?: string;
   /** Hooks for this job; when omitted, the installed hooks provider decides (monitoring). */
   hooks?: ExecutionHooks | null;
-  /** Overrides the flow's job timeout (seconds). */
+  /** Overrides the flow's job timeout (seconds, at most MAX_TIMEOUT_SECONDS). */
   timeout?: number | null;
+  /**
+   * Budgets for what the flow does not set itself: a server passes its defaults here. Omitted
+   * budgets fall back to the engine's DEFAULT_JOB_BUDGETS.
+   */
+  defaultBudgets?: JobBudgetSettings;
   /**
    * The entry activation gets its own deep copy of `params` (structured clone), so `job.entryParams`
    * stays what was sent even when a handler changes its input in place. The server sets it: a job
@@ -103,6 +116,7 @@ export class Flow {
   maxWorkers: number;
   timeout: number | null;
   errorHandler: ErrorHandler | null;
+  private budgetSettings: JobBudgetSettings = {};
   private readonly routineMap = new Map<string, Routine>();
   private readonly connectionList: Connection[] = [];
   private exampleSpec: FlowExample | null = null;
@@ -121,7 +135,9 @@ export class Flow {
     this.flowId = flowId;
     this.executionStrategy = "sequential";
     this.maxWorkers = 5;
+    if (options.timeout !== undefined && options.timeout !== null) checkTimeoutSeconds("timeout", options.timeout);
     this.timeout = options.timeout ?? null;
+    if (options.budgets !== undefined) this.budgetSettings = checkBudgets(options.budgets);
     this.errorHandler = options.errorHandler ?? null;
     this.setExecutionStrategy(options.executionStrategy ?? "sequential", options.maxWorkers ?? 5);
     if (options.example) this.exampleSpec = copyExample(options.example);
@@ -186,6 +202,22 @@ export class Flow {
 
   setErrorHandler(handler: ErrorHandler | null): this {
     this.errorHandler = handler;
+    return this;
+  }
+
+  /** This flow's own budgets (a copy); those not set come from the server or the engine. */
+  get budgets(): JobBudgetSettings {
+    return { ...this.budgetSettings };
+  }
+
+  /**
+   * Sets budgets of this flow for jobs started afterwards: a number ≥ 1, null for no limit,
+   * undefined to go back to the default. Throws INVALID_BUDGET naming a bad one.
+   */
+  setBudgets(budgets: JobBudgetSettings): this {
+    const next: JobBudgetSettings = { ...this.budgetSettings, ...checkBudgets(budgets) };
+    for (const k of Object.keys(budgets) as (keyof JobBudgets)[]) if (budgets[k] === undefined) delete next[k];
+    this.budgetSettings = next;
     return this;
   }
 
@@ -375,6 +407,7 @@ export class Flow {
     for (const cycle of this.findCycles()) {
       issues.push({ level: "info", code: "CYCLE", message: `Cycle: ${cycle.join(" -> ")}` });
     }
+    issues.push(...this.multiplyingCycles());
     return issues;
   }
 
@@ -396,6 +429,7 @@ export class Flow {
         executionStrategy: spec.execution?.strategy ?? "sequential",
         maxWorkers: spec.execution?.max_workers ?? 5,
         timeout: spec.execution?.timeout ?? null,
+        budgets: budgetsFromDsl(spec.execution?.budgets),
       });
     } catch (err) {
       throw new DslError("flow_id", (err as Error).message);
@@ -478,6 +512,8 @@ export class Flow {
       }),
       execution: { strategy: this.executionStrategy, max_workers: this.maxWorkers, timeout: this.timeout },
     };
+    const budgets = budgetsToDsl(this.budgetSettings);
+    if (budgets !== null && dsl.execution) dsl.execution.budgets = budgets;
     const ex = this.example;
     if (ex) dsl.example = { entry_routine_id: ex.entryRoutineId, entry_slot: ex.entrySlot, params: structuredClone(ex.params) };
     return dsl;
@@ -500,6 +536,8 @@ export class Flow {
     if (typeof params !== "object" || params === null || Array.isArray(params)) {
       throw new FlowDefinitionError("INVALID_PARAMS", "Entry params must be an object");
     }
+    if (options.timeout !== undefined && options.timeout !== null) checkTimeoutSeconds("timeout", options.timeout);
+    if (options.defaultBudgets !== undefined) checkBudgets(options.defaultBudgets, "defaultBudgets");
     const job = new Job(this, entryId, entry, slot, params, options);
     job.start();
     return job;
@@ -524,6 +562,101 @@ export class Flow {
       routes.push({ connection: c, routine, slot });
     }
     this.outgoing = next;
+  }
+
+  /**
+   * Cycles that multiply: a routine in a cycle with an event whose connections lead back into
+   * that cycle more than once. Each pass through it then sends several payloads round again, so
+   * the job's queue grows without bound (breadth-first, it doubles every lap) unless a routine
+   * stops it or a budget ends the job. Found per strongly connected component (Tarjan).
+   */
+  private multiplyingCycles(): ValidationIssue[] {
+    const component = this.components();
+    const issues: ValidationIssue[] = [];
+    const byEvent = new Map<string, Connection[]>();
+    for (const c of this.connectionList) {
+      const comp = component.get(c.sourceRoutineId);
+      if (comp === undefined || comp !== component.get(c.targetRoutineId)) continue;
+      const key = `${c.sourceRoutineId}.${c.sourceEvent}`;
+      const list = byEvent.get(key) ?? [];
+      list.push(c);
+      byEvent.set(key, list);
+    }
+    for (const [key, conns] of byEvent) {
+      if (conns.length < 2) continue;
+      const first = conns[0] as Connection;
+      const members = (component.get(first.sourceRoutineId) as string[]).join(", ");
+      const targets = conns.map((c) => `${c.targetRoutineId}.${c.targetSlot}`).join(", ");
+      issues.push({
+        level: "warning",
+        code: "MULTIPLYING_CYCLE",
+        routine_id: first.sourceRoutineId,
+        message:
+          `Cycle through ${members} multiplies: every '${key}' sends ${conns.length} payloads back into it (to ${targets}), ` +
+          "so a job grows without bound unless a routine stops it (a condition or a counter) — otherwise it ends on its budget",
+      });
+    }
+    return issues;
+  }
+
+  /** Routine id → the routines of its strongly connected component, for components that hold a cycle. */
+  private components(): Map<string, string[]> {
+    const adj = new Map<string, string[]>();
+    const selfLoop = new Set<string>();
+    for (const c of this.connectionList) {
+      if (!this.routineMap.has(c.sourceRoutineId) || !this.routineMap.has(c.targetRoutineId)) continue;
+      const list = adj.get(c.sourceRoutineId) ?? [];
+      list.push(c.targetRoutineId);
+      adj.set(c.sourceRoutineId, list);
+      if (c.sourceRoutineId === c.targetRoutineId) selfLoop.add(c.sourceRoutineId);
+    }
+    const index = new Map<string, number>();
+    const low = new Map<string, number>();
+    const onStack = new Set<string>();
+    const stack: string[] = [];
+    const out = new Map<string, string[]>();
+    let next = 0;
+    // Iterative, so a long chain of routines cannot overflow the call stack.
+    for (const root of this.routineMap.keys()) {
+      if (index.has(root)) continue;
+      const work: { node: string; i: number }[] = [{ node: root, i: 0 }];
+      index.set(root, next);
+      low.set(root, next++);
+      stack.push(root);
+      onStack.add(root);
+      while (work.length > 0) {
+        const top = work[work.length - 1] as { node: string; i: number };
+        const edges = adj.get(top.node) ?? [];
+        if (top.i < edges.length) {
+          const m = edges[top.i++] as string;
+          if (!index.has(m)) {
+            index.set(m, next);
+            low.set(m, next++);
+            stack.push(m);
+            onStack.add(m);
+            work.push({ node: m, i: 0 });
+          } else if (onStack.has(m)) low.set(top.node, Math.min(low.get(top.node) as number, index.get(m) as number));
+          continue;
+        }
+        work.pop();
+        const parent = work[work.length - 1];
+        if (parent !== undefined) low.set(parent.node, Math.min(low.get(parent.node) as number, low.get(top.node) as number));
+        if (low.get(top.node) === index.get(top.node)) {
+          const members: string[] = [];
+          let m: string;
+          do {
+            m = stack.pop() as string;
+            onStack.delete(m);
+            members.push(m);
+          } while (m !== top.node);
+          if (members.length > 1 || selfLoop.has(top.node)) {
+            members.reverse();
+            for (const id of members) out.set(id, members);
+          }
+        }
+      }
+    }
+    return out;
   }
 
   private findCycles(): string[][] {
@@ -563,6 +696,27 @@ function paramsProblem(params: unknown): string | null {
 function copyExample(e: FlowExample): FlowExample {
   const params = typeof e.params === "object" && e.params !== null && isJsonValue(e.params) ? structuredClone(e.params) : e.params;
   return e.entrySlot === undefined ? { entryRoutineId: e.entryRoutineId, params } : { entryRoutineId: e.entryRoutineId, entrySlot: e.entrySlot, params };
+}
+
+type DslBudgets = NonNullable<NonNullable<FlowDsl["execution"]>["budgets"]>;
+
+function budgetsFromDsl(b: DslBudgets | undefined): JobBudgetSettings | undefined {
+  if (b === undefined) return undefined;
+  const out: JobBudgetSettings = {};
+  for (const [k, name] of Object.entries(BUDGET_NAMES) as [keyof JobBudgets, string][]) {
+    const v = b[name as keyof DslBudgets];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+function budgetsToDsl(b: JobBudgetSettings): DslBudgets | null {
+  const out: DslBudgets = {};
+  for (const [k, name] of Object.entries(BUDGET_NAMES) as [keyof JobBudgets, keyof DslBudgets][]) {
+    const v = b[k];
+    if (v !== undefined) out[name] = v;
+  }
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 /** Function spelling of `Flow.fromDSL`. */

@@ -1,6 +1,16 @@
 export { type ActivationContext, currentActivation } from "./context";
 export { ERROR_STRATEGIES, ErrorHandler, type ErrorHandlerOptions, type ErrorStrategy } from "./error-handler";
-export { CancelledError, DslError, errorMessage, errorType, FlowDefinitionError, RoutiluxError, TimeoutError } from "./errors";
+export {
+  BUDGET_NAMES,
+  type BudgetName,
+  checkBudgets,
+  DEFAULT_JOB_BUDGETS,
+  estimatePayloadBytes,
+  type JobBudgets,
+  type JobBudgetSettings,
+} from "./budgets";
+export { BudgetExceededError, CancelledError, DslError, errorMessage, errorType, FlowDefinitionError, RoutiluxError, TimeoutError } from "./errors";
+export { type LongTimer, MAX_TIMEOUT_SECONDS, MAX_TIMER_MS, setLongTimeout } from "./timers";
 export {
   type Connection,
   connectionId,

@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { type ActiveActivation, activationStorage } from "./context";
 import type { ErrorHandler, ErrorStrategy } from "./error-handler";
-import { CancelledError, errorMessage, errorType, FlowDefinitionError, TimeoutError } from "./errors";
+import { BUDGET_NAMES, estimatePayloadBytes, type JobBudgets, resolveBudgets } from "./budgets";
+import { BudgetExceededError, CancelledError, errorMessage, errorType, FlowDefinitionError, isRoutiluxError, TimeoutError } from "./errors";
 import type { Connection, Flow, Route, StartOptions } from "./flow";
 import { type EmitInfo, type ExecutionHooks, getHooksProvider } from "./hooks";
 import { setOwn } from "./object-utils";
 import { ActivationQueue } from "./activation-queue";
 import { RingQueue } from "./queue";
+import { type LongTimer, setLongTimeout } from "./timers";
 import { isBuiltinRoutine, type Routine, type SlotDefinition } from "./routine";
 import type { HistoryRecord, JobError, JobState, LogEntry, RoutineStateSnapshot } from "../wire/model";
 import type { JobStatus, Payload, RoutineStatus } from "./types";
@@ -201,6 +203,10 @@ export class Job {
   epoch = 0;
   /** Increases with every job started in this process: tells which jobs started after something. */
   readonly startOrder: number;
+  /** What this job may queue, run and hold (the flow's, else the server's defaults, else the engine's). */
+  readonly budgets: Readonly<JobBudgets>;
+  /** Activations run so far (retries count again): checked against `maxActivations`. */
+  activationCount = 0;
 
   private readonly strategy: "sequential" | "concurrent";
   private readonly maxWorkers: number;
@@ -214,10 +220,14 @@ export class Job {
   private readonly runs = new Map<string, RoutineRun>();
   private readonly history = new RingQueue<HistoryRecord>(64, MAX_HISTORY);
   private readonly controller = new AbortController();
-  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly retryTimers = new Set<LongTimer>();
   private readonly entry: { routine: Routine; slot: SlotDefinition };
   private readonly copyParams: boolean;
-  private jobTimer: ReturnType<typeof setTimeout> | null = null;
+  private jobTimer: LongTimer | null = null;
+  // The budgets as plain numbers (no limit = Infinity): one comparison each on the hot path.
+  private readonly maxQueued: number;
+  private readonly maxActivations: number;
+  private readonly maxQueueBytes: number;
   private readonly timeoutSeconds: number | null;
   private resolveDone!: (job: Job) => void;
   private nextActivationId = 1;
@@ -248,6 +258,10 @@ export class Job {
     this.strategy = flow.executionStrategy;
     this.maxWorkers = flow.executionStrategy === "sequential" ? 1 : flow.maxWorkers;
     this.timeoutSeconds = options.timeout !== undefined ? options.timeout : flow.timeout;
+    this.budgets = Object.freeze(resolveBudgets(flow.budgets, options.defaultBudgets));
+    this.maxQueued = this.budgets.maxQueuedActivations ?? Number.POSITIVE_INFINITY;
+    this.maxActivations = this.budgets.maxActivations ?? Number.POSITIVE_INFINITY;
+    this.maxQueueBytes = this.budgets.maxQueueBytes ?? Number.POSITIVE_INFINITY;
     const provider = getHooksProvider();
     this.hooks = options.hooks !== undefined ? options.hooks : provider !== null ? provider(this) : null;
     this.done = new Promise<Job>((resolve) => {
@@ -277,7 +291,7 @@ export class Job {
     this.updatedAt = this.startedAt;
     this.record(null, "start", this.entryParams);
     if (this.timeoutSeconds !== null && this.timeoutSeconds > 0) {
-      this.jobTimer = setTimeout(() => {
+      this.jobTimer = setLongTimeout(() => {
         this.fail(new TimeoutError(`Job exceeded its timeout of ${this.timeoutSeconds} s`), null);
       }, this.timeoutSeconds * 1000);
     }
@@ -285,7 +299,7 @@ export class Job {
     const { routine, slot } = this.entry;
     const payload = this.copyParams ? structuredClone(this.entryParams) : this.entryParams;
     const entry = new Activation(this, this.nextActivationId++, routine, this.entryRoutineId, slot, payload, null, 0, null, null, null);
-    this.queue.pushActivation(entry);
+    this.queue.pushActivation(entry, estimatePayloadBytes(payload));
     // Begin on a microtask: `start()` returns first, so callers can subscribe before anything runs.
     queueMicrotask(() => this.kick());
   }
@@ -594,6 +608,9 @@ export class Job {
     const n = routes.length;
     const depth = source.depth + 1;
     const parent = !this.debugging || depth % MAX_CAUSAL_CHAIN === 0 ? null : source;
+    const queue = this.queue;
+    // Estimated once per emit: every target's payload holds the same values.
+    const bytes = estimatePayloadBytes(data);
     for (let i = 0; i < n; i++) {
       const route = routes[i] as Route;
       const mapping = route.connection.paramMapping;
@@ -602,8 +619,16 @@ export class Job {
       let payload: Payload = data;
       if (mapping !== null) payload = applyMapping(data, mapping);
       else if (n > 1) payload = { ...data };
-      if (line === null) this.queue.pushRoute(route, payload, parent, depth);
-      else this.queue.pushActivation(new Activation(this, this.nextActivationId++, route.routine, route.connection.targetRoutineId, route.slot, payload, parent, depth, eventName, route.connection, line));
+      if (line === null) queue.pushRoute(route, payload, parent, depth, bytes);
+      else queue.pushActivation(new Activation(this, this.nextActivationId++, route.routine, route.connection.targetRoutineId, route.slot, payload, parent, depth, eventName, route.connection, line), bytes);
+    }
+    if (queue.length > this.maxQueued) {
+      this.exceedBudget("maxQueuedActivations", source.routineId, `${queue.length.toLocaleString("en-US")} activations queued after its event '${eventName}'`);
+      return;
+    }
+    if (queue.bytes > this.maxQueueBytes) {
+      this.exceedBudget("maxQueueBytes", source.routineId, `~${queue.bytes.toLocaleString("en-US")} bytes of payloads queued after its event '${eventName}'`);
+      return;
     }
     // An in-flight async activation may emit at any time: free workers must pick its payloads up
     // now, not when some activation settles. On a microtask, so handlers never nest.
@@ -623,6 +648,10 @@ export class Job {
 
   /** Runs the handler; returns a promise only when something asynchronous is pending. */
   private invoke(act: Activation): Promise<void> | undefined {
+    if (++this.activationCount > this.maxActivations) {
+      this.exceedBudget("maxActivations", act.routineId, `activation ${this.activationCount.toLocaleString("en-US")} of the job`);
+      return undefined;
+    }
     const run = this.routineRun(act.routineId);
     act.debugOverheadMs = 0;
     run.inFlight++;
@@ -660,7 +689,7 @@ export class Job {
 
   private async settleAsync(act: Activation, run: RoutineRun, promise: PromiseLike<unknown>, timeoutMs: number | null): Promise<void> {
     let error: unknown;
-    let timer: ReturnType<typeof setTimeout> | null = null;
+    let timer: LongTimer | null = null;
     try {
       if (timeoutMs === null) {
         await promise;
@@ -668,7 +697,7 @@ export class Job {
         await Promise.race([
           promise,
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => {
+            timer = setLongTimeout(() => {
               const err = new TimeoutError(`Routine '${act.routineId}' exceeded its timeout of ${timeoutMs / 1000} s`);
               act.controller?.abort(err);
               reject(err);
@@ -679,7 +708,7 @@ export class Job {
     } catch (err) {
       error = err === undefined ? new Error("Handler rejected with undefined") : err;
     } finally {
-      if (timer !== null) clearTimeout(timer);
+      if (timer !== null) (timer as LongTimer).clear();
     }
     const pending = this.settle(act, run, error);
     if (pending !== undefined) await pending;
@@ -736,13 +765,14 @@ export class Job {
   private scheduleRetry(act: Activation, handler: ErrorHandler): void {
     act.attempt++;
     act.retryPending = true;
-    const timer = setTimeout(() => {
+    // A growing backoff can pass setTimeout's 32-bit range: chained, so it never fires early.
+    const timer = setLongTimeout(() => {
       this.retryTimers.delete(timer);
       if (this.finalized) return;
       act.retryPending = false;
       act.settled = false;
       act.controller = null;
-      this.queue.pushActivation(act);
+      this.queue.pushActivation(act, estimatePayloadBytes(act.payload));
       this.kick();
     }, handler.retryDelayMs(act.attempt));
     this.retryTimers.add(timer);
@@ -775,9 +805,25 @@ export class Job {
 
   // ---------------------------------------------------------------- status
 
+  /**
+   * Fails the job on a budget: the routine that crossed it is marked failed (not cancelled like
+   * the other interrupted ones), the queue is dropped at once, and the error names the budget.
+   */
+  private exceedBudget(budget: keyof JobBudgets, routineId: string, detail: string): void {
+    if (this.finalized) return;
+    const error = new BudgetExceededError(BUDGET_NAMES[budget], this.budgets[budget] as number, routineId, detail);
+    const run = this.routineRun(routineId);
+    run.status = "failed";
+    run.errors++;
+    run.lastError = error.message;
+    this.record(routineId, "error", { error: error.message, error_type: errorType(error), budget: BUDGET_NAMES[budget] });
+    this.fail(error, routineId);
+  }
+
   private fail(error: unknown, routineId: string | null): void {
     if (this.finalized) return;
     this.error = { message: errorMessage(error), error_type: errorType(error), routine_id: routineId };
+    if (isRoutiluxError(error)) this.error.code = error.code;
     this.record(routineId, "failed", this.error);
     this.finalize("failed", error);
   }
@@ -790,9 +836,9 @@ export class Job {
     this.finishedAt = new Date();
     this.updatedAt = this.finishedAt;
     this.queue.clear();
-    for (const t of this.retryTimers) clearTimeout(t);
+    for (const t of this.retryTimers) t.clear();
     this.retryTimers.clear();
-    if (this.jobTimer !== null) clearTimeout(this.jobTimer);
+    if (this.jobTimer !== null) this.jobTimer.clear();
     this.jobTimer = null;
     if (status !== "completed") this.controller.abort(reason);
     // Handlers still running are interrupted (their signal is aborted): they end `cancelled`, not
@@ -800,7 +846,9 @@ export class Job {
     const interrupted = [...(this.running !== null ? [this.running] : []), ...(this.runningSet ?? [])].filter((a) => !a.settled);
     for (const act of interrupted) {
       act.settled = true;
-      this.routineRun(act.routineId).status = "cancelled";
+      const run = this.routineRun(act.routineId);
+      // A routine that crossed a budget stays `failed`: it is the one the job's error names.
+      if (run.status !== "failed") run.status = "cancelled";
       this.hooks?.onActivationInterrupted?.(act);
     }
     for (const run of this.runs.values()) if (run.status === "running") run.status = status === "completed" ? "completed" : "cancelled";

@@ -1,6 +1,7 @@
 import { type ActivationContext, currentActivation } from "./context";
 import { ErrorHandler, type ErrorHandlerOptions, type ErrorStrategy } from "./error-handler";
 import { FlowDefinitionError } from "./errors";
+import { MAX_TIMEOUT_SECONDS } from "./timers";
 import { isJsonValue, type JsonObject, type JsonValue, type Payload } from "./types";
 import { PORT_NAME_PATTERN } from "../wire/ids";
 
@@ -156,9 +157,12 @@ export class Routine {
         throw new FlowDefinitionError("INVALID_CONFIG", `Config value for '${key}' is not plain JSON`);
       }
     }
-    this.config = { ...this.config, ...(structuredClone(values) as JsonObject) };
+    const next = { ...this.config, ...(structuredClone(values) as JsonObject) };
+    // Checked before it is kept: a refused timeout leaves the config as it was.
+    const timeoutMs = readTimeout(next);
+    this.config = next;
     this.rev++;
-    this.timeoutMs = this.readTimeout();
+    this.timeoutMs = timeoutMs;
     return this;
   }
 
@@ -207,18 +211,19 @@ export class Routine {
     return this.setErrorHandler(new ErrorHandler("retry", { ...options, isCritical: true }));
   }
 
-  private readTimeout(): number | null {
-    const t = this.config.timeout;
-    if (t === undefined || t === null) return null;
-    if (typeof t !== "number" || !(t > 0)) {
-      throw new FlowDefinitionError("INVALID_CONFIG", "Config 'timeout' must be a positive number of seconds");
-    }
-    return t * 1000;
-  }
-
   private describe(): string {
     return `routine ${this.constructor.name}`;
   }
+}
+
+/** `config.timeout` in ms (null for none); throws INVALID_CONFIG when it is not a usable number of seconds. */
+function readTimeout(config: JsonObject): number | null {
+  const t = config.timeout;
+  if (t === undefined || t === null) return null;
+  if (typeof t !== "number" || !(t > 0) || t > MAX_TIMEOUT_SECONDS) {
+    throw new FlowDefinitionError("INVALID_CONFIG", `Config 'timeout' must be a positive number of seconds up to ${MAX_TIMEOUT_SECONDS} (~24.8 days), got ${String(t)}`);
+  }
+  return t * 1000;
 }
 
 const BUILTIN_CLASSES = new WeakSet<object>();

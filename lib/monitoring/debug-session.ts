@@ -28,6 +28,10 @@ interface Stop extends StopRequest {
 export interface SessionObserver {
   onStop?(session: DebugSession, pausedAt: PausedAt): void;
   onChange?(session: DebugSession): void;
+  /** A debug command used the session (an idle paused job is the one nobody looks at). */
+  onActivity?(session: DebugSession): void;
+  /** Why this session may not stop now (the cap on paused jobs), or null. */
+  stopRefusal?(session: DebugSession): string | null;
 }
 
 const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
@@ -105,6 +109,8 @@ export class DebugSession {
   /** Stop at the next activation (the job's status turns `paused` when it actually stops). */
   pause(reason: StopReason = "pause"): SessionSnapshot {
     if (this.job.isFinished) throw new MonitoringError("conflict", "JOB_FINISHED", `Job '${this.jobId}' has already finished (${this.job.status})`);
+    const refusal = this.phase === "paused" ? null : (this.observer.stopRefusal?.(this) ?? null);
+    if (refusal !== null) throw new MonitoringError("conflict", "PAUSED_JOBS_LIMIT", refusal);
     if (this.phase !== "paused") {
       this.pauseRequest = reason;
       this.observer.onChange?.(this);
@@ -250,6 +256,19 @@ export class DebugSession {
     });
   }
 
+  /**
+   * A stop this session asked for (a step, a pause) could not be made (the cap on paused jobs):
+   * the job runs on as if continued, instead of trying again at every activation.
+   */
+  dropStopRequests(): void {
+    if (this.current !== null || (this.step === null && this.pauseRequest === null)) return;
+    this.step = null;
+    this.stepMode = null;
+    this.pauseRequest = null;
+    this.phase = "running";
+    this.observer.onChange?.(this);
+  }
+
   /** The job ended (completed, failed, cancelled): let go of everything. */
   onJobEnd(): void {
     const stops = [...(this.current ? [this.current] : []), ...this.waiting];
@@ -311,6 +330,7 @@ export class DebugSession {
     if (this.current === null) {
       throw new MonitoringError("conflict", "JOB_NOT_PAUSED", `Job '${this.jobId}' is not paused (${command} needs a paused job; it is ${this.job.status})`);
     }
+    this.observer.onActivity?.(this);
     return this.current;
   }
 }

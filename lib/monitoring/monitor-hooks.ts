@@ -34,6 +34,8 @@ export interface MonitoringServices {
   jobStore: JobStore;
   /** The job's debug session, created on demand. */
   sessionFor(job: Job): DebugSession;
+  /** Why this session may not stop now (the cap on paused jobs), or null; counts the refusal. */
+  stopRefusal(session: DebugSession): string | null;
 }
 
 const stateOf = (job: Job): JobMonitorState => job.hookState as JobMonitorState;
@@ -232,8 +234,16 @@ export class MonitoringHooks implements ExecutionHooks {
     return result.stop;
   }
 
-  private stop(state: JobMonitorState, request: StopRequest, hit: Breakpoint | null): Promise<void> {
+  private stop(state: JobMonitorState, request: StopRequest, hit: Breakpoint | null): Promise<void> | undefined {
     const session = state.session ?? this.s.sessionFor(state.job);
+    const refusal = session.status === "paused" ? null : this.s.stopRefusal(session);
+    if (refusal !== null) {
+      // Not held: the job runs on, and its trace says which stop was not made and why.
+      this.s.collector.record(state.record, "log", request.activation.routineId, { message: `Did not stop (${request.description}): ${refusal}`, source: "debugger" });
+      session.dropStopRequests();
+      if (request.kind === "activation") this.recordStart(state, request.activation);
+      return undefined;
+    }
     if (hit) {
       this.s.collector.record(state.record, "breakpoint_hit", request.activation.routineId, {
         breakpoint_id: hit.breakpoint_id,

@@ -43,6 +43,11 @@ export class MonitoringRegistry {
       breakpoints: this.breakpointManager,
       jobStore,
       sessionFor: (job) => this.debugSessionManager.forJob(job),
+      stopRefusal: () => {
+        const refusal = this.debugSessionManager.stopRefusal();
+        if (refusal !== null) this.debugSessionManager.noteRefusedStop();
+        return refusal;
+      },
     });
     jobStore.onRemove((jobId) => {
       this.monitorCollector.clear(jobId);

@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import type { FlowStructure, MonitoringRegistry } from "../monitoring";
 import { HistoryArchive, type JobSummary } from "./archive";
 import { type Db, openDatabase } from "./database";
+import { HistoryUnavailableError } from "./errors";
 import { type HistoryOwner, removeOwner, writeOwner } from "./lock";
 import { HistoryReader, type StoredFlow } from "./reader";
 import { HistoryRecorder } from "./recorder";
@@ -24,6 +25,11 @@ export interface PersistenceOptions {
   retentionJobs?: number;
   /** Time between write transactions while something changes. Default 50 ms. */
   flushIntervalMs?: number;
+  /**
+   * Serve the file's history without writing it (ROUTILUX_DB_READONLY=1): the file must exist and
+   * be current; starting jobs and editing flows answer 503.
+   */
+  readOnly?: boolean;
 }
 
 export class Persistence {
@@ -37,6 +43,7 @@ export class Persistence {
   private closed = false;
   /** This process's owner record beside the file (a file database only). */
   private owner: HistoryOwner | null = null;
+  readonly readOnly: boolean;
 
   private constructor(
     readonly db: Db,
@@ -45,7 +52,9 @@ export class Persistence {
     private readonly monitoring: MonitoringRegistry,
     options: PersistenceOptions,
   ) {
-    this.interrupted = recoverInterrupted(db, monitoring.monitorCollector.getMaxEventsPerJob());
+    this.readOnly = options.readOnly === true;
+    // Read-only: jobs a crash left open stay as stored (nothing may be written to close them).
+    this.interrupted = this.readOnly ? [] : recoverInterrupted(db, monitoring.monitorCollector.getMaxEventsPerJob());
     this.reader = new HistoryReader(db);
     this.archive = new HistoryArchive(this.reader);
     this.archive.load(this.reader.summaries());
@@ -58,7 +67,7 @@ export class Persistence {
       schedule: () => this.writer.schedule(),
       ords: this.reader.maxOrd(),
     });
-    this.writer = new HistoryWriter(db, this.recorder, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
+    this.writer = new HistoryWriter(db, this.recorder, options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS, `the history file ${path}`, this.readOnly);
   }
 
   /**
@@ -70,11 +79,12 @@ export class Persistence {
     const retention = options.retentionJobs ?? DEFAULT_RETENTION_JOBS;
     if (!Number.isInteger(retention) || retention < 0) throw new RangeError("retentionJobs must be a whole number ≥ 0");
     const path = options.path === ":memory:" ? options.path : resolve(options.path);
-    const db = openDatabase(path);
+    const readOnly = options.readOnly === true && path !== ":memory:";
+    const db = openDatabase(path, { readOnly });
     let owner: HistoryOwner | null = null;
     try {
       // Named at once: a second server may be told who holds the file while this one starts.
-      if (path !== ":memory:") owner = writeOwner(path);
+      if (path !== ":memory:" && !readOnly) owner = writeOwner(path);
       const p = new Persistence(db, path, monitoring, options);
       p.owner = owner;
       return p;
@@ -112,10 +122,54 @@ export class Persistence {
     this.recorder.breakpointsChanged();
   }
 
-  /** A flow created (or edited) over HTTP: its DSL is saved on the next tick. */
+  /**
+   * Why requests that write history are refused now (writes failing, or a read-only history),
+   * or null when they are accepted. `/api/health` reports it.
+   */
+  unavailableReason(): string | null {
+    if (this.readOnly) return `history ${this.path} is served read-only (ROUTILUX_DB_READONLY=1): jobs cannot be started nor flows edited`;
+    const f = this.writer.failure;
+    if (f === null) return null;
+    return `history ${this.path} cannot be written since ${f.since.toISOString()}: ${f.reason} (retried ${f.attempts} times, with backoff)`;
+  }
+
+  /** Throws HistoryUnavailableError (503) while history cannot be written. */
+  assertWritable(): void {
+    if (this.readOnly) throw new HistoryUnavailableError(`${this.path} is opened read-only (ROUTILUX_DB_READONLY=1)`, { readOnly: true });
+    const f = this.writer.failure;
+    if (f !== null) throw new HistoryUnavailableError(`${f.reason} (since ${f.since.toISOString()})`);
+  }
+
+  /**
+   * Writes the new job's row now, in its own transaction: call it before acknowledging the job.
+   * Throws HistoryUnavailableError when the write fails (the caller cancels the job).
+   */
+  commitJob(jobId: string): void {
+    this.assertWritable();
+    const err = this.writer.commitNow((batch) => this.recorder.commitJob(batch, jobId));
+    if (err) throw new HistoryUnavailableError(this.writer.failure?.reason ?? err.message);
+  }
+
+  /**
+   * A flow created (or edited) over HTTP: its DSL is written now, before the request is answered.
+   * Throws HistoryUnavailableError when it cannot be; the save stays queued for the retries (a
+   * caller that undoes the change deletes it again).
+   */
   saveFlow(flowId: string, dsl: unknown): void {
+    this.assertWritable();
+    const json = JSON.stringify(dsl);
     this.recorder.knowFlowIfNew(flowId);
-    this.recorder.flowSaved(flowId, JSON.stringify(dsl));
+    this.recorder.flowSaved(flowId, json);
+    const err = this.writer.commitNow((batch) => this.recorder.commitFlow(batch, flowId));
+    if (err) {
+      this.recorder.requeueFlow(flowId, json);
+      throw new HistoryUnavailableError(this.writer.failure?.reason ?? err.message);
+    }
+  }
+
+  /** Forgets a flow's queued save (a creation that was refused): its row stays as it is. */
+  dropPendingFlow(flowId: string): void {
+    this.recorder.dropFlow(flowId);
   }
 
   deleteFlow(flowId: string): void {

@@ -63,6 +63,8 @@ export class HistoryRecorder implements CollectorObserver, Producer {
   private structuresWritten = new Set<string>();
   /** Jobs whose payloads the current tick writes: released from memory once it commits. */
   private payloadsWritten: string[] = [];
+  /** What the running transaction took off the queues (put back if it rolls back). */
+  private tick: { ended: LiveJob[]; flows: Map<string, string | null>; deletes: Set<string> } = { ended: [], flows: new Map(), deletes: new Set() };
   private nextJobOrd: number;
   private nextFlowOrd: number;
   private nextBpOrd: number;
@@ -131,6 +133,40 @@ export class HistoryRecorder implements CollectorObserver, Producer {
     this.d.schedule();
   }
 
+  // ---------------------------------------------------------------- acknowledgements
+
+  /**
+   * Writes a job's row now (its own transaction, run by the writer): the answer to the request
+   * that started it waits for this, so an acknowledged job survives a crash. Later ticks carry on
+   * from it (events, progress, its end) as for any job.
+   */
+  commitJob(batch: WriteBatch, jobId: string): void {
+    const lj = this.live.get(jobId);
+    if (!lj) return;
+    const now = Date.now();
+    lj.written = false;
+    this.writeRunning(batch, lj, now, new Date(now).toISOString());
+  }
+
+  /** Writes a flow's pending save or delete now (see commitJob). */
+  commitFlow(batch: WriteBatch, flowId: string): void {
+    if (!this.flows.has(flowId)) return;
+    const dsl = this.flows.get(flowId) as string | null;
+    if (dsl === null) batch.deleteFlow(flowId);
+    else batch.upsertFlow(flowId, this.flowOrd.get(flowId) ?? this.nextFlowOrd++, dsl, new Date().toISOString());
+    this.flows.delete(flowId);
+  }
+
+  /** Forgets the flow's queued save or delete. */
+  dropFlow(flowId: string): void {
+    this.flows.delete(flowId);
+  }
+
+  /** The acknowledgement's transaction failed: the flow's save is queued again for the retries. */
+  requeueFlow(flowId: string, dsl: string | null): void {
+    this.flows.set(flowId, dsl);
+  }
+
   // ---------------------------------------------------------------- the tick
 
   produce(batch: WriteBatch): boolean {
@@ -142,6 +178,7 @@ export class HistoryRecorder implements CollectorObserver, Producer {
         this.writeFinal(batch, lj);
         this.live.delete(id);
         this.finished.push(id);
+        this.tick.ended.push(lj);
       } else {
         this.writeRunning(batch, lj, now, nowIso);
       }
@@ -151,11 +188,15 @@ export class HistoryRecorder implements CollectorObserver, Producer {
     for (const [flowId, dsl] of this.flows) {
       if (dsl === null) batch.deleteFlow(flowId);
       else batch.upsertFlow(flowId, this.flowOrd.get(flowId) ?? this.nextFlowOrd++, dsl, nowIso);
+      this.tick.flows.set(flowId, dsl);
     }
     this.flows.clear();
     this.applyRetention();
     if (this.deletes.size > 0) {
-      for (const id of this.deletes) batch.deleteJob(id);
+      for (const id of this.deletes) {
+        batch.deleteJob(id);
+        this.tick.deletes.add(id);
+      }
       this.deletes.clear();
       batch.deleteUnusedFlowStructures();
       // Some of those may be gone now: the next job of each writes its own again.
@@ -167,11 +208,22 @@ export class HistoryRecorder implements CollectorObserver, Producer {
   committed(): void {
     for (const id of this.payloadsWritten) this.d.collector.releasePayloads(id);
     this.payloadsWritten = [];
+    this.tick = { ended: [], flows: new Map(), deletes: new Set() };
   }
 
   rolledBack(): void {
     // Their payloads stay in memory.
     this.payloadsWritten = [];
+    // What the failed tick took off its queues goes back on them: a job that ended, a flow saved
+    // or deleted, a job deleted during an outage is written by the retry that succeeds.
+    for (const lj of this.tick.ended) {
+      this.live.set(lj.rec.jobId, lj);
+      const i = this.finished.indexOf(lj.rec.jobId);
+      if (i >= 0) this.finished.splice(i, 1);
+    }
+    for (const [flowId, dsl] of this.tick.flows) if (!this.flows.has(flowId)) this.flows.set(flowId, dsl);
+    for (const id of this.tick.deletes) this.deletes.add(id);
+    this.tick = { ended: [], flows: new Map(), deletes: new Set() };
     // Start over from memory: rows are upserts and events are replaced, so rewriting is safe.
     for (const lj of this.live.values()) {
       lj.written = false;

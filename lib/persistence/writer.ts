@@ -136,62 +136,141 @@ export interface Producer {
 }
 
 export const DEFAULT_FLUSH_INTERVAL_MS = 50;
+/** Retries of a failing database back off up to this (ms). */
+export const MAX_RETRY_INTERVAL_MS = 5_000;
+
+/** Why writes fail, since when, and how often they were tried. */
+export interface WriteFailure {
+  reason: string;
+  since: Date;
+  attempts: number;
+}
 
 /**
  * Runs the producer in one transaction per tick. A tick is armed by `schedule()` (something
  * changed) and re-armed while the producer says jobs are still running; an idle writer has no timer.
+ *
+ * A failing transaction (disk full, file turned read-only, I/O error) never escapes: the writer
+ * logs it once, remembers it (`failure`, which health reports and which makes requests that need
+ * a write answer 503), and retries with a backoff until a write succeeds again, which it logs too.
  */
 export class HistoryWriter {
   private readonly batch: WriteBatch;
   private readonly tx: () => boolean;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  private failed: WriteFailure | null = null;
 
   constructor(
     private readonly db: Db,
     private readonly producer: Producer,
     private readonly intervalMs = DEFAULT_FLUSH_INTERVAL_MS,
+    /** Names the file in log lines. */
+    private readonly label = "history",
+    /** A read-only history (ROUTILUX_DB_READONLY): nothing is ever written. */
+    private readonly readOnly = false,
   ) {
     this.batch = new WriteBatch(db);
-    this.tx = db.transaction(() => producer.produce(this.batch));
+    this.tx = db.transaction(() => {
+      // While failing, a tick with nothing to write would commit nothing and prove nothing:
+      // rewriting the header's user_version is a write that reaches the file.
+      if (this.failed !== null) this.probe();
+      return producer.produce(this.batch);
+    });
+  }
+
+  /** Why writes fail now, or null when the last one succeeded. */
+  get failure(): WriteFailure | null {
+    return this.failed;
   }
 
   schedule(): void {
-    if (this.timer !== null || this.closed) return;
+    if (this.timer !== null || this.closed || this.readOnly) return;
+    // Failing: back off (doubling from the interval, up to MAX_RETRY_INTERVAL_MS).
+    const delay = this.failed === null ? this.intervalMs : Math.min(MAX_RETRY_INTERVAL_MS, this.intervalMs * 2 ** Math.min(this.failed.attempts, 16));
     this.timer = setTimeout(() => {
       this.timer = null;
       this.flush();
-    }, this.intervalMs);
+    }, delay);
     // A pending tick never keeps a process alive; close() flushes what is left.
     this.timer.unref();
   }
 
   /** Writes everything pending now (one transaction). */
   flush(): void {
-    if (this.closed) return;
+    if (this.closed || this.readOnly) return;
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
     let again: boolean;
-    let committed = false;
     try {
       again = this.tx();
-      committed = true;
     } catch (err) {
       // The transaction was rolled back: the producer starts over from what memory holds.
-      console.error("[persistence] write failed:", (err as Error).message);
       this.producer.rolledBack();
-      again = true;
+      this.fail(err);
+      this.schedule();
+      return;
     }
-    if (committed) this.producer.committed();
+    this.succeeded();
+    this.producer.committed();
     if (again) this.schedule();
+  }
+
+  /**
+   * Runs `write` in a transaction of its own, now (an acknowledgement waits for its row). On
+   * failure everything is rolled back, the producer starts over, and HistoryUnavailable-style
+   * handling is the caller's: the error is returned, never thrown.
+   */
+  commitNow(write: (batch: WriteBatch) => void): Error | null {
+    if (this.closed) return new Error("the history database is closed");
+    if (this.readOnly) return new Error("the history is served read-only");
+    try {
+      this.db.transaction(() => {
+        if (this.failed !== null) this.probe();
+        write(this.batch);
+      })();
+    } catch (err) {
+      this.producer.rolledBack();
+      this.fail(err);
+      this.schedule();
+      return err instanceof Error ? err : new Error(String(err));
+    }
+    this.succeeded();
+    return null;
+  }
+
+  private probe(): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    this.db.pragma(`user_version = ${version}`);
+  }
+
+  private fail(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const code = (err as { code?: unknown }).code;
+    const reason = typeof code === "string" ? `${message} (${code})` : message;
+    if (this.failed === null) {
+      // Once per outage (and once more when it ends), not once per tick.
+      console.error(`[persistence] cannot write ${this.label}: ${reason}; requests that need it answer 503 until a retry succeeds`);
+      this.failed = { reason, since: new Date(), attempts: 1 };
+    } else {
+      this.failed = { ...this.failed, reason, attempts: this.failed.attempts + 1 };
+    }
+  }
+
+  private succeeded(): void {
+    if (this.failed === null) return;
+    console.error(`[persistence] ${this.label} is written again (after ${this.failed.attempts} failed attempts since ${this.failed.since.toISOString()})`);
+    this.failed = null;
   }
 
   /** Flushes and closes the database. */
   close(): void {
     if (this.closed) return;
     this.flush();
+    // Said once more at the end: what memory still held is gone with the process.
+    if (this.failed !== null) console.error(`[persistence] closing ${this.label} with history not written (${this.failed.reason})`);
     this.closed = true;
     this.db.close();
   }

@@ -1,4 +1,4 @@
-import { DslError, type Flow, flowFromDsl, flowToDsl, type Job, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
+import { checkBudgets, DslError, type Flow, flowFromDsl, flowToDsl, type Job, type JobBudgetSettings, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
 import { parseDslTextOffThread } from "./dsl-off-thread";
 import { type EventWithPayload, type FlowStructure, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
@@ -26,6 +26,15 @@ export interface RuntimeOptions {
    * previews only. Applies to jobs started afterwards. Default 1 MiB.
    */
   payloadBudgetBytes?: number;
+  /** Jobs paused at once at most (default 100): a further stop is not made, and health says so. */
+  maxPausedJobs?: number;
+  /** Cancel a job paused this long with no debug command (ms); default: never. */
+  pausedIdleExpiryMs?: number | null;
+  /**
+   * The server's default job budgets, for what a flow does not set itself (a flow's own budgets
+   * win); omitted ones are the engine's DEFAULT_JOB_BUDGETS.
+   */
+  jobBudgets?: JobBudgetSettings;
 }
 
 /** What `replaceFlows` did, by flow id. */
@@ -89,11 +98,22 @@ export class Runtime {
   private reload: DevStatus = { watching: false, version: 1, reloaded_at: null, flow_ids: [], error: null };
   private readonly loopDelay = new LoopDelayMonitor();
   private readonly healthChecks = new Set<HealthCheck>();
+  /** Flows in the database that could not be rebuilt at start, with why (reported by health). */
+  private readonly unrestored = new Map<string, string>();
+  /** Default budgets of every job this runtime starts (see RuntimeOptions.jobBudgets). */
+  readonly jobBudgets: Readonly<JobBudgetSettings>;
 
   constructor(options: RuntimeOptions = {}) {
     this.registry = options.registry ?? routineRegistry;
+    this.jobBudgets = Object.freeze(checkBudgets(options.jobBudgets ?? {}, "jobBudgets"));
     MonitoringRegistry.enable();
     this.monitoring = MonitoringRegistry.getInstance();
+    this.monitoring.debugSessionManager.setLimits({
+      ...(options.maxPausedJobs !== undefined ? { maxPaused: options.maxPausedJobs } : {}),
+      ...(options.pausedIdleExpiryMs !== undefined ? { idleExpiryMs: options.pausedIdleExpiryMs } : {}),
+    });
+    // At the cap, breakpoints stop nothing: a user wondering why must be able to see it.
+    this.addHealthCheck(() => this.monitoring.debugSessionManager.stopRefusal());
     this.describer = new FlowDescriber(this.registry);
     // Every job keeps the flow it started on (with its record, and in history).
     this.monitoring.monitorCollector.describeFlow = (flow) => this.describer.describe(flow);
@@ -110,10 +130,27 @@ export class Runtime {
           this.savedFlows.add(saved.flow_id);
         } catch (err) {
           console.warn(`[persistence] flow '${saved.flow_id}' could not be rebuilt: ${(err as Error).message}`);
+          this.unrestored.set(saved.flow_id, (err as Error).message);
         }
       }
       p.attach((flowId) => this.flowMap.has(flowId));
+      // Failing writes (and a read-only history) show in /api/health as degraded, with the reason.
+      this.addHealthCheck(() => p.unavailableReason());
+      this.addHealthCheck(() => {
+        if (this.unrestored.size === 0) return null;
+        const [id, why] = this.unrestored.entries().next().value as [string, string];
+        const more = this.unrestored.size > 1 ? ` (and ${this.unrestored.size - 1} more)` : "";
+        return `flow '${id}' stored in history could not be restored: ${why}${more}; it is not served (creating a flow of that id replaces it)`;
+      });
     }
+  }
+
+  /**
+   * Throws HistoryUnavailableError (503) while history cannot be written: requests that would
+   * change it are refused rather than acknowledged and lost. No history, no check.
+   */
+  assertHistoryWritable(): void {
+    this.persistence?.assertWritable();
   }
 
   /** Writes pending history and closes the database (graceful stop). */
@@ -135,7 +172,8 @@ export class Runtime {
       const reason = check();
       if (reason !== null) reasons.push(reason);
     }
-    return { status: reasons.length === 0 ? "healthy" : "degraded", reasons, event_loop: this.loopDelay.stats() };
+    const paused = this.monitoring.debugSessionManager.stats();
+    return { status: reasons.length === 0 ? "healthy" : "degraded", reasons, event_loop: this.loopDelay.stats(), paused_jobs: paused };
   }
 
   get flows(): Flow[] {
@@ -151,6 +189,7 @@ export class Runtime {
   /** A new flow from a DSL document (object or YAML/JSON text), or an empty one. All or nothing. */
   createFlow(flowId: string, dsl?: unknown): Flow {
     if (this.flowMap.has(flowId)) throw new MonitoringError("conflict", "FLOW_EXISTS", `Flow '${flowId}' already exists`);
+    this.assertHistoryWritable();
     let flow: Flow;
     try {
       flow = dsl === undefined || dsl === null ? flowFromDsl({ flow_id: flowId, routines: {} }, this.registry) : flowFromDsl(dsl, this.registry, { flowId });
@@ -161,7 +200,21 @@ export class Runtime {
     }
     this.addFlow(flow);
     this.savedFlows.add(flowId);
-    this.flowChanged(flowId);
+    if (this.persistence) {
+      // Written before the 201: a flow that cannot be saved is not created.
+      try {
+        this.persistence.saveFlow(flowId, flowToDsl(flow, this.registry));
+      } catch (err) {
+        this.flowMap.delete(flowId);
+        this.savedFlows.delete(flowId);
+        // A stored flow that could not be restored keeps its row; otherwise the queued save
+        // becomes a delete (an older row of this id, deleted meanwhile, stays deleted).
+        if (this.unrestored.has(flowId)) this.persistence.dropPendingFlow(flowId);
+        else this.persistence.deleteFlow(flowId);
+        throw err;
+      }
+    }
+    this.unrestored.delete(flowId); // recreated: the stored one is replaced
     return flow;
   }
 
@@ -172,6 +225,7 @@ export class Runtime {
   async createFlowFromRequest(flowId: string, dsl?: unknown): Promise<Flow> {
     if (typeof dsl !== "string") return this.createFlow(flowId, dsl);
     if (this.flowMap.has(flowId)) throw new MonitoringError("conflict", "FLOW_EXISTS", `Flow '${flowId}' already exists`);
+    this.assertHistoryWritable();
     let parsed: unknown;
     try {
       parsed = await parseDslTextOffThread(dsl);
@@ -182,20 +236,54 @@ export class Runtime {
     return this.createFlow(flowId, parsed);
   }
 
-  /** Call after editing a flow's graph (routines, connections): a flow created over HTTP is saved again. */
+  /**
+   * Edits a flow's graph with `edit`, keeping the edit only if the flow still follows the DSL's
+   * rules (its exported DSL builds again): what is served is what comes back after a restart.
+   * Otherwise `undo` reverts it and the caller gets a bad_request naming the rule. A flow created
+   * over HTTP is saved with every edit: while history cannot be written the edit is refused (503)
+   * before anything changes.
+   */
+  editFlow<T>(flowId: string, edit: (flow: Flow) => T, undo: (flow: Flow, done: T) => void): T {
+    const flow = this.flowForEdit(flowId);
+    const done = edit(flow);
+    try {
+      flowFromDsl(flowToDsl(flow, this.registry), this.registry, { flowId });
+    } catch (err) {
+      undo(flow, done);
+      throw new MonitoringError("bad_request", "INVALID_DSL", `The edit would make flow '${flowId}' one its DSL cannot describe (it would not survive a restart): ${(err as Error).message}`);
+    }
+    this.flowChanged(flowId);
+    return done;
+  }
+
+  /**
+   * Call after editing a flow's graph (routines, connections): a flow created over HTTP is saved
+   * again, now. The edit checked `assertHistoryWritable` first (`flowForEdit`); a write failing at
+   * this very moment leaves the edit applied and queued for the retries.
+   */
   flowChanged(flowId: string): void {
     const flow = this.flowMap.get(flowId);
     if (!flow || !this.persistence || !this.savedFlows.has(flowId)) return;
     try {
       this.persistence.saveFlow(flowId, flowToDsl(flow, this.registry));
     } catch (err) {
-      console.warn(`[persistence] flow '${flowId}' not saved: ${(err as Error).message}`);
+      console.warn(`[persistence] flow '${flowId}' not saved yet: ${(err as Error).message}`);
     }
   }
 
   getFlow(flowId: string): Flow {
     const flow = this.flowMap.get(flowId);
     if (!flow) throw new MonitoringError("not_found", "FLOW_NOT_FOUND", `Flow '${flowId}' not found`);
+    return flow;
+  }
+
+  /**
+   * The flow, for a graph edit: a flow created over HTTP is saved with every edit, so while
+   * history cannot be written the edit is refused (503) before anything changes.
+   */
+  flowForEdit(flowId: string): Flow {
+    const flow = this.getFlow(flowId);
+    if (this.savedFlows.has(flowId)) this.assertHistoryWritable();
     return flow;
   }
 
@@ -276,6 +364,7 @@ export class Runtime {
   /** Removes the flow and its flow-scoped breakpoints; its jobs stay in history. */
   deleteFlow(flowId: string): void {
     this.getFlow(flowId);
+    if (this.savedFlows.has(flowId)) this.assertHistoryWritable();
     this.flowMap.delete(flowId);
     this.monitoring.breakpointManager.clearFlowBreakpoints(flowId);
     if (this.savedFlows.delete(flowId)) this.persistence?.deleteFlow(flowId);
@@ -387,6 +476,7 @@ export class Runtime {
    * memory and from the database. Returns how many.
    */
   removeOldJobs(maxAgeSeconds: number): number {
+    this.assertHistoryWritable();
     const removed = this.monitoring.jobStore.removeOldJobs(maxAgeSeconds);
     return removed + (this.persistence?.removeOldArchived(maxAgeSeconds) ?? 0);
   }
@@ -397,10 +487,14 @@ export class Runtime {
    */
   startJob(req: StartJobRequest): Job {
     const flow = this.getFlow(req.flow_id);
+    this.assertHistoryWritable();
+    // Refused before anything starts: a job asked to pause at its start that could not.
+    const refusal = req.pause_on_start ? this.monitoring.debugSessionManager.stopRefusal() : null;
+    if (refusal !== null) throw new MonitoringError("conflict", "PAUSED_JOBS_LIMIT", refusal);
     let job: Job;
     try {
       // The entry activation works on a copy: the snapshot keeps the params as sent ("run again").
-      job = flow.start(req.entry_routine_id, req.entry_params ?? {}, { entrySlot: req.entry_slot ?? "trigger", copyParams: true });
+      job = flow.start(req.entry_routine_id, req.entry_params ?? {}, { entrySlot: req.entry_slot ?? "trigger", copyParams: true, defaultBudgets: this.jobBudgets });
     } catch (err) {
       throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_START", (err as Error).message);
     }
@@ -415,6 +509,20 @@ export class Runtime {
       throw err;
     }
     if (req.pause_on_start) this.monitoring.debugSessionManager.getSession(job.jobId).pause("entry");
+    if (this.persistence) {
+      // The job's row is committed before it is acknowledged, so a crash right after the 201
+      // cannot lose it. One small transaction (no fsync: WAL, synchronous=NORMAL survives a
+      // process crash); its events follow on the writer's batched ticks as before.
+      try {
+        this.persistence.commitJob(job.jobId);
+      } catch (err) {
+        // Never acknowledged: it must not run, nor linger under an id nobody was told.
+        for (const id of created) bpm.removeBreakpoint(id);
+        job.cancel("History unavailable: the job was not started");
+        this.monitoring.jobStore.remove(job.jobId);
+        throw err;
+      }
+    }
     for (const listener of this.flowListeners) listener(flow.flowId, job);
     return job;
   }

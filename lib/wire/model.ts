@@ -109,6 +109,8 @@ export const JobErrorSchema = z.strictObject({
   message: z.string(),
   error_type: z.string(),
   routine_id: z.string().nullable(),
+  /** The error's code when it is one of Routilux's own (e.g. BUDGET_EXCEEDED, TIMEOUT). */
+  code: z.string().optional(),
 });
 export type JobError = z.infer<typeof JobErrorSchema>;
 
@@ -581,5 +583,15 @@ export const HealthSchema = z.strictObject({
   reasons: z.array(z.string()),
   /** Event-loop delay over the last `window_ms` (and the window running now), in milliseconds. */
   event_loop: z.strictObject({ window_ms: z.number().int().positive(), p99_ms: z.number().min(0), max_ms: z.number().min(0) }),
+  /** Jobs paused now, the cap, the idle expiry (null: off), and what they did so far. */
+  paused_jobs: z.strictObject({
+    paused: z.number().int().min(0),
+    max_paused: z.number().int().min(1),
+    idle_expiry_ms: z.number().int().positive().nullable(),
+    /** Stops not made because the cap was reached. */
+    refused_stops: z.number().int().min(0),
+    /** Jobs cancelled after sitting paused and idle for `idle_expiry_ms`. */
+    expired_jobs: z.number().int().min(0),
+  }),
 });
 export type Health = z.infer<typeof HealthSchema>;

@@ -29,6 +29,7 @@ export function openApiDocument(): Record<string, unknown> {
           "404": { description: "Unknown flow, job, routine or breakpoint", content: errorContent },
           "409": { description: "Conflict (duplicate, or the job is not paused)", content: errorContent },
           "413": { description: "Body over 1 MB", content: errorContent },
+          "503": { description: "History cannot be written now (HISTORY_UNAVAILABLE): nothing was changed; retry when /api/health is healthy", content: errorContent },
         },
       };
       if (spec.public) op.security = [];

@@ -97,20 +97,26 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     const flow = runtime.getFlow(params.flow_id);
     if (flow.getRoutine(body.routine_id)) throw new MonitoringError("conflict", "ROUTINE_EXISTS", `Routine '${body.routine_id}' already exists in flow '${flow.flowId}'`);
     if (!runtime.registry.has(body.type)) throw new MonitoringError("bad_request", "UNKNOWN_TYPE", `Unknown routine type '${body.type}' (registered: ${runtime.registry.names.join(", ")})`);
-    flow.addRoutine(runtime.registry.create(body.type, body.config), body.routine_id);
-    runtime.flowChanged(flow.flowId);
+    runtime.editFlow(
+      flow.flowId,
+      (f) => f.addRoutine(runtime.registry.create(body.type, body.config), body.routine_id),
+      (f) => f.removeRoutine(body.routine_id),
+    );
     return routineInfo(runtime, flow, body.routine_id);
   },
   removeRoutine: ({ runtime, params }) => {
-    runtime.getFlow(params.flow_id).removeRoutine(params.routine_id);
+    runtime.flowForEdit(params.flow_id).removeRoutine(params.routine_id);
     runtime.flowChanged(params.flow_id);
   },
   addConnection: ({ runtime, params, body }) => {
     const flow = runtime.getFlow(params.flow_id);
     try {
-      const connection = connectionInfo(flow.connect(body.source_routine, body.source_event, body.target_routine, body.target_slot, body.param_mapping ?? null));
-      runtime.flowChanged(flow.flowId);
-      return connection;
+      const connection = runtime.editFlow(
+        flow.flowId,
+        (f) => f.connect(body.source_routine, body.source_event, body.target_routine, body.target_slot, body.param_mapping ?? null),
+        (f, c) => f.removeConnection(c.id),
+      );
+      return connectionInfo(connection);
     } catch (err) {
       // A duplicate is a conflict; the engine's other definition errors keep their kind.
       const code = (err as { code?: unknown }).code;
@@ -119,7 +125,7 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     }
   },
   removeConnection: ({ runtime, params }) => {
-    runtime.getFlow(params.flow_id).removeConnection(params.connection_id);
+    runtime.flowForEdit(params.flow_id).removeConnection(params.connection_id);
     runtime.flowChanged(params.flow_id);
   },
   routineTypes: ({ runtime }) => {
@@ -151,6 +157,8 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
   addFlowBreakpoint: ({ runtime, params, body }) => {
     const flow = runtime.getFlow(params.flow_id);
     const manager = runtime.monitoring.breakpointManager;
+    // Flow breakpoints are part of the history.
+    runtime.assertHistoryWritable();
     if (!Array.isArray(body)) {
       checkBreakpointTarget(flow, body);
       return manager.setBreakpoint({ ...body, flow_id: flow.flowId, job_id: null });
@@ -176,10 +184,12 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
   },
   removeFlowBreakpoint: ({ runtime, params }) => {
     flowBreakpoint(runtime, runtime.getFlow(params.flow_id).flowId, params.breakpoint_id);
+    runtime.assertHistoryWritable();
     runtime.monitoring.breakpointManager.removeBreakpoint(params.breakpoint_id);
   },
   patchFlowBreakpoint: ({ runtime, params, body }) => {
     flowBreakpoint(runtime, runtime.getFlow(params.flow_id).flowId, params.breakpoint_id);
+    runtime.assertHistoryWritable();
     return runtime.monitoring.breakpointManager.updateBreakpoint(params.breakpoint_id, body);
   },
 

@@ -1,5 +1,5 @@
 /** The demo flows `npm start` serves (unless ROUTILUX_DEMO=0). */
-import { type ActivationContext, Flow, type Payload, Routine, routineRegistry } from "../../lib";
+import { type ActivationContext, Flow, type Payload, Routine, routineRegistry, setLongTimeout } from "../../lib";
 import { dataProcessingFlow } from "./data-processing";
 
 /** Emits `count` items (default 50), `interval_ms` apart (default 100): a stream to watch live. */
@@ -15,7 +15,8 @@ export class Ticker extends Routine {
     for (let n = 1; n <= count; n++) {
       if (ctx.signal.aborted) return;
       ctx.emit("tick", { n, value: Math.round(Math.sin(n / 5) * 100) });
-      await new Promise((r) => setTimeout(r, interval));
+      // interval_ms comes from the request: past setTimeout's range it would not wait at all.
+      await new Promise<void>((r) => setLongTimeout(r, interval));
     }
   }
 }

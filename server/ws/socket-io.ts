@@ -8,7 +8,7 @@
  * queues while engine.io's write buffer is short, so a slow browser costs its queues and that
  * buffer, and is told what it lost (`events_dropped`).
  */
-import type { Server as HttpServer } from "node:http";
+import type { Server as HttpServer, IncomingMessage } from "node:http";
 import { Server } from "socket.io";
 import type { z } from "zod";
 import { type Runtime, RoutiluxError, type Subscriber, type TraceEvent } from "../../lib";
@@ -51,13 +51,25 @@ function parseSubscribe(msg: unknown): SubscribeRequest {
   return parsed.data;
 }
 
-export function attachSocketIo(httpServer: HttpServer, runtime: Runtime): { io: Server<ClientToServerEvents, ServerToClientEvents>; close(): Promise<void> } {
+/** Why a handshake request (polling or upgrade) is refused (a foreign Host or Origin), or null. */
+export type HandshakeCheck = (req: IncomingMessage) => string | null;
+
+export function attachSocketIo(
+  httpServer: HttpServer,
+  runtime: Runtime,
+  refuse: HandshakeCheck = () => null,
+): { io: Server<ClientToServerEvents, ServerToClientEvents>; close(): Promise<void> } {
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
     path: "/socket.io/",
     serveClient: false,
     destroyUpgrade: false,
     maxHttpBufferSize: 1e6,
     cors: { origin: false },
+    // Every engine.io request, the first polling one and the upgrade alike.
+    allowRequest: (req, callback) => {
+      const refusal = refuse(req);
+      callback(refusal, refusal === null);
+    },
   });
   const em = runtime.monitoring.eventManager;
   // Reloads of the program's code (routilux dev) go to every page, subscribed or not.

@@ -16,6 +16,8 @@ export interface ServerMemory {
 export interface Inspector {
   /** Full GC, then the server's memory in MB. */
   memoryAfterGc(): Promise<ServerMemory>;
+  /** Evaluates `expression` in the server process (its global scope); returns its value as JSON text. */
+  evaluate(expression: string): Promise<string>;
   close(): void;
 }
 
@@ -52,6 +54,11 @@ export async function connectInspector(server: TestServer): Promise<Inspector> {
       const r = (await send("Runtime.evaluate", { expression: "JSON.stringify(process.memoryUsage())", returnByValue: true })) as { result: { value: string } };
       const m = JSON.parse(r.result.value) as ServerMemory;
       return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
+    },
+    async evaluate(expression: string) {
+      const r = (await send("Runtime.evaluate", { expression: `JSON.stringify(${expression})`, returnByValue: true })) as { result: { value?: string }; exceptionDetails?: { text: string } };
+      if (r.exceptionDetails) throw new Error(`evaluate failed: ${r.exceptionDetails.text}`);
+      return r.result.value ?? "undefined";
     },
     close: () => ws.close(),
   };

@@ -198,6 +198,18 @@ describe("wiring", () => {
     expect(() => new Flow("bad id!")).toThrow(/Invalid flow id/);
   });
 
+  it("refuses the DSL's reserved keys as routine ids and in mappings, so every flow can be exported and imported again", () => {
+    const flow = new Flow("reserved");
+    for (const id of ["constructor", "prototype", "__proto__"]) {
+      expect(() => flow.addRoutine(new Fn(() => {}), id)).toThrow(/Invalid routine id/);
+    }
+    flow.addRoutine(new Fn(() => {}), "a");
+    flow.addRoutine(new Fn(() => {}), "b");
+    expect(() => flow.connect("a", "out", "b", "input", { constructor: "x" })).toThrow(FlowDefinitionError);
+    expect(() => flow.connect("a", "out", "b", "input", { x: "prototype" })).toThrow(FlowDefinitionError);
+    expect(flow.connections).toHaveLength(0);
+  });
+
   it("validate reports cycles as info and unconnected slots as warnings, never the trigger slot", () => {
     const flow = new Flow("v");
     flow.addRoutine(new Fn(() => {}, ["trigger"]), "entry");
