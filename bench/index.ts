@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: speed and memory figures, with their targets, measured on the machine it runs on.
  * Run with --expose-gc (the npm script does) so memory figures are after real collections.
- * `npm run bench -- ui` (or engine, monitoring, debugging, server, sockets, persistence, package) runs only those parts. The
+ * `npm run bench -- ui` (or engine, monitoring, debugging, server, sockets, persistence, package, hostile) runs only those parts. The
  * UI part judges its figures against regression bounds too: the exit code is 1 when one is crossed.
  */
 import { debugTimingBench } from "./debug-timing";
 import { engineBench } from "./engine";
+import { hostileBench } from "./hostile";
 import { monitoringBench } from "./monitoring";
 import { packageBench } from "./package";
 import { persistenceBench } from "./persistence";
@@ -13,7 +14,7 @@ import { serverFanoutBench } from "./server-fanout";
 import { socketsBench } from "./sockets";
 import { uiBench } from "./ui";
 
-const PARTS = { engine: engineBench, monitoring: monitoringBench, debugging: debugTimingBench, server: serverFanoutBench, sockets: socketsBench, persistence: persistenceBench, ui: uiBench, package: packageBench } as const;
+const PARTS = { engine: engineBench, monitoring: monitoringBench, debugging: debugTimingBench, server: serverFanoutBench, sockets: socketsBench, persistence: persistenceBench, ui: uiBench, package: packageBench, hostile: hostileBench } as const;
 type Part = keyof typeof PARTS;
 const isPart = (s: string): s is Part => Object.hasOwn(PARTS, s);
 

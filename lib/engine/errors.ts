@@ -14,8 +14,12 @@ branded("FlowDefinitionError", FlowDefinitionError);
 /** A DSL document that cannot be loaded; `path` says where (e.g. `routines.ingest.class`). */
 export class DslError extends RoutiluxError {
   readonly path: string;
-  constructor(path: string, message: string) {
-    super("INVALID_DSL", path ? `${path}: ${message}` : message, { kind: "bad_request" });
+  /** `limit`: a DSL over one of DSL_LIMITS (code DSL_LIMIT_EXCEEDED; 413 for its size, 400 for its shape). */
+  constructor(path: string, message: string, limit?: { name: "text" | "entries" | "depth" | "aliases"; max: number }) {
+    super(limit ? "DSL_LIMIT_EXCEEDED" : "INVALID_DSL", path ? `${path}: ${message}` : message, {
+      kind: limit?.name === "text" ? "too_large" : "bad_request",
+      details: limit ? { limit: limit.name, max: limit.max } : undefined,
+    });
     this.path = path;
   }
 }

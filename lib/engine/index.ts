@@ -51,7 +51,7 @@ export {
 export * from "./types";
 export { Aggregator, Delay, Fail, Filter, Mapper, Passthrough, Router, registerBuiltins, Splitter } from "./builtins";
 export { conditionScope, type ScopeContext } from "./condition-scope";
-export { dslToText, type FlowDsl, FlowDslSchema, MAX_DSL_TEXT, parseDslText, validateDsl } from "./dsl";
+export { DSL_LIMITS, dslToText, type FlowDsl, FlowDslSchema, MAX_DSL_TEXT, parseDslText, precheckDslText, scanDslText, validateDsl } from "./dsl";
 export {
   type RoutineClass,
   RoutineRegistry,

@@ -10,7 +10,13 @@
  * - only the allow-listed functions and methods below can be called, and they are this
  *   module's own implementations (a method is never looked up on the value it is called on);
  * - every evaluation has a step budget, strings and lists it builds are capped, and data
- *   structures are compared / printed only down to a bounded depth.
+ *   structures are compared / printed only down to a bounded depth;
+ * - the budget counts the real work: reading, comparing, converting or building a string costs
+ *   a step per `charsPerStep` characters, copying or searching a list a step per item, so no
+ *   operation runs for long on a step it was charged once for (a regex that backtracks is not
+ *   used on user text for the same reason);
+ * - several evaluations can share one ExpressionBudget (e.g. every breakpoint condition and
+ *   logpoint of one activation), so many cheap-looking expressions cannot add up to a long stall.
  */
 import {
   type BinaryOperator,
@@ -25,17 +31,37 @@ import {
   type UnaryOperator,
 } from "./parse";
 
+/**
+ * Steps shared by several evaluations: each evaluation may spend at most its own `maxSteps` and
+ * at most what is left here; what it spent (also when it failed) is taken off.
+ */
+export class ExpressionBudget {
+  constructor(public remaining: number) {}
+  get exhausted(): boolean {
+    return this.remaining <= 0;
+  }
+}
+
+export interface EvaluateOptions {
+  /** A budget shared with other evaluations; running it out throws EXPRESSION_BUDGET_EXCEEDED. */
+  budget?: ExpressionBudget;
+}
+
 export interface CompiledExpression {
   readonly source: string;
   /** Evaluates against `scope` (names are its own properties); throws ExpressionError (kind "eval"). */
-  evaluate(scope: Readonly<Record<string, unknown>>): unknown;
+  evaluate(scope: Readonly<Record<string, unknown>>, options?: EvaluateOptions): unknown;
 }
 
-const { maxSteps, maxStringLength, maxListLength, maxValueDepth } = EXPRESSION_LIMITS;
+const { maxSteps, maxStringLength, maxListLength, maxValueDepth, charsPerStep } = EXPRESSION_LIMITS;
 
 interface Ctx {
   readonly scope: object;
   steps: number;
+  /** min(maxSteps, what the shared budget has left). */
+  readonly limit: number;
+  /** The limit comes from a shared budget, not the expression's own. */
+  readonly shared: boolean;
 }
 type Thunk = (ctx: Ctx) => unknown;
 
@@ -45,28 +71,40 @@ function evalError(message: string): ExpressionError {
   return new ExpressionError("eval", message);
 }
 
-function budgetExceeded(): ExpressionError {
-  return evalError("Expression exceeded its evaluation budget");
+function budgetExceeded(ctx: Ctx): ExpressionError {
+  const message = ctx.shared
+    ? "Expression stopped: the evaluation budget shared with the other conditions here is used up"
+    : "Expression exceeded its evaluation budget";
+  return new ExpressionError("eval", message, null, "EXPRESSION_BUDGET_EXCEEDED");
+}
+
+function tooLarge(message: string): ExpressionError {
+  return new ExpressionError("eval", message, null, "EXPRESSION_TOO_LARGE");
 }
 
 function tick(ctx: Ctx): void {
   ctx.steps += 1;
-  if (ctx.steps > maxSteps) throw budgetExceeded();
+  if (ctx.steps > ctx.limit) throw budgetExceeded(ctx);
 }
 
 function charge(ctx: Ctx, steps: number): void {
   ctx.steps += steps;
-  if (ctx.steps > maxSteps) throw budgetExceeded();
+  if (ctx.steps > ctx.limit) throw budgetExceeded(ctx);
 }
 
-/** Building a string costs one step per 16 characters, on top of the length cap. */
+/** Reading, comparing or converting `length` characters. */
+function chargeText(ctx: Ctx, length: number): void {
+  charge(ctx, Math.ceil(length / charsPerStep));
+}
+
+/** Building a string costs as much as reading it, on top of the length cap. */
 function chargeString(ctx: Ctx, length: number): void {
-  if (length > maxStringLength) throw evalError(`String result exceeds ${maxStringLength} characters`);
-  charge(ctx, length >> 4);
+  if (length > maxStringLength) throw tooLarge(`String result exceeds ${maxStringLength} characters`);
+  chargeText(ctx, length);
 }
 
 function chargeList(ctx: Ctx, length: number): void {
-  if (length > maxListLength) throw evalError(`List result exceeds ${maxListLength} items`);
+  if (length > maxListLength) throw tooLarge(`List result exceeds ${maxListLength} items`);
   charge(ctx, length);
 }
 
@@ -217,6 +255,8 @@ function iterate(value: unknown, ctx: Ctx, fn: string): readonly unknown[] {
 /** Structural equality (Python `==`); `nullish` makes null and undefined equal. */
 function equals(a: unknown, b: unknown, ctx: Ctx, nullish: boolean, depth: number): boolean {
   tick(ctx);
+  // Comparing two strings of the same length reads them (a === b included).
+  if (typeof a === "string" && typeof b === "string" && a.length === b.length) chargeText(ctx, a.length);
   if (a === b) return true;
   if (a === null || a === undefined || b === null || b === undefined) {
     return nullish && (a === null || a === undefined) && (b === null || b === undefined);
@@ -245,11 +285,12 @@ function unsupported(op: string, a: unknown, b: unknown): ExpressionError {
   return evalError(`Operator '${op}' is not supported between ${typeName(a)} and ${typeName(b)}`);
 }
 
-function compare(op: RelationalOperator, a: unknown, b: unknown): boolean {
+function compare(op: RelationalOperator, a: unknown, b: unknown, ctx: Ctx): boolean {
   if (typeof a === "number" && typeof b === "number") {
     return op === "<" ? a < b : op === "<=" ? a <= b : op === ">" ? a > b : a >= b;
   }
   if (typeof a === "string" && typeof b === "string") {
+    chargeText(ctx, Math.min(a.length, b.length));
     return op === "<" ? a < b : op === "<=" ? a <= b : op === ">" ? a > b : a >= b;
   }
   throw unsupported(op, a, b);
@@ -265,11 +306,14 @@ function contains(container: unknown, item: unknown, ctx: Ctx): boolean {
   }
   if (typeof container === "string") {
     if (typeof item !== "string") throw evalError(`'in <str>' requires a string on the left, not ${typeName(item)}`);
-    charge(ctx, container.length >> 4);
+    chargeText(ctx, container.length + item.length);
     return container.includes(item);
   }
   if (isPlainObject(container)) {
-    if (typeof item === "string") return Object.hasOwn(container, item);
+    if (typeof item === "string") {
+      chargeText(ctx, item.length);
+      return Object.hasOwn(container, item);
+    }
     if (typeof item === "number" && Number.isFinite(item)) return Object.hasOwn(container, String(item));
     throw evalError(`dict keys must be strings or numbers, not ${typeName(item)}`);
   }
@@ -296,7 +340,8 @@ function add(a: unknown, b: unknown, ctx: Ctx): unknown {
 
 function repeat(sequence: string | readonly unknown[], times: number, ctx: Ctx): unknown {
   if (!Number.isInteger(times)) throw evalError("Can only repeat a str or list by an integer");
-  const n = Math.max(0, times);
+  // An empty sequence repeated is empty however many times: never loop `times` times for it.
+  const n = sequence.length === 0 ? 0 : Math.max(0, times);
   if (typeof sequence === "string") {
     chargeString(ctx, sequence.length * n);
     return sequence.repeat(n);
@@ -365,7 +410,10 @@ class StringBuilder {
   constructor(private readonly ctx: Ctx) {}
   push(text: string): void {
     this.length += text.length;
-    chargeString(this.ctx, this.length);
+    // The cap is on the whole result; the cost is this part's (charging the running total on
+    // every push would make printing a list quadratic in its length).
+    if (this.length > maxStringLength) throw tooLarge(`String result exceeds ${maxStringLength} characters`);
+    chargeText(this.ctx, text.length);
     this.parts.push(text);
   }
   toString(): string {
@@ -454,8 +502,8 @@ function numberArg(name: string, value: unknown): number {
   return value;
 }
 
-function lessThan(a: unknown, b: unknown): boolean {
-  return compare("<", a, b);
+function lessThan(a: unknown, b: unknown, ctx: Ctx): boolean {
+  return compare("<", a, b, ctx);
 }
 
 function extreme(name: "min" | "max", args: readonly unknown[], ctx: Ctx): unknown {
@@ -465,7 +513,7 @@ function extreme(name: "min" | "max", args: readonly unknown[], ctx: Ctx): unkno
   let best = items[0];
   for (let i = 1; i < items.length; i += 1) {
     const item = items[i];
-    if (name === "min" ? lessThan(item, best) : lessThan(best, item)) best = item;
+    if (name === "min" ? lessThan(item, best, ctx) : lessThan(best, item, ctx)) best = item;
   }
   return best;
 }
@@ -476,16 +524,23 @@ function roundHalfEven(x: number): number {
 }
 
 const INT_TEXT = /^[+-]?\d+$/;
-const FLOAT_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+// No two quantifiers may share the digits they match: `\d+\.?\d*` did, and on a long run of
+// digits followed by a non-digit the regex engine tried every split (quadratic: 8 s for
+// float('1' * 99999 + 'x')). Here each digit belongs to one quantifier only: linear.
+const FLOAT_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
 
 const FUNCTIONS: ReadonlyMap<string, FunctionImpl> = new Map<string, FunctionImpl>([
   [
     "len",
-    (args) => {
+    (args, ctx) => {
       arity("len", args, 1, 1);
       const value = args[0];
       if (typeof value === "string" || Array.isArray(value)) return value.length;
-      if (isPlainObject(value)) return Object.keys(value).length;
+      if (isPlainObject(value)) {
+        const length = Object.keys(value).length;
+        charge(ctx, length);
+        return length;
+      }
       throw evalError(`Object of type '${typeName(value)}' has no len()`);
     },
   ],
@@ -507,9 +562,10 @@ const FUNCTIONS: ReadonlyMap<string, FunctionImpl> = new Map<string, FunctionImp
   ],
   [
     "int",
-    (args) => {
+    (args, ctx) => {
       arity("int", args, 0, 1);
       const value = args.length === 0 ? 0 : args[0];
+      if (typeof value === "string") chargeText(ctx, value.length);
       if (typeof value === "boolean") return value ? 1 : 0;
       if (typeof value === "number") {
         if (!Number.isFinite(value)) throw evalError(`Cannot convert ${formatNumber(value)} to int`);
@@ -522,9 +578,10 @@ const FUNCTIONS: ReadonlyMap<string, FunctionImpl> = new Map<string, FunctionImp
   ],
   [
     "float",
-    (args) => {
+    (args, ctx) => {
       arity("float", args, 0, 1);
       const value = args.length === 0 ? 0 : args[0];
+      if (typeof value === "string") chargeText(ctx, value.length);
       if (typeof value === "boolean") return value ? 1 : 0;
       if (typeof value === "number") return value;
       if (typeof value === "string") {
@@ -592,8 +649,15 @@ const FUNCTIONS: ReadonlyMap<string, FunctionImpl> = new Map<string, FunctionImp
       if ((kind !== "number" && kind !== "string") || copy.some((item) => typeof item !== kind)) {
         throw evalError("sorted() needs a list of only numbers or only strings");
       }
-      charge(ctx, Math.ceil(copy.length * Math.log2(copy.length)));
-      return copy.sort((a, b) => (lessThan(a, b) ? -1 : lessThan(b, a) ? 1 : 0));
+      const comparisons = Math.ceil(copy.length * Math.log2(copy.length));
+      charge(ctx, comparisons);
+      // Each comparison of strings reads them: charge the characters up front, times log n.
+      if (kind === "string") {
+        let chars = 0;
+        for (const item of copy) chars += (item as string).length;
+        chargeText(ctx, chars * Math.ceil(Math.log2(copy.length)));
+      }
+      return copy.sort((a, b) => ((a as number) < (b as number) ? -1 : (b as number) < (a as number) ? 1 : 0));
     },
   ],
 ]);
@@ -627,10 +691,12 @@ function stringTransform(name: string, fn: (s: string) => string): [string, Meth
 function stringTest(name: string, fn: (s: string, arg: string) => boolean): [string, MethodImpl] {
   return [
     name,
-    (receiver, args) => {
+    (receiver, args, ctx) => {
       const s = stringReceiver(name, receiver);
       arity(name, args, 1, 1);
-      return fn(s, stringArg(name, args[0]));
+      const arg = stringArg(name, args[0]);
+      chargeText(ctx, Math.min(s.length, arg.length));
+      return fn(s, arg);
     },
   ];
 }
@@ -800,7 +866,7 @@ function compileBinary(operator: BinaryOperator, left: Thunk, right: Thunk): Thu
     case "<=":
     case ">":
     case ">=":
-      op = (a, b) => compare(operator, a, b);
+      op = (a, b, ctx) => compare(operator, a, b, ctx);
       break;
     case "in":
       op = (a, b, ctx) => contains(b, a, ctx);
@@ -882,7 +948,7 @@ function compileNode(node: ExprNode): Thunk {
           const next = operands[i + 1];
           if (operator === undefined || next === undefined) break;
           const right = next(ctx);
-          if (!compare(operator, left, right)) return false;
+          if (!compare(operator, left, right, ctx)) return false;
           left = right;
         }
         return true;
@@ -930,13 +996,17 @@ export function compileExpression(source: string): CompiledExpression {
   }
   return Object.freeze({
     source,
-    evaluate(scope: Readonly<Record<string, unknown>>): unknown {
+    evaluate(scope: Readonly<Record<string, unknown>>, options?: EvaluateOptions): unknown {
       if (typeof scope !== "object" || scope === null) throw evalError("The scope must be an object");
-      const ctx: Ctx = { scope, steps: 0 };
+      const budget = options?.budget;
+      const shared = budget !== undefined && budget.remaining < maxSteps;
+      const ctx: Ctx = { scope, steps: 0, limit: shared ? Math.max(0, budget.remaining) : maxSteps, shared };
       try {
         return root(ctx);
       } catch (error) {
         throw asEvalError(error);
+      } finally {
+        if (budget !== undefined) budget.remaining -= Math.min(ctx.steps, ctx.limit + 1);
       }
     },
   });
@@ -946,7 +1016,7 @@ const CACHE_SIZE = 256;
 const cache = new Map<string, CompiledExpression>();
 
 /** Compiles (cached) and evaluates in one go. */
-export function evaluateExpression(source: string, scope: Readonly<Record<string, unknown>>): unknown {
+export function evaluateExpression(source: string, scope: Readonly<Record<string, unknown>>, options?: EvaluateOptions): unknown {
   let compiled = cache.get(source);
   if (compiled) {
     cache.delete(source);
@@ -958,5 +1028,5 @@ export function evaluateExpression(source: string, scope: Readonly<Record<string
     }
   }
   cache.set(source, compiled);
-  return compiled.evaluate(scope);
+  return compiled.evaluate(scope, options);
 }

@@ -16,14 +16,22 @@ import { branded, RoutiluxError } from "../wire/errors";
 
 export type ExpressionErrorPhase = "parse" | "eval";
 
+/**
+ * The codes an ExpressionError carries: most failures are INVALID_EXPRESSION; running out of
+ * steps (the expression's own budget or a budget shared by several evaluations) and building a
+ * string or list over its cap have their own codes, so callers can tell "too costly" apart.
+ */
+export type ExpressionErrorCode = "INVALID_EXPRESSION" | "EXPRESSION_BUDGET_EXCEEDED" | "EXPRESSION_TOO_LARGE";
+
 /** Every failure of this module, at compile time (`parse`) or at evaluation time (`eval`). */
 export class ExpressionError extends RoutiluxError {
   readonly phase: ExpressionErrorPhase;
   /** 0-based character offset in the source for parse errors, else null. */
   readonly position: number | null;
+  declare readonly code: ExpressionErrorCode;
 
-  constructor(phase: ExpressionErrorPhase, message: string, position?: number | null) {
-    super("INVALID_EXPRESSION", message, { kind: "bad_request", details: { position: position ?? null } });
+  constructor(phase: ExpressionErrorPhase, message: string, position?: number | null, code: ExpressionErrorCode = "INVALID_EXPRESSION") {
+    super(code, message, { kind: "bad_request", details: { position: position ?? null } });
     this.phase = phase;
     this.position = position ?? null;
   }
@@ -38,6 +46,8 @@ export const EXPRESSION_LIMITS = Object.freeze({
   maxDepth: 64,
   /** Node visits plus element visits (equality, `in`, `sum`, `sorted`, copies ...) per evaluation. */
   maxSteps: 100_000,
+  /** Steps per 16 characters of a string read, compared, converted or built. */
+  charsPerStep: 16,
   /** Longest string an expression may build (`+`, `*`, `str()`). */
   maxStringLength: 100_000,
   /** Longest list an expression may build (`+`, `*`, `sorted()` ...). */

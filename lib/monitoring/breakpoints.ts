@@ -1,5 +1,5 @@
 import { nextStartOrder } from "../engine";
-import { type CompiledExpression, compileExpression, ExpressionError, isTruthy } from "../expression";
+import { type CompiledExpression, compileExpression, ExpressionBudget, ExpressionError, isTruthy } from "../expression";
 import { MonitoringError } from "./errors";
 import { type HitCondition, parseHitCondition } from "./hit-condition";
 import { LogTemplate } from "./log-message";
@@ -32,7 +32,22 @@ export interface CheckResult {
   stop: Breakpoint | null;
   /** Logpoint messages produced at this location, with their breakpoints. */
   logs: { breakpoint: Breakpoint; message: string }[];
+  /**
+   * Breakpoints whose condition or log message was not evaluated because the location's shared
+   * budget (CHECK_BUDGET_STEPS) was used up by the ones before them: they did not stop or log.
+   */
+  skipped: Breakpoint[];
 }
+
+/**
+ * Steps shared by every condition and logpoint expression checked at one location (one
+ * activation, emit or error): two expressions' worth of the evaluator's own budget. Many
+ * breakpoints with costly conditions cannot add up to a long stall of the event loop; those
+ * past the budget are not evaluated, count a condition error and are reported as skipped.
+ */
+export const CHECK_BUDGET_STEPS = 200_000;
+
+const BUDGET_MESSAGE = `Not evaluated: the conditions and logpoints checked before it at this location used up their shared budget of ${CHECK_BUDGET_STEPS} steps`;
 
 /** What the manager may ask about flows and jobs, to fill in and check what it is given. */
 export interface BreakpointResolver {
@@ -50,6 +65,8 @@ class Entry {
   log: LogTemplate | null;
   /** Hits per job: hit conditions count passes within one job, also for flow breakpoints. */
   readonly jobHits = new Map<string, number>();
+  /** Bumped whenever `data` changes (counters included), so a copy elsewhere knows it is stale. */
+  revision = 0;
 
   constructor(data: Breakpoint, compiled: Compiled) {
     this.data = data;
@@ -110,6 +127,68 @@ const FIELDS: Record<BreakpointType, { requires: (keyof BreakpointInput)[]; allo
 let idCounter = 0;
 
 /**
+ * The index keys a breakpoint is found under: where it can match. A location looks up only its
+ * own keys, so checking costs the breakpoints on that routine, not every breakpoint of the job.
+ */
+function indexKey(bp: Breakpoint): string {
+  switch (bp.type) {
+    case "routine":
+    case "slot":
+      return `a:${bp.routine_id}`;
+    case "connection":
+      return `c:${bp.connection}`;
+    case "event":
+      return `e:${bp.routine_id}\u0000${bp.event_name}`;
+    case "error":
+      return `x:${bp.routine_id === null ? "" : `r:${bp.routine_id}`}`;
+  }
+}
+
+function locationKeys(loc: BreakpointLocation): string[] {
+  switch (loc.kind) {
+    case "activation":
+      return loc.connection_id === null ? [`a:${loc.routine_id}`] : [`a:${loc.routine_id}`, `c:${loc.connection_id}`];
+    case "emit":
+      return [`e:${loc.routine_id}\u0000${loc.event_name}`];
+    case "error":
+      return [`x:r:${loc.routine_id}`, "x:"];
+  }
+}
+
+/** The breakpoints of one job or one flow: all of them (creation order) and by index key. */
+class Bucket {
+  readonly all = new Set<Entry>();
+  readonly byKey = new Map<string, Set<Entry>>();
+  add(e: Entry): void {
+    this.all.add(e);
+    addTo(this.byKey, indexKey(e.data), e);
+  }
+  delete(e: Entry): void {
+    this.all.delete(e);
+    removeFrom(this.byKey, indexKey(e.data), e);
+  }
+  get size(): number {
+    return this.all.size;
+  }
+  /** The entries that may match `loc`, in creation order. */
+  candidates(loc: BreakpointLocation, out: Entry[], accept: (e: Entry) => boolean): void {
+    const start = out.length;
+    let sets = 0;
+    for (const key of locationKeys(loc)) {
+      const set = this.byKey.get(key);
+      if (!set) continue;
+      sets++;
+      for (const e of set) if (accept(e)) out.push(e);
+    }
+    // Two index keys gave entries: put them back in creation order ("the first that stops").
+    if (sets > 1) {
+      const mine = out.splice(start).sort((a, b) => a.createdOrder - b.createdOrder);
+      for (const e of mine) out.push(e);
+    }
+  }
+}
+
+/**
  * Breakpoints: routine, slot, event, connection and error; job-scoped (job_id set) or flow-scoped
  * (job_id null, for every job of the flow started afterwards); with conditions, DAP-style hit
  * conditions and logpoints. Conditions are compiled at creation (a bad one is refused there)
@@ -117,8 +196,8 @@ let idCounter = 0;
  */
 export class BreakpointManager {
   private readonly byId = new Map<string, Entry>();
-  private readonly byJob = new Map<string, Set<Entry>>();
-  private readonly byFlow = new Map<string, Set<Entry>>();
+  private readonly byJob = new Map<string, Bucket>();
+  private readonly byFlow = new Map<string, Bucket>();
   /** Bumped on every change, so hot paths can cache "does this job have breakpoints?". */
   version = 0;
   private readonly changeListeners = new Set<() => void>();
@@ -177,8 +256,8 @@ export class BreakpointManager {
     if (flowId) this.resolver.checkTarget?.(flowId, data);
     const entry = new Entry(data, compiled);
     this.byId.set(data.breakpoint_id, entry);
-    if (jobId) addTo(this.byJob, jobId, entry);
-    else addTo(this.byFlow, flowId as string, entry);
+    if (jobId) addToBucket(this.byJob, jobId, entry);
+    else addToBucket(this.byFlow, flowId as string, entry);
     this.changed();
     return entry.snapshot();
   }
@@ -189,12 +268,12 @@ export class BreakpointManager {
 
   /** Breakpoints of one job (its own, not the flow's). */
   getBreakpoints(jobId: string): Breakpoint[] {
-    return [...(this.byJob.get(jobId) ?? [])].map((e) => e.snapshot());
+    return [...(this.byJob.get(jobId)?.all ?? [])].map((e) => e.snapshot());
   }
 
   /** Flow-scoped breakpoints of a flow. */
   getFlowBreakpoints(flowId: string): Breakpoint[] {
-    return [...(this.byFlow.get(flowId) ?? [])].map((e) => e.snapshot());
+    return [...(this.byFlow.get(flowId)?.all ?? [])].map((e) => e.snapshot());
   }
 
   /** Everything that applies to a job: its own breakpoints and its flow's (set before it started). */
@@ -220,6 +299,7 @@ export class BreakpointManager {
     entry.log = compiled.log;
     Object.assign(entry.data, next);
     if (p.enabled !== undefined) entry.data.enabled = p.enabled;
+    entry.revision++;
     this.changed();
     return entry.snapshot();
   }
@@ -228,23 +308,23 @@ export class BreakpointManager {
     const entry = this.byId.get(id);
     if (!entry || (jobId !== undefined && entry.data.job_id !== jobId)) return false;
     this.byId.delete(id);
-    if (entry.data.job_id) removeFrom(this.byJob, entry.data.job_id, entry);
-    else if (entry.data.flow_id) removeFrom(this.byFlow, entry.data.flow_id, entry);
+    if (entry.data.job_id) removeFromBucket(this.byJob, entry.data.job_id, entry);
+    else if (entry.data.flow_id) removeFromBucket(this.byFlow, entry.data.flow_id, entry);
     this.changed();
     return true;
   }
 
   /** Removes the job's own breakpoints and its hit counters on flow breakpoints. */
   clearBreakpoints(jobId: string): void {
-    for (const e of this.byJob.get(jobId) ?? []) this.byId.delete(e.data.breakpoint_id);
+    for (const e of this.byJob.get(jobId)?.all ?? []) this.byId.delete(e.data.breakpoint_id);
     this.byJob.delete(jobId);
-    for (const set of this.byFlow.values()) for (const e of set) e.jobHits.delete(jobId);
+    for (const bucket of this.byFlow.values()) for (const e of bucket.all) e.jobHits.delete(jobId);
     this.changed();
   }
 
   /** Removes every flow-scoped breakpoint of a flow (when the flow is deleted). */
   clearFlowBreakpoints(flowId: string): void {
-    for (const e of this.byFlow.get(flowId) ?? []) this.byId.delete(e.data.breakpoint_id);
+    for (const e of this.byFlow.get(flowId)?.all ?? []) this.byId.delete(e.data.breakpoint_id);
     this.byFlow.delete(flowId);
     this.changed();
   }
@@ -254,6 +334,15 @@ export class BreakpointManager {
     const out: Breakpoint[] = [];
     for (const e of this.byId.values()) if (e.data.job_id === null) out.push(e.snapshot());
     return out;
+  }
+
+  /**
+   * Every flow-scoped breakpoint's id and revision (bumped on each change, hit and error counts
+   * included), with a way to copy it: a writer compares revisions and copies only what changed,
+   * instead of copying and serialising every breakpoint on every flush.
+   */
+  forEachFlowBreakpoint(fn: (id: string, revision: number, snapshot: () => Breakpoint) => void): void {
+    for (const e of this.byId.values()) if (e.data.job_id === null) fn(e.data.breakpoint_id, e.revision, () => e.snapshot());
   }
 
   /**
@@ -271,7 +360,7 @@ export class BreakpointManager {
     // Saved before `once` existed: such a breakpoint is a lasting one.
     const entry = new Entry({ ...bp, once: bp.once ?? false }, compiled);
     this.byId.set(bp.breakpoint_id, entry);
-    addTo(this.byFlow, bp.flow_id, entry);
+    addToBucket(this.byFlow, bp.flow_id, entry);
     this.changed();
     return true;
   }
@@ -290,7 +379,7 @@ export class BreakpointManager {
   /** Cheap: could any breakpoint apply to this job? */
   hasBreakpointsFor(job: JobRef): boolean {
     if ((this.byJob.get(job.job_id)?.size ?? 0) > 0) return true;
-    for (const e of this.byFlow.get(job.flow_id) ?? []) if (e.createdOrder < job.start_order) return true;
+    for (const e of this.byFlow.get(job.flow_id)?.all ?? []) if (e.createdOrder < job.start_order) return true;
     return false;
   }
 
@@ -299,31 +388,42 @@ export class BreakpointManager {
    * (only when some breakpoint matches the location). Counts hits and condition errors.
    */
   check(job: JobRef, location: BreakpointLocation, scope: () => Record<string, unknown>): CheckResult {
-    const result: CheckResult = { stop: null, logs: [] };
+    const result: CheckResult = { stop: null, logs: [], skipped: [] };
     let vars: Record<string, unknown> | null = null;
-    for (const e of this.applicable(job)) {
+    const budget = new ExpressionBudget(CHECK_BUDGET_STEPS);
+    for (const e of this.candidates(job, location)) {
       const bp = e.data;
       if (!bp.enabled || !matches(bp, location)) continue;
+      // Past the shared budget: not evaluated, so neither a stop nor a log line (documented).
+      if (budget.exhausted && (e.condition !== null || e.log?.hasExpressions === true)) {
+        bp.error_count++;
+        bp.last_error = BUDGET_MESSAGE;
+        e.revision++;
+        result.skipped.push(e.snapshot());
+        continue;
+      }
       const hitsInJob = e.jobHits.get(job.job_id) ?? 0;
       vars ??= scope();
       vars.hit_count = hitsInJob;
       if (e.condition !== null) {
         let held: boolean;
         try {
-          held = isTruthy(e.condition.evaluate(vars));
+          held = isTruthy(e.condition.evaluate(vars, { budget }));
         } catch (err) {
           bp.error_count++;
           bp.last_error = (err as Error).message;
+          e.revision++;
           continue;
         }
         if (!held) continue;
       }
       bp.hit_count++;
+      e.revision++;
       e.jobHits.set(job.job_id, hitsInJob + 1);
       if (e.hitCondition !== null && !e.hitCondition(hitsInJob + 1)) continue;
       if (e.log !== null) {
         vars.hit_count = hitsInJob + 1;
-        result.logs.push({ breakpoint: e.snapshot(), message: e.log.render(vars) });
+        result.logs.push({ breakpoint: e.snapshot(), message: e.log.render(vars, budget) });
       } else if (result.stop === null) {
         result.stop = e.snapshot();
       }
@@ -335,9 +435,22 @@ export class BreakpointManager {
 
   private applicable(job: JobRef): Entry[] {
     const out: Entry[] = [];
-    for (const e of this.byJob.get(job.job_id) ?? []) out.push(e);
-    for (const e of this.byFlow.get(job.flow_id) ?? []) if (e.createdOrder < job.start_order) out.push(e);
+    for (const e of this.byJob.get(job.job_id)?.all ?? []) out.push(e);
+    for (const e of this.byFlow.get(job.flow_id)?.all ?? []) if (e.createdOrder < job.start_order) out.push(e);
     return out;
+  }
+
+  /** What `applicable` gives, narrowed to the index keys of `location` (same order). */
+  private candidates(job: JobRef, location: BreakpointLocation): Entry[] {
+    const out: Entry[] = [];
+    this.byJob.get(job.job_id)?.candidates(location, out, () => true);
+    this.byFlow.get(job.flow_id)?.candidates(location, out, (e) => e.createdOrder < job.start_order);
+    return out;
+  }
+
+  /** How many breakpoints may match `location` for `job` (what a check looks at). */
+  candidateCount(job: JobRef, location: BreakpointLocation): number {
+    return this.candidates(job, location).length;
   }
 }
 
@@ -354,6 +467,22 @@ function matches(bp: Breakpoint, loc: BreakpointLocation): boolean {
     case "error":
       return loc.kind === "error" && (bp.routine_id === null || loc.routine_id === bp.routine_id) && (bp.slot_name === null || loc.slot_name === bp.slot_name);
   }
+}
+
+function addToBucket(map: Map<string, Bucket>, key: string, e: Entry): void {
+  let bucket = map.get(key);
+  if (!bucket) {
+    bucket = new Bucket();
+    map.set(key, bucket);
+  }
+  bucket.add(e);
+}
+
+function removeFromBucket(map: Map<string, Bucket>, key: string, e: Entry): void {
+  const bucket = map.get(key);
+  if (!bucket) return;
+  bucket.delete(e);
+  if (bucket.size === 0) map.delete(key);
 }
 
 function addTo(map: Map<string, Set<Entry>>, key: string, e: Entry): void {

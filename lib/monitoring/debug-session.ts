@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Activation, conditionScope, type EmitInfo, errorMessage, errorType, type Job, MAX_CAUSAL_CHAIN, type Payload } from "../engine";
-import { evaluateExpression } from "../expression";
+import { evaluateExpression, ExpressionError } from "../expression";
 import { MonitoringError } from "./errors";
 import { preview } from "./trace";
 import type { CallFrame, PausedAt, SessionSnapshot, SessionStatus, StepMode, StopReason, Variables } from "../wire/model";
@@ -204,7 +204,9 @@ export class DebugSession {
     try {
       return { result: preview(evaluateExpression(expression, scope), 64 * 1024) };
     } catch (err) {
-      throw new MonitoringError("bad_request", "EVALUATION_FAILED", (err as Error).message, {
+      // Too costly or too large keeps the evaluator's own code, so a client can tell it apart.
+      const code = err instanceof ExpressionError && err.code !== "INVALID_EXPRESSION" ? err.code : "EVALUATION_FAILED";
+      throw new MonitoringError("bad_request", code, (err as Error).message, {
         position: (err as { position?: number | null }).position ?? null,
       });
     }

@@ -1,6 +1,6 @@
 import { MonitoringRegistry } from "./registry";
 
-export { type BreakpointLocation, BreakpointManager, type BreakpointResolver, type CheckResult, type JobRef } from "./breakpoints";
+export { type BreakpointLocation, BreakpointManager, type BreakpointResolver, CHECK_BUDGET_STEPS, type CheckResult, type JobRef } from "./breakpoints";
 export {
   type CollectorObserver,
   type ArchivedPayloads,

@@ -1,4 +1,4 @@
-import { type CompiledExpression, compileExpression, ExpressionError } from "../expression";
+import { type CompiledExpression, compileExpression, type ExpressionBudget, ExpressionError } from "../expression";
 import { MonitoringError } from "./errors";
 import { preview } from "./trace";
 
@@ -10,6 +10,11 @@ type Part = string | CompiledExpression;
  */
 export class LogTemplate {
   private constructor(private readonly parts: Part[]) {}
+
+  /** Has `{expression}` parts (plain text costs nothing to render). */
+  get hasExpressions(): boolean {
+    return this.parts.some((part) => typeof part !== "string");
+  }
 
   static parse(source: string): LogTemplate {
     const parts: Part[] = [];
@@ -47,16 +52,21 @@ export class LogTemplate {
     return new LogTemplate(parts);
   }
 
-  /** Interpolates; a part that fails to evaluate shows as `<error: …>` (a logpoint never fails a job). */
-  render(scope: Readonly<Record<string, unknown>>): string {
+  /**
+   * Interpolates; a part that fails to evaluate shows as `<error: …>` (a logpoint never fails a
+   * job). With a shared `budget`, every part draws on it; once it is used up the rest of the
+   * message is not evaluated and ends with `<not evaluated: budget used up>`.
+   */
+  render(scope: Readonly<Record<string, unknown>>, budget?: ExpressionBudget): string {
     let out = "";
     for (const part of this.parts) {
       if (typeof part === "string") {
         out += part;
         continue;
       }
+      if (budget?.exhausted) return `${out}<not evaluated: budget used up>`;
       try {
-        const v = part.evaluate(scope);
+        const v = part.evaluate(scope, { budget });
         out += typeof v === "string" ? v : JSON.stringify(preview(v, 512)) ?? "undefined";
       } catch (err) {
         out += `<error: ${(err as Error).message}>`;

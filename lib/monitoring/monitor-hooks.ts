@@ -1,5 +1,5 @@
 import { type Activation, conditionScope, type EmitInfo, type ErrorStrategy, errorMessage, errorType, type ExecutionHooks, type Job, type JobStatus, type LogEntry } from "../engine";
-import type { BreakpointLocation, BreakpointManager, JobRef } from "./breakpoints";
+import { type BreakpointLocation, type BreakpointManager, CHECK_BUDGET_STEPS, type JobRef } from "./breakpoints";
 import type { JobRecord, MonitorCollector } from "./collector";
 import type { DebugSession, StopReason, StopRequest } from "./debug-session";
 import type { JobStore } from "./job-store";
@@ -236,6 +236,15 @@ export class MonitoringHooks implements ExecutionHooks {
     );
     for (const log of result.logs) {
       this.s.collector.record(state.record, "log", act.routineId, { message: log.message, breakpoint_id: log.breakpoint.breakpoint_id, source: "logpoint" });
+    }
+    // Say once per location which breakpoints were not evaluated, so the user sees why they did not stop.
+    if (result.skipped.length > 0) {
+      const ids = result.skipped.map((bp) => bp.breakpoint_id);
+      this.s.collector.record(state.record, "log", act.routineId, {
+        message: `${ids.length} breakpoint(s) not evaluated here: the conditions and logpoints before them used up the shared budget of ${CHECK_BUDGET_STEPS} steps`,
+        breakpoint_ids: ids.slice(0, 100),
+        source: "breakpoint_budget",
+      });
     }
     return result.stop;
   }

@@ -56,6 +56,8 @@ export class HistoryRecorder implements CollectorObserver, Producer {
   private readonly bpOrd = new Map<string, number>();
   /** What the database holds for each flow breakpoint. */
   private bpWritten = new Map<string, string>();
+  /** The breakpoint revision last compared with `bpWritten`: an unchanged one is not copied again. */
+  private bpRevision = new Map<string, number>();
   private bpDirty = false;
   /** Flow structures the database holds (so one used by many jobs is sent to SQLite once). */
   private structuresWritten = new Set<string>();
@@ -230,6 +232,7 @@ export class HistoryRecorder implements CollectorObserver, Producer {
       lj.status = "";
     }
     this.bpWritten = new Map();
+    this.bpRevision = new Map();
     this.bpDirty = true;
     this.structuresWritten = new Set();
   }
@@ -315,14 +318,23 @@ export class HistoryRecorder implements CollectorObserver, Producer {
     };
   }
 
+  /**
+   * Writes the flow breakpoints that changed. Runs on every flush while jobs run (hit counts
+   * change without a notice), so it compares revision numbers and copies and serialises only the
+   * breakpoints whose revision moved: with thousands of breakpoints a flush stays cheap. Removed
+   * ones are looked for only after a change notice.
+   */
   private syncBreakpoints(batch: WriteBatch): void {
+    const structural = this.bpDirty;
     this.bpDirty = false;
-    const seen = new Set<string>();
-    for (const bp of this.d.breakpoints.getAllFlowBreakpoints()) {
-      const id = bp.breakpoint_id;
-      seen.add(id);
+    const seen = structural ? new Set<string>() : null;
+    this.d.breakpoints.forEachFlowBreakpoint((id, revision, snapshot) => {
+      seen?.add(id);
+      if (this.bpRevision.get(id) === revision) return;
+      this.bpRevision.set(id, revision);
+      const bp = snapshot();
       const json = toJson(bp);
-      if (this.bpWritten.get(id) === json) continue;
+      if (this.bpWritten.get(id) === json) return;
       let ord = this.bpOrd.get(id);
       if (ord === undefined) {
         ord = this.nextBpOrd++;
@@ -330,12 +342,14 @@ export class HistoryRecorder implements CollectorObserver, Producer {
       }
       batch.upsertBreakpoint(id, bp.flow_id ?? "", ord, json);
       this.bpWritten.set(id, json);
-    }
+    });
+    if (seen === null) return;
     for (const id of [...this.bpWritten.keys()]) {
       if (seen.has(id)) continue;
       batch.deleteBreakpoint(id);
       this.bpWritten.delete(id);
       this.bpOrd.delete(id);
+      this.bpRevision.delete(id);
     }
   }
 

@@ -1,4 +1,5 @@
-import { checkBudgets, type Flow, flowFromDsl, flowToDsl, type Job, type JobBudgetSettings, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
+import { checkBudgets, DslError, type Flow, flowFromDsl, flowToDsl, type Job, type JobBudgetSettings, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
+import { parseDslTextOffThread } from "./dsl-off-thread";
 import { type EventWithPayload, type FlowStructure, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
 import type { DevStatus, Health, JobFlow, JobIoPage, PayloadRowKind } from "../wire/model";
@@ -193,6 +194,8 @@ export class Runtime {
     try {
       flow = dsl === undefined || dsl === null ? flowFromDsl({ flow_id: flowId, routines: {} }, this.registry) : flowFromDsl(dsl, this.registry, { flowId });
     } catch (err) {
+      // A DSL over a limit keeps its status (413 for size) and names the limit in its details.
+      if (err instanceof DslError && err.code === "DSL_LIMIT_EXCEEDED") throw err;
       throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_DSL", (err as Error).message);
     }
     this.addFlow(flow);
@@ -213,6 +216,24 @@ export class Runtime {
     }
     this.unrestored.delete(flowId); // recreated: the stored one is replaced
     return flow;
+  }
+
+  /**
+   * createFlow for a request: DSL text is parsed on a worker thread (dsl-off-thread.ts), so a
+   * large or hostile document does not stall the event loop; an object goes straight through.
+   */
+  async createFlowFromRequest(flowId: string, dsl?: unknown): Promise<Flow> {
+    if (typeof dsl !== "string") return this.createFlow(flowId, dsl);
+    if (this.flowMap.has(flowId)) throw new MonitoringError("conflict", "FLOW_EXISTS", `Flow '${flowId}' already exists`);
+    this.assertHistoryWritable();
+    let parsed: unknown;
+    try {
+      parsed = await parseDslTextOffThread(dsl);
+    } catch (err) {
+      if (err instanceof DslError && err.code === "DSL_LIMIT_EXCEEDED") throw err;
+      throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_DSL", (err as Error).message);
+    }
+    return this.createFlow(flowId, parsed);
   }
 
   /**

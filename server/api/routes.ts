@@ -82,7 +82,7 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     const flows = runtime.flows.map((f) => flowSummary(runtime, f));
     return { flows, total: flows.length };
   },
-  createFlow: ({ runtime, body }) => flowDetail(runtime.createFlow(body.flow_id, body.dsl), runtime.registry),
+  createFlow: async ({ runtime, body }) => flowDetail(await runtime.createFlowFromRequest(body.flow_id, body.dsl), runtime.registry),
   getFlow: ({ runtime, params }) => flowDetail(runtime.getFlow(params.flow_id), runtime.registry),
   deleteFlow: ({ runtime, params }) => runtime.deleteFlow(params.flow_id),
   exportFlow: ({ runtime, params, query }) => {
