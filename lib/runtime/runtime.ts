@@ -98,6 +98,8 @@ export class Runtime {
   private reload: DevStatus = { watching: false, version: 1, reloaded_at: null, flow_ids: [], error: null };
   private readonly loopDelay = new LoopDelayMonitor();
   private readonly healthChecks = new Set<HealthCheck>();
+  /** Flow ids being created by a request between its build and its save. */
+  private readonly creating = new Set<string>();
   /** Flows in the database that could not be rebuilt at start, with why (reported by health). */
   private readonly unrestored = new Map<string, string>();
   /** Default budgets of every job this runtime starts (see RuntimeOptions.jobBudgets). */
@@ -188,7 +190,12 @@ export class Runtime {
 
   /** A new flow from a DSL document (object or YAML/JSON text), or an empty one. All or nothing. */
   createFlow(flowId: string, dsl?: unknown): Flow {
-    if (this.flowMap.has(flowId)) throw new MonitoringError("conflict", "FLOW_EXISTS", `Flow '${flowId}' already exists`);
+    return this.storeNewFlow(this.buildFlow(flowId, dsl));
+  }
+
+  /** Builds a new flow (not served yet): all checks but the save. */
+  private buildFlow(flowId: string, dsl: unknown): Flow {
+    if (this.flowMap.has(flowId) || this.creating.has(flowId)) throw new MonitoringError("conflict", "FLOW_EXISTS", `Flow '${flowId}' already exists`);
     this.assertHistoryWritable();
     let flow: Flow;
     try {
@@ -198,6 +205,13 @@ export class Runtime {
       if (err instanceof DslError && err.code === "DSL_LIMIT_EXCEEDED") throw err;
       throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_DSL", (err as Error).message);
     }
+    return flow;
+  }
+
+  /** Serves a freshly built flow, written to history before the 201 (one that cannot be saved is not created). */
+  private storeNewFlow(flow: Flow): Flow {
+    const flowId = flow.flowId;
+    this.assertHistoryWritable();
     this.addFlow(flow);
     this.savedFlows.add(flowId);
     if (this.persistence) {
@@ -224,7 +238,7 @@ export class Runtime {
    */
   async createFlowFromRequest(flowId: string, dsl?: unknown): Promise<Flow> {
     if (typeof dsl !== "string") return this.createFlow(flowId, dsl);
-    if (this.flowMap.has(flowId)) throw new MonitoringError("conflict", "FLOW_EXISTS", `Flow '${flowId}' already exists`);
+    if (this.flowMap.has(flowId) || this.creating.has(flowId)) throw new MonitoringError("conflict", "FLOW_EXISTS", `Flow '${flowId}' already exists`);
     this.assertHistoryWritable();
     let parsed: unknown;
     try {
@@ -233,7 +247,21 @@ export class Runtime {
       if (err instanceof DslError && err.code === "DSL_LIMIT_EXCEEDED") throw err;
       throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_DSL", (err as Error).message);
     }
-    return this.createFlow(flowId, parsed);
+    // A large document costs tens of milliseconds at each step on this thread: receiving it from
+    // the worker, building the flow, saving it, describing it for the answer. One step per turn of
+    // the event loop, so what waits (health, sockets, other requests) runs between them.
+    await nextTurn();
+    const flow = this.buildFlow(flowId, parsed);
+    // Reserved while it waits: no other request can create this id, and it is not served until stored.
+    this.creating.add(flowId);
+    try {
+      await nextTurn();
+    } finally {
+      this.creating.delete(flowId);
+    }
+    this.storeNewFlow(flow);
+    await nextTurn();
+    return flow;
   }
 
   /**
@@ -533,6 +561,9 @@ export class Runtime {
     return () => this.flowListeners.delete(listener);
   }
 }
+
+/** Lets the event loop run whatever waits (timers, I/O, other requests) before going on. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The process's runtime; created empty on first use when no server installed one (a library user's own process). */
 export function getRuntime(): Runtime {
