@@ -236,7 +236,8 @@ describe("starting", () => {
     const broken = await DevProcess.start(dir, ["--no-history"]);
     try {
       const get = async <T>(path: string) => (await (await fetch(`${broken.url}${path}`)).json()) as T;
-      expect(broken.output()).toContain("the project does not load");
+      // Printed on stderr, which may arrive after stdout's "listening" line.
+      await waitFor("the load error in the terminal", () => broken.output().includes("the project does not load"));
       expect((await get<{ total: number }>("/api/flows")).total).toBe(0);
       expect((await get<DevStatus>("/api/dev/status")).error?.message).toMatch(/routines\/greet\.ts:\d+:\d+/);
       writeFiles(dir, { "routines/greet.ts": greet("Hello") });
