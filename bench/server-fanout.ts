@@ -16,6 +16,7 @@ import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { startServer, type TestServer } from "../tests/helpers/server";
 import { median } from "./engine-chain";
+import { api, waitUntil as waitFor } from "./lib/http";
 
 const SUBSCRIBERS = 20;
 /** Splitter items: each yields 4 trace events (its emit, then the passthrough's start, emit, complete). */
@@ -27,6 +28,7 @@ const FLOW_ID = "bench_fanout";
 
 const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const waitUntil = (what: string, pred: () => boolean, timeoutMs = TIMEOUT_MS): Promise<void> => waitFor(what, pred, timeoutMs, 2);
 
 // ------------------------------------------------------------------ a lean WebSocket client
 
@@ -301,26 +303,6 @@ interface RunResult {
 function rssMB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : 0;
-}
-
-async function api(server: TestServer, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function waitUntil(what: string, pred: () => boolean, timeoutMs = TIMEOUT_MS): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
 }
 
 const entryParams = { items: Array.from({ length: ITEMS }, (_, i) => i) };

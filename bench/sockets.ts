@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { api as apiOn, waitUntil as waitFor } from "./lib/http";
 import { describeLoop, underProbe } from "./lib/loop-probe";
 import { startServer, type TestServer } from "../tests/helpers/server";
 
@@ -18,27 +19,9 @@ const FLOW_ID = "bench_sockets";
 const TIMEOUT_MS = 120_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const api = (server: TestServer, method: string, path: string, body?: unknown) => apiOn(server, method, path, body, 30_000);
+const waitUntil = (what: string, pred: () => boolean): Promise<void> => waitFor(what, pred, TIMEOUT_MS, 20);
 const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
-
-async function api(server: TestServer, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function waitUntil(what: string, pred: () => boolean, timeoutMs = TIMEOUT_MS): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 export async function socketsBench(): Promise<boolean> {
   console.log(`\n## Many sockets on one job: ${fmt(MONITORS)} raw WebSocket monitors on one job (splitter of ${ITEMS} items → passthrough), real server on loopback`);

@@ -18,7 +18,7 @@ import { type AccessOptions, accessPolicy, refuseHandshake } from "./access";
 import { checkedKeys } from "./api/auth";
 import { gate } from "./http-gate";
 import { demoFlows, registerDemoTypes } from "./demos";
-import { attachRawWebSockets } from "./ws/raw";
+import { attachRawWebSockets, rejectUpgrade } from "./ws/raw";
 import { attachSocketIo } from "./ws/socket-io";
 
 /** What createServer throws when another server holds the history file (code HISTORY_IN_USE). */
@@ -135,12 +135,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path.startsWith("/socket.io/")) return; // engine.io's own upgrade listener has it
     const refusal = refuseHandshake(req, policy);
-    if (refusal !== null) {
-      socket.on("error", () => {});
-      const body = JSON.stringify({ error: { code: refusal.code, message: refusal.message } });
-      socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-      return;
-    }
+    if (refusal !== null) return rejectUpgrade(socket, refusal.status, "Forbidden", { error: { code: refusal.code, message: refusal.message } });
     if (path.startsWith("/api/ws/")) raw.handleUpgrade(req, socket, head);
     else if (dev) nextUpgrades.emit("upgrade", req, socket, head);
     else {

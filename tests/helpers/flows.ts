@@ -42,3 +42,14 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<vo
     await new Promise((r) => setImmediate(r));
   }
 }
+
+/** The DSL of a cycle that multiplies (a → b, a → c, b → a, c → a): every pass doubles its items. */
+export const MULTIPLYING_CYCLE_DSL = {
+  routines: { a: { class: "passthrough" }, b: { class: "passthrough" }, c: { class: "passthrough" } },
+  connections: [
+    { from: "a.output", to: "b.input" },
+    { from: "a.output", to: "c.input" },
+    { from: "b.output", to: "a.input" },
+    { from: "c.output", to: "a.input" },
+  ],
+};

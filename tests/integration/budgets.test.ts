@@ -4,6 +4,7 @@
  * memory stays bounded and it keeps answering. Also: timeouts beyond the timer's range are 400s.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MULTIPLYING_CYCLE_DSL } from "../helpers/flows";
 import { connectInspector, type Inspector } from "../helpers/inspector";
 import { startServer, type TestServer } from "../helpers/server";
 
@@ -42,16 +43,6 @@ async function finished(jobId: string): Promise<JobView> {
   throw new Error(`job ${jobId} did not finish`);
 }
 
-const CYCLE = {
-  routines: { a: { class: "passthrough" }, b: { class: "passthrough" }, c: { class: "passthrough" } },
-  connections: [
-    { from: "a.output", to: "b.input" },
-    { from: "a.output", to: "c.input" },
-    { from: "b.output", to: "a.input" },
-    { from: "c.output", to: "a.input" },
-  ],
-};
-
 beforeAll(async () => {
   s = await startServer({}, { inspect: true });
   inspector = await connectInspector(s);
@@ -64,7 +55,7 @@ afterAll(async () => {
 
 describe("budgets drill", () => {
   it("the multiplying cycle fails on its budget while normal jobs complete; memory stays bounded, the server answers", async () => {
-    const created = await api("POST", "/api/flows", { flow_id: "drill_cycle", dsl: CYCLE });
+    const created = await api("POST", "/api/flows", { flow_id: "drill_cycle", dsl: MULTIPLYING_CYCLE_DSL });
     expect(created.status).toBe(201);
     const validation = await api("POST", "/api/flows/drill_cycle/validate");
     const issues = validation.json.issues as { level: string; code: string; message: string }[];
@@ -126,10 +117,10 @@ describe("timeouts beyond the timer's range over HTTP", () => {
   });
 
   it("budgets in a flow's DSL are taken, exported and refused when invalid (400 with the path)", async () => {
-    const bad = await api("POST", "/api/flows", { flow_id: "bad_budget", dsl: { ...CYCLE, execution: { budgets: { max_queued_activations: 0 } } } });
+    const bad = await api("POST", "/api/flows", { flow_id: "bad_budget", dsl: { ...MULTIPLYING_CYCLE_DSL, execution: { budgets: { max_queued_activations: 0 } } } });
     expect(bad.status).toBe(400);
     expect(bad.json.error?.message).toMatch(/^execution\.budgets\.max_queued_activations: /);
-    const ok = await api("POST", "/api/flows", { flow_id: "small_budget", dsl: { ...CYCLE, execution: { budgets: { max_queued_activations: 100 } } } });
+    const ok = await api("POST", "/api/flows", { flow_id: "small_budget", dsl: { ...MULTIPLYING_CYCLE_DSL, execution: { budgets: { max_queued_activations: 100 } } } });
     expect(ok.status).toBe(201);
     const exported = await api("GET", "/api/flows/small_budget/dsl?format=json");
     expect(JSON.parse(exported.json.dsl as string).execution.budgets).toEqual({ max_queued_activations: 100 });

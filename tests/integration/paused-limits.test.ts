@@ -3,33 +3,16 @@
  * say so) and, when configured, a job left paused with no debug command is cancelled.
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { api, until as untilWithin } from "../helpers/http";
 import { startServer, type TestServer } from "../helpers/server";
 
 const servers: TestServer[] = [];
+/** Jobs here wait on each other: a generous bound for each wait. */
+const until = <T>(fn: () => Promise<T>, ok: (v: T) => boolean): Promise<T> => untilWithin(fn, ok, 20_000);
 
 afterAll(async () => {
   for (const s of servers) await s.stop();
 });
-
-async function api(s: TestServer, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${s.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() - start > ms) throw new Error(`condition not met: ${JSON.stringify(v).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const start = (s: TestServer, extra: Record<string, unknown> = {}) =>
   api(s, "POST", "/api/jobs", { flow_id: "data_processing", entry_routine_id: "ingest", entry_slot: "trigger", entry_params: { data: [1, 2] }, ...extra });

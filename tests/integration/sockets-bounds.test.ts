@@ -54,6 +54,16 @@ async function heldMb(): Promise<number> {
   return m.heapUsed + m.external;
 }
 
+/** The client's memory is given back once it left: within 12 MB of `baseline` (polled up to 10 s). */
+async function expectReleased(baseline: number): Promise<void> {
+  let held = await heldMb();
+  for (let i = 0; i < 40 && held > baseline + 12; i++) {
+    await sleep(250);
+    held = await heldMb();
+  }
+  expect(held).toBeLessThan(baseline + 12);
+}
+
 beforeAll(async () => {
   server = await startServer({}, { inspect: true });
   inspector = await connectInspector(server);
@@ -94,12 +104,7 @@ describe("a client that never reads its replies", () => {
     expect(replies.length).toBeGreaterThan(0);
     expect(replies.length).toBeLessThan(FLOOD);
     ws.terminate();
-    let held = await heldMb();
-    for (let i = 0; i < 40 && held > baseline + 12; i++) {
-      await sleep(250);
-      held = await heldMb();
-    }
-    expect(held).toBeLessThan(baseline + 12);
+    await expectReleased(baseline);
   }, 120_000);
 
   it("socket.io: told client_dropped (CLIENT_QUEUE_FULL), disconnected by the server, and its memory is released once it leaves", async () => {
@@ -129,12 +134,7 @@ describe("a client that never reads its replies", () => {
     expect(acked).toBeGreaterThan(0);
     expect(acked).toBeLessThan(FLOOD);
     socket.close();
-    let held = await heldMb();
-    for (let i = 0; i < 40 && held > baseline + 12; i++) {
-      await sleep(250);
-      held = await heldMb();
-    }
-    expect(held).toBeLessThan(baseline + 12);
+    await expectReleased(baseline);
   }, 120_000);
 });
 

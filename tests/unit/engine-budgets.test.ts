@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { BudgetExceededError, DEFAULT_JOB_BUDGETS, DslError, estimatePayloadBytes, Flow, type FlowOptions, FlowDefinitionError, type Job, Passthrough } from "../../lib";
-import { Fn } from "../helpers/flows";
+import { Fn, MULTIPLYING_CYCLE_DSL } from "../helpers/flows";
 
 /** The drill's flow: a → b, a → c, b → a, c → a (every lap doubles what is queued). */
 function multiplying(options: FlowOptions = {}, id = "multiplying"): Flow {
@@ -169,13 +169,7 @@ describe("job budgets", () => {
   it("the DSL carries budgets (execution.budgets), round-trips them and refuses bad ones with their path", async () => {
     const dsl = {
       flow_id: "dsl_budgets",
-      routines: { a: { class: "passthrough" }, b: { class: "passthrough" }, c: { class: "passthrough" } },
-      connections: [
-        { from: "a.output", to: "b.input" },
-        { from: "a.output", to: "c.input" },
-        { from: "b.output", to: "a.input" },
-        { from: "c.output", to: "a.input" },
-      ],
+      ...MULTIPLYING_CYCLE_DSL,
       execution: { budgets: { max_queued_activations: 200, max_activations: null } },
     };
     const flow = Flow.fromDSL(dsl);

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Delay, DslError, ErrorHandler, Flow, FlowDefinitionError, MAX_TIMEOUT_SECONDS, Passthrough, setLongTimeout } from "../../lib";
-import { Fn } from "../helpers/flows";
+import { Fn, MULTIPLYING_CYCLE_DSL } from "../helpers/flows";
 
 function graph(edges: [string, string][], id = "g"): Flow {
   const flow = new Flow(id);
@@ -50,13 +50,7 @@ describe("validate: cycles that multiply", () => {
   it("the DSL's flows get the same warning", () => {
     const flow = Flow.fromDSL({
       flow_id: "dsl_cycle",
-      routines: { a: { class: "passthrough" }, b: { class: "passthrough" }, c: { class: "passthrough" } },
-      connections: [
-        { from: "a.output", to: "b.input" },
-        { from: "a.output", to: "c.input" },
-        { from: "b.output", to: "a.input" },
-        { from: "c.output", to: "a.input" },
-      ],
+      ...MULTIPLYING_CYCLE_DSL,
     });
     expect(flow.validate().map((i) => i.code)).toContain("MULTIPLYING_CYCLE");
   });

@@ -62,10 +62,11 @@ function parseAfterSeq(value: string | null): number | null {
   return Number(value);
 }
 
-function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+/** Answers an upgrade request with an HTTP error (no WebSocket) and closes the socket. */
+export function rejectUpgrade(socket: Duplex, status: number, text: string, answer: unknown = { error: text }): void {
   socket.on("error", () => {});
   if (socket.writable) {
-    const body = JSON.stringify({ error: text });
+    const body = JSON.stringify(answer);
     socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   }
   socket.destroy();
