@@ -211,7 +211,9 @@ test("slow_stream with a long stream: opened while it streams, paused there, cut
   const via = `http://localhost:${proxy.port}`;
   const c = CASES.find((x) => x.flow === "slow_stream") as FlowCase;
   try {
-    const jobId = await startJob(request, { ...c, params: { count: 120, interval_ms: 100 } });
+    // Long enough (20 s) that it still streams after the page opened, paused and resumed it on a
+    // busy machine: the ticker keeps ticking while the job is paused.
+    const jobId = await startJob(request, { ...c, params: { count: 400, interval_ms: 50 } });
     await expect.poll(async () => (await snapshot(request, jobId)).routine_states.sink?.activations ?? 0).toBeGreaterThan(5);
     await openJob(page, via, jobId);
     await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "running");
@@ -228,11 +230,11 @@ test("slow_stream with a long stream: opened while it streams, paused there, cut
     await expect.poll(async () => (await snapshot(request, jobId)).last_seq, { timeout: 10_000 }).toBeGreaterThan(before + 100);
     await proxy.start();
     await expect(page.getByTestId("live-status")).toHaveAttribute("data-state", "connected", { timeout: 15_000 });
-    await serverStatus(request, jobId, /completed/);
+    await serverStatus(request, jobId, /completed/, 60_000);
     await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
     await expectCountsMatch(page, request, jobId, "at the end, after the drop");
     await expectFullLog(page, request, jobId);
-    await expect(page.getByTestId("edge-count-scale.output:sink.input")).toHaveAttribute("data-count", "120");
+    await expect(page.getByTestId("edge-count-scale.output:sink.input")).toHaveAttribute("data-count", "400");
   } finally {
     await proxy.stop();
   }

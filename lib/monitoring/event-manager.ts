@@ -31,6 +31,11 @@ export const BEHIND_ALLOWANCE = 8;
  */
 export const DEFER_OVER_SUBSCRIBERS = 32;
 export const DELIVERY_SLICE_MS = 5;
+/**
+ * The longest a job waits between two activations for subscribers that say they are behind.
+ * Catching up takes a few slices (milliseconds); a second means the consumer is not catching up.
+ */
+export const MAX_HOLD_MS = 1000;
 
 /** Where replayed events come from (the MonitorCollector's per-job ring buffer implements it). */
 export interface ReplaySource {
@@ -565,9 +570,28 @@ export class JobEventManager {
     if (this.behindTotal === 0) return undefined;
     const entry = this.behind.get(jobId) ?? this.behind.get(`flow:${flowId}`);
     if (entry === undefined) return undefined;
+    return this.holdUntilCaughtUp(jobId, flowId, entry, Date.now() + MAX_HOLD_MS);
+  }
+
+  /**
+   * The hold is bounded: a consumer that says it is behind but never catches up (a transport
+   * bug, a connection that died without closing) must not stop the job. Past the deadline the job
+   * goes on and a consumer that really cannot keep up loses events, reported as `dropped`.
+   */
+  private holdUntilCaughtUp(jobId: string, flowId: string, entry: { waiters: (() => void)[] }, deadline: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      entry.waiters.push(resolve);
-    }).then(() => this.whenCaughtUp(jobId, flowId));
+      const left = deadline - Date.now();
+      if (left <= 0) return resolve();
+      const timer = setTimeout(resolve, left);
+      entry.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }).then(() => {
+      if (Date.now() >= deadline || this.behindTotal === 0) return;
+      const next = this.behind.get(jobId) ?? this.behind.get(`flow:${flowId}`);
+      return next === undefined ? undefined : this.holdUntilCaughtUp(jobId, flowId, next, deadline);
+    });
   }
 
   /** Whether anybody listens to the job (or, when `flowId` is given, to its flow). */

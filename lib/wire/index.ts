@@ -10,3 +10,4 @@ export * from "./ids";
 export * from "./model";
 export * from "./requests";
 export * from "./sockets";
+export * from "./timetravel";

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import {
   JobEventManager,
+  MAX_HOLD_MS,
   type ReplaySource,
   type Subscriber,
   type SubscriberItem,
@@ -613,6 +614,27 @@ describe("behind: back-pressure from a consumer that has not had its turn", () =
     await new Promise((r) => setTimeout(r, 0));
     expect(released).toBe(true);
     expect(manager.behindTotal).toBe(0);
+  });
+
+  it("the hold is bounded: a subscriber that stays behind holds the job at most MAX_HOLD_MS", async () => {
+    vi.useFakeTimers();
+    try {
+      const manager = new JobEventManager(new FakeSource());
+      const stuck = manager.subscribe("job_a");
+      stuck.setBehind(true);
+      let released = false;
+      void manager.whenCaughtUp("job_a", "flow_a")?.then(() => {
+        released = true;
+      });
+      await vi.advanceTimersByTimeAsync(MAX_HOLD_MS - 10);
+      expect(released).toBe(false);
+      await vi.advanceTimersByTimeAsync(20);
+      // Still behind, but the job goes on.
+      expect(stuck.behind).toBe(true);
+      expect(released).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a closed subscriber cannot be behind", () => {
