@@ -34,6 +34,13 @@ export interface JobLiveState {
   eventCount: number;
   log: TraceEvent[];
   selectedRoutine: string | null;
+  /**
+   * Time travel: the job as it stood after event `seq` (`state` folded from the trace), shown in
+   * `view` instead of the live run while set; `active` is the routine whose event `seq` is.
+   */
+  travel: { seq: number; state: RunState; active: string | null } | null;
+  /** Shows the job at a past seq (null: back to live, the view follows the run again). */
+  setTravel(travel: { seq: number; state: RunState; active: string | null } | null): void;
   /** Events of the job, in any order and with overlaps: each is logged and applied once. */
   applyEvents(events: readonly TraceEvent[]): void;
   /** A job snapshot (GET /api/jobs/{id}), whenever it arrives: see reconcileWithSnapshot. */
@@ -52,7 +59,9 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
     if (viewTimer !== null) clearTimeout(viewTimer);
     viewTimer = null;
     viewAt = Date.now();
-    const { run, view } = store.getState();
+    const { run, view, travel } = store.getState();
+    // While travelling the graph shows the past; the live run goes on underneath.
+    if (travel) return;
     if (view !== run) store.setState({ view: run });
   };
   /** After `run` changed: the view follows now (a stop or a resume) or on the next refresh. */
@@ -76,6 +85,14 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
     eventCount: 0,
     log: [],
     selectedRoutine: null,
+    travel: null,
+    setTravel(travel) {
+      if (travel) {
+        set({ travel, view: travel.state });
+      } else if (get().travel) {
+        set({ travel: null, view: get().run });
+      }
+    },
     applyEvents(batch) {
       const { run } = get();
       let log = get().log;
