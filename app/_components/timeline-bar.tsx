@@ -30,15 +30,25 @@ export function TimelineBar({ t }: { t: TimelineController }) {
         max={t.lastSeq}
         step={1}
         value={t.position}
-        disabled={t.lastSeq === 0 || !t.complete}
+        disabled={!t.usable}
         onChange={(e) => t.goTo(Number(e.target.value))}
         onKeyDown={onKey}
+        // Reaching for the scrubber indexes the job's trace and folds its checkpoints, so the first
+        // step is as quick as the others.
+        onFocus={t.prepare}
+        onPointerEnter={t.prepare}
       />
       <span className="timeline-position mono small" data-testid="timeline-position" data-seq={t.position} data-live={t.live ? "true" : "false"}>
         #{t.position}/{t.lastSeq}
         {ev ? ` · ${ev.event_type}${ev.routine_id ? ` ${ev.routine_id}` : ""}` : t.live ? " · live" : ""}
       </span>
-      {!t.complete && <span className="muted small" title="The server's trace ring no longer holds the job's first events">the trace's start is gone: no time travel</span>}
+      {t.loading && <span className="muted small">…</span>}
+      {t.error && (
+        <span className="field-error" role="alert" data-testid="timeline-error">
+          {t.error}
+        </span>
+      )}
+      {t.unusableReason && <span className="muted small" data-testid="timeline-unusable">No time travel: {t.unusableReason}</span>}
       <button type="button" className="small" data-testid="timeline-live" disabled={t.live} onClick={t.backToLive} title="Follow the job again">
         Back to live
       </button>

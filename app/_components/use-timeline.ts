@@ -2,13 +2,18 @@
 /**
  * The job view's timeline: where it is (a seq, or live), moving it, and the graph shown as of it.
  * The state at a seq is folded on the client from the job's trace (lib/client/timeline.ts, with
- * checkpoints), so a step redraws the graph without a round trip; what the panel shows of the
- * activation (full payloads, shared data) comes from the server.
+ * checkpoints), so a step redraws the graph without a round trip. When the server's trace ring no
+ * longer holds the job's first events (a long job opened after it ran), the fold starts from the
+ * server's state right before the first event held (GET /api/jobs/{id}/state), and positions
+ * before it are the server's answers.
  */
+import { useQuery } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useStore } from "zustand";
+import { api } from "@/lib/client/api";
 import type { JobLiveStore } from "@/lib/client/live-store";
-import { keepViewIdentity, Timeline, type TimelinePoint } from "@/lib/client/timeline";
+import type { RunState } from "@/lib/client/run-state";
+import { keepViewIdentity, pointFromStateAt, runStateFromStateAt, Timeline, type TimelinePoint } from "@/lib/client/timeline";
 
 export interface TimelineController {
   /** The seq shown (the last one while live). */
@@ -18,53 +23,98 @@ export interface TimelineController {
   live: boolean;
   /** Where the view is while travelling (null: live). */
   point: TimelinePoint | null;
-  /** The trace starts at seq 1 (nothing dropped): the past can be folded exactly. */
-  complete: boolean;
+  /** The timeline can move: the trace starts at seq 1, or the server gives the state before it. */
+  usable: boolean;
+  /** Why it cannot (the trace's start is gone and the server cannot give the state), or null. */
+  unusableReason: string | null;
+  /** A position the server is being asked for (the trace no longer holds it). */
+  loading: boolean;
+  error: string | null;
   goTo(seq: number): void;
   /** ±1 event, or with `activation` to the previous/next `routine_start`. */
   step(dir: -1 | 1, activation: boolean): void;
   backToLive(): void;
   /** The timeline over the events received so far (built on demand; the lane view reads it). */
   timeline(): Timeline;
+  /** Builds the timeline and its checkpoints now (the user is about to scrub). */
+  prepare(): void;
 }
 
 export function useTimeline(store: JobLiveStore): TimelineController {
+  const jobId = store.getState().jobId;
   const lastSeq = useStore(store, (s) => s.run.lastSeq);
   const travelSeq = useStore(store, (s) => s.travel?.seq ?? null);
+  const firstSeq = useStore(store, (s) => s.log[0]?.seq ?? 1);
+  const complete = firstSeq === 1;
+  // The state right before the first event the trace holds, when it does not start at 1.
+  const base = useQuery({ queryKey: ["state-at", jobId, firstSeq - 1], queryFn: () => api.stateAt(jobId, firstSeq - 1), enabled: !complete, retry: false, staleTime: Number.POSITIVE_INFINITY });
+  const baseState: RunState | null = base.data ? runStateFromStateAt(base.data) : null;
   const [point, setPoint] = useState<TimelinePoint | null>(null);
-  const cache = useRef<Timeline | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const cache = useRef<{ t: Timeline; base: RunState | null } | null>(null);
+  const baseRef = useRef(baseState);
+  if (base.data && cache.current?.base === null) cache.current = null;
+  baseRef.current = baseState;
+  /** The seq last asked for (a slow server answer for an older one is dropped). */
+  const wanted = useRef<number | null>(null);
 
   /** The timeline, rebuilt when events arrived since it was built (the log grows in place). */
   const timeline = useCallback((): Timeline => {
     const s = store.getState();
-    const t = cache.current;
-    if (t && t.lastSeq === s.run.lastSeq) return t;
-    cache.current = new Timeline(s.log.slice());
-    return cache.current;
+    const c = cache.current;
+    if (c && c.t.lastSeq === s.run.lastSeq) return c.t;
+    const t = new Timeline(s.log.slice(), baseRef.current);
+    cache.current = { t, base: baseRef.current };
+    return t;
   }, [store]);
+
+  const show = useCallback(
+    (p: TimelinePoint) => {
+      const s = store.getState();
+      setPoint(p);
+      setLoading(false);
+      setError(null);
+      const active = p.activation?.routineId ?? p.event?.routine_id ?? null;
+      s.setTravel({ seq: p.seq, state: keepViewIdentity(s.view, p.state), active });
+    },
+    [store],
+  );
 
   const goTo = useCallback(
     (seq: number) => {
       const s = store.getState();
       const last = s.run.lastSeq;
-      const t = timeline();
       const target = Math.max(0, Math.min(last, Math.round(seq)));
-      // At the end of a finished job the past and the present are the same: the live view, which
-      // the snapshot keeps exact. Elsewhere the folded state.
+      wanted.current = target;
+      // At the end the past and the present are the same: the live view, which the snapshot keeps exact.
       if (target >= last) {
+        wanted.current = null;
         setPoint(null);
+        setLoading(false);
         s.setTravel(null);
         return;
       }
-      const p = t.point(target);
-      setPoint(p);
-      const active = p.activation?.routineId ?? p.event?.routine_id ?? null;
-      s.setTravel({ seq: target, state: keepViewIdentity(s.view, p.state), active });
+      const p = timeline().point(target);
+      if (p) {
+        show(p);
+        return;
+      }
+      setLoading(true);
+      api.stateAt(jobId, target).then(
+        (answer) => {
+          if (wanted.current === target) show(pointFromStateAt(answer));
+        },
+        (e: Error) => {
+          if (wanted.current !== target) return;
+          setLoading(false);
+          setError(e.message);
+        },
+      );
     },
-    [store, timeline],
+    [store, timeline, show, jobId],
   );
 
-  const complete = useStore(store, (s) => (s.log[0]?.seq ?? 1) === 1);
   // Live: no point (the panel says so); folding on every batch of a streaming job would cost for nothing.
   useEffect(() => {
     if (travelSeq === null) setPoint(null);
@@ -75,14 +125,26 @@ export function useTimeline(store: JobLiveStore): TimelineController {
   const position = travelSeq ?? lastSeq;
   const step = useCallback(
     (dir: -1 | 1, activation: boolean) => {
-      const from = store.getState().travel?.seq ?? store.getState().run.lastSeq;
-      goTo(activation ? timeline().stepActivation(from, dir) : from + dir);
+      const from = wanted.current ?? store.getState().travel?.seq ?? store.getState().run.lastSeq;
+      const t = timeline();
+      // Activations are known from the trace held; before it, a step is one event.
+      goTo(activation && from > t.foldsFrom ? t.stepActivation(from, dir) : from + dir);
     },
     [goTo, store, timeline],
   );
   const backToLive = useCallback(() => {
+    wanted.current = null;
+    setLoading(false);
     store.getState().setTravel(null);
   }, [store]);
 
-  return { position, lastSeq, live: travelSeq === null, point, complete, goTo, step, backToLive, timeline };
+  const prepare = useCallback(() => {
+    const t = timeline();
+    // Folding to the end fills every checkpoint.
+    t.stateAt(t.lastSeq);
+  }, [timeline]);
+
+  const usable = lastSeq > 0 && (complete || base.isSuccess);
+  const unusableReason = !complete && base.isError ? `the trace no longer holds the job's first events and the server cannot give the state before them (${(base.error as Error).message})` : null;
+  return { position, lastSeq, live: travelSeq === null, point, usable, unusableReason, loading, error, goTo, step, backToLive, timeline, prepare };
 }

@@ -7,8 +7,8 @@
  * CHECKPOINT_EVERY events: any seq is at most that many events away from one, which is what keeps
  * a step back (or a jump anywhere) small whatever the job's length.
  */
-import { applyEvents, emptyRunState, type EdgeLive, type RoutineLive, type RunState } from "./run-state";
-import type { TraceEvent } from "../wire";
+import { applyEvents, emptyRunState, type EdgeLive, reconcileWithSnapshot, type RoutineLive, type RunState } from "./run-state";
+import type { ActivationAt, JobStateAt, TraceEvent } from "../wire";
 
 export const CHECKPOINT_EVERY = 256;
 
@@ -46,7 +46,15 @@ export class Timeline {
   private readonly checkpoints: RunState[] = [];
   private readonly firstSeq: number;
 
-  constructor(events: readonly TraceEvent[]) {
+  /**
+   * `base`: the job as it stood right before the first event here, when the trace no longer
+   * starts at seq 1 (the server's ring dropped a prefix): folds then start from it. Without it
+   * such a timeline folds nothing (`stateAt` answers null).
+   */
+  constructor(
+    events: readonly TraceEvent[],
+    private readonly base: RunState | null = null,
+  ) {
     this.events = events;
     this.firstSeq = events[0]?.seq ?? 1;
     // Open activations per routine: an emit or an end belongs to the newest open one (exact for
@@ -91,9 +99,14 @@ export class Timeline {
     return this.events.at(-1)?.seq ?? 0;
   }
 
-  /** The trace starts at seq 1 (nothing dropped): folds are exact. */
+  /** The trace starts at seq 1 (nothing dropped). */
   get complete(): boolean {
     return this.firstSeq === 1;
+  }
+
+  /** The first seq `stateAt` can fold to (0, or right before the first retained event when a base is given). */
+  get foldsFrom(): number {
+    return this.complete ? 0 : this.base ? this.firstSeq - 1 : Number.POSITIVE_INFINITY;
   }
 
   /** Index of the first event with seq > `seq`. */
@@ -108,12 +121,16 @@ export class Timeline {
     return lo;
   }
 
-  /** The run state right after event `seq` (0: before any): from the nearest checkpoint below it. */
-  stateAt(seq: number): RunState {
+  /**
+   * The run state right after event `seq` (0: before any), from the nearest checkpoint below it;
+   * null before `foldsFrom` (the trace no longer holds those events: ask the server).
+   */
+  stateAt(seq: number): RunState | null {
+    if (seq < this.foldsFrom) return null;
     const end = this.indexAfter(seq);
     const k = Math.floor(end / CHECKPOINT_EVERY);
     // Checkpoint i is the state after the first i*CHECKPOINT_EVERY events; fill those missing.
-    if (this.checkpoints.length === 0) this.checkpoints.push(emptyRunState());
+    if (this.checkpoints.length === 0) this.checkpoints.push(this.complete ? emptyRunState() : (this.base as RunState));
     while (this.checkpoints.length <= k) {
       const i = this.checkpoints.length;
       const prev = this.checkpoints[i - 1] as RunState;
@@ -133,8 +150,10 @@ export class Timeline {
     return this.owner.get(seq) ?? null;
   }
 
-  point(seq: number): TimelinePoint {
-    return { seq, state: this.stateAt(seq), event: this.eventAt(seq), activation: this.activationAt(seq) };
+  /** The view at `seq`, or null where only the server knows it (see stateAt). */
+  point(seq: number): TimelinePoint | null {
+    const state = this.stateAt(seq);
+    return state ? { seq, state, event: this.eventAt(seq), activation: this.activationAt(seq) } : null;
   }
 
   /** The `routine_start` before (dir -1) or after (+1) `seq`; `seq` itself when there is none. */
@@ -162,6 +181,31 @@ export class Timeline {
     }
     return [...by.entries()].map(([routineId, spans]) => ({ routineId, spans }));
   }
+}
+
+/** The server's state at a seq (GET /api/jobs/{id}/state) as the graph draws it. */
+export function runStateFromStateAt(s: JobStateAt): RunState {
+  const counted = reconcileWithSnapshot(emptyRunState(), { status: s.status, error: null, routine_states: s.routine_states, connection_counts: s.connection_counts, last_seq: s.at_seq }, [], 0);
+  return { ...counted, status: s.status, lastSeq: s.at_seq, countedSeq: s.at_seq };
+}
+
+/** The server's view of one activation, as the timeline keeps it. */
+export function spanFromActivationAt(a: ActivationAt, event: TraceEvent | null): ActivationSpan {
+  return {
+    routineId: a.routine_id,
+    slotName: a.slot_name,
+    startSeq: a.start_seq,
+    endSeq: a.end_seq,
+    startMs: event ? Date.parse(event.timestamp) : Number.NaN,
+    endMs: null,
+    outcome: a.end_seq === null ? "running" : "completed",
+    attempt: 0,
+  };
+}
+
+/** The server's answer for a seq as a timeline point (positions the client cannot fold). */
+export function pointFromStateAt(s: JobStateAt): TimelinePoint {
+  return { seq: s.at_seq, state: runStateFromStateAt(s), event: s.event, activation: s.activation ? spanFromActivationAt(s.activation, s.event) : null };
 }
 
 const sameRoutine = (a: RoutineLive, b: RoutineLive): boolean =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createJobLiveStore } from "../../lib/client/live-store";
-import { applyEvents, connectionId, emptyRunState } from "../../lib/client/run-state";
-import { CHECKPOINT_EVERY, keepViewIdentity, Timeline } from "../../lib/client/timeline";
+import { applyEvents, connectionId, emptyRunState, type RunState } from "../../lib/client/run-state";
+import { CHECKPOINT_EVERY, keepViewIdentity, runStateFromStateAt, Timeline } from "../../lib/client/timeline";
 import type { TraceEvent, TraceEventType } from "../../lib/wire";
 
 /** A chain a → b run `n` times (7 events per round plus job start and end), 1 ms apart. */
@@ -37,9 +37,9 @@ describe("timeline: the job folded as of any seq", () => {
       const direct = applyEvents(emptyRunState(), events.slice(0, s), 0);
       expect(t.stateAt(s)).toEqual(direct);
     }
-    expect(t.stateAt(0).lastSeq).toBe(0);
-    expect(t.stateAt(events.length).status).toBe("completed");
-    expect(t.stateAt(events.length).edges[connectionId("a", "out", "b", "in")]?.count).toBe(400);
+    expect(t.stateAt(0)?.lastSeq).toBe(0);
+    expect(t.stateAt(events.length)?.status).toBe("completed");
+    expect(t.stateAt(events.length)?.edges[connectionId("a", "out", "b", "in")]?.count).toBe(400);
   });
 
   it("attributes emits and ends to their activation, and steps between activations", () => {
@@ -59,9 +59,43 @@ describe("timeline: the job folded as of any seq", () => {
     expect(lanes[1]?.spans.length).toBe(400 + 134);
   });
 
+  it("a trace whose first events are gone folds from the server's state before them, and nothing without it", () => {
+    const from = 1001;
+    const held = events.slice(from - 1);
+    expect(new Timeline(held).stateAt(2000)).toBeNull();
+    const full = t.stateAt(from - 1) as RunState;
+    // What GET /api/jobs/{id}/state?at_seq=1000 answers, as the client turns it into a run state.
+    const routine_states = Object.fromEntries(
+      Object.entries(full.routines).map(([id, r]) => [id, { status: r.status === "paused" ? "running" : r.status, activations: r.activations, errors: r.errors, last_error: r.lastError }]),
+    );
+    const connection_counts = Object.fromEntries(Object.entries(full.edges).map(([id, e]) => [id, e.count]));
+    const base = runStateFromStateAt({
+      job_id: "j",
+      flow_id: "f",
+      at_seq: from - 1,
+      last_seq: events.length,
+      event: null,
+      status: "running",
+      routine_states: routine_states as never,
+      connection_counts,
+      shared_data: {},
+      activation: null,
+      running: [],
+    });
+    const partial = new Timeline(held, base);
+    expect(partial.foldsFrom).toBe(from - 1);
+    expect(partial.stateAt(from - 2)).toBeNull();
+    for (const s of [from - 1, from, 1500, events.length]) {
+      const a = partial.stateAt(s) as RunState;
+      const b = t.stateAt(s) as RunState;
+      for (const id of ["a", "b"]) expect({ act: a.routines[id]?.activations, err: a.routines[id]?.errors, st: a.routines[id]?.status }).toEqual({ act: b.routines[id]?.activations, err: b.routines[id]?.errors, st: b.routines[id]?.status });
+      expect(a.edges[connectionId("a", "out", "b", "in")]?.count).toBe(b.edges[connectionId("a", "out", "b", "in")]?.count);
+    }
+  });
+
   it("keeps the objects of unchanged routines between two views", () => {
-    const before = t.stateAt(5);
-    const after = keepViewIdentity(before, t.stateAt(6));
+    const before = t.stateAt(5) as RunState;
+    const after = keepViewIdentity(before, t.stateAt(6) as RunState);
     expect(after.routines.a).toBe(before.routines.a);
     expect(after.routines.b).not.toBe(before.routines.b);
   });
@@ -69,7 +103,7 @@ describe("timeline: the job folded as of any seq", () => {
   it("the store shows the travelled state instead of the live run, and live again after", () => {
     const store = createJobLiveStore("j");
     store.getState().applyEvents(events);
-    store.getState().setTravel({ seq: 5, state: t.stateAt(5), active: "b" });
+    store.getState().setTravel({ seq: 5, state: t.stateAt(5) as RunState, active: "b" });
     expect(store.getState().view.routines.a?.activations).toBe(1);
     // Events arriving meanwhile move the run, not the travelled view.
     store.getState().reconcile({ status: "completed", error: null, routine_states: {}, last_seq: events.length, connection_counts: {} });
