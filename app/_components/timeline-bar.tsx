@@ -9,9 +9,11 @@ import { type KeyboardEvent, useMemo } from "react";
 import { api } from "@/lib/client/api";
 import type { ActivationSpan } from "@/lib/client/timeline";
 import type { ForkTarget } from "./fork-dialog";
-import type { TimelineController } from "./use-timeline";
+import { type TimelineController, useLastSeq } from "./use-timeline";
 
 export function TimelineBar({ t }: { t: TimelineController }) {
+  const lastSeq = useLastSeq(t.store);
+  const position = t.travelSeq ?? lastSeq;
   const onKey = (e: KeyboardEvent<HTMLInputElement>): void => {
     // ←/→ one event, Shift+←/→ one activation (the previous / next routine_start).
     if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
@@ -27,9 +29,9 @@ export function TimelineBar({ t }: { t: TimelineController }) {
         data-testid="timeline"
         aria-label="Timeline: the job as it was after this event (←/→ one event, Shift+←/→ one activation)"
         min={0}
-        max={t.lastSeq}
+        max={lastSeq}
         step={1}
-        value={t.position}
+        value={position}
         disabled={!t.usable}
         onChange={(e) => t.goTo(Number(e.target.value))}
         onKeyDown={onKey}
@@ -38,8 +40,8 @@ export function TimelineBar({ t }: { t: TimelineController }) {
         onFocus={t.prepare}
         onPointerEnter={t.prepare}
       />
-      <span className="timeline-position mono small" data-testid="timeline-position" data-seq={t.position} data-live={t.live ? "true" : "false"}>
-        #{t.position}/{t.lastSeq}
+      <span className="timeline-position mono small" data-testid="timeline-position" data-seq={position} data-live={t.live ? "true" : "false"}>
+        #{position}/{lastSeq}
         {ev ? ` · ${ev.event_type}${ev.routine_id ? ` ${ev.routine_id}` : ""}` : t.live ? " · live" : ""}
       </span>
       {t.loading && <span className="muted small">…</span>}
@@ -160,10 +162,11 @@ const MAX_BARS = 3000;
 
 /** One lane per routine, one bar per activation from its start to its end, over wall time. */
 export function LaneView({ t }: { t: TimelineController }) {
+  const lastSeq = useLastSeq(t.store);
   // Rebuilt when events arrived (the timeline is rebuilt on demand then).
   const lanes = useMemo(() => {
     const tl = t.timeline();
-    if (t.lastSeq === 0) return { t0: 0, span: 1, rows: [] as [string, ActivationSpan[]][], clipped: 0 };
+    if (lastSeq === 0) return { t0: 0, span: 1, rows: [] as [string, ActivationSpan[]][], clipped: 0 };
     const all = tl.activations;
     const shown = all.length > MAX_BARS ? all.slice(-MAX_BARS) : all;
     const t0 = tl.events[0] ? Date.parse(tl.events[0].timestamp) : 0;
@@ -176,7 +179,7 @@ export function LaneView({ t }: { t: TimelineController }) {
       else by.set(a.routineId, [a]);
     }
     return { t0, span: Math.max(1, t1 - t0), rows: [...by.entries()], clipped: all.length - shown.length };
-  }, [t.lastSeq, t.timeline]);
+  }, [lastSeq, t.timeline]);
   const x = (ms: number): string => `${((ms - lanes.t0) / lanes.span) * 100}%`;
   const posEvent = t.point?.event;
   return (

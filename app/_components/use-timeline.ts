@@ -16,9 +16,9 @@ import type { RunState } from "@/lib/client/run-state";
 import { keepViewIdentity, pointFromStateAt, runStateFromStateAt, Timeline, type TimelinePoint } from "@/lib/client/timeline";
 
 export interface TimelineController {
-  /** The seq shown (the last one while live). */
-  position: number;
-  lastSeq: number;
+  store: JobLiveStore;
+  /** The seq shown while travelling (null: live, the last one). */
+  travelSeq: number | null;
   /** Following the job (not travelling). */
   live: boolean;
   /** Where the view is while travelling (null: live). */
@@ -42,7 +42,9 @@ export interface TimelineController {
 
 export function useTimeline(store: JobLiveStore): TimelineController {
   const jobId = store.getState().jobId;
-  const lastSeq = useStore(store, (s) => s.run.lastSeq);
+  // Not the last seq itself: the job view would re-render on every batch of a streaming job
+  // (the timeline bar follows it on its own, see useLastSeq).
+  const started = useStore(store, (s) => s.run.lastSeq > 0);
   const travelSeq = useStore(store, (s) => s.travel?.seq ?? null);
   const firstSeq = useStore(store, (s) => s.log[0]?.seq ?? 1);
   const complete = firstSeq === 1;
@@ -122,7 +124,6 @@ export function useTimeline(store: JobLiveStore): TimelineController {
   // Leaving the job view (or another job) ends the journey.
   useEffect(() => () => store.getState().setTravel(null), [store]);
 
-  const position = travelSeq ?? lastSeq;
   const step = useCallback(
     (dir: -1 | 1, activation: boolean) => {
       const from = wanted.current ?? store.getState().travel?.seq ?? store.getState().run.lastSeq;
@@ -144,7 +145,15 @@ export function useTimeline(store: JobLiveStore): TimelineController {
     t.stateAt(t.lastSeq);
   }, [timeline]);
 
-  const usable = lastSeq > 0 && (complete || base.isSuccess);
+  const usable = started && (complete || base.isSuccess);
   const unusableReason = !complete && base.isError ? `the trace no longer holds the job's first events and the server cannot give the state before them (${(base.error as Error).message})` : null;
-  return { position, lastSeq, live: travelSeq === null, point, usable, unusableReason, loading, error, goTo, step, backToLive, timeline, prepare };
+  return { store, travelSeq, live: travelSeq === null, point, usable, unusableReason, loading, error, goTo, step, backToLive, timeline, prepare };
+}
+
+/**
+ * The job's last seq, for what draws the timeline: while live it follows the graph's refresh
+ * (`view`, a few times a second), not every batch of a streaming job.
+ */
+export function useLastSeq(store: JobLiveStore): number {
+  return useStore(store, (s) => (s.travel ? s.run.lastSeq : s.view.lastSeq));
 }
