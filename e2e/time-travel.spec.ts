@@ -77,6 +77,17 @@ test("scrub back to process, fork it with an edited payload, and diff the two ru
   await expect(input).toHaveAttribute("data-start-seq", String(processStart));
   expect(JSON.parse((await input.textContent()) ?? "null")).toEqual({ count: 3, data: [1, 2, 3] });
 
+  // A node's input rows offer the same, prefilled with that input.
+  await page.locator('.react-flow__node[data-id="process"] .rnode-title').click();
+  await expect(page.getByTestId("node-io")).toHaveAttribute("data-routine-id", "process");
+  const inputRow = page.locator('[data-testid="node-io-row"][data-kind="input"]');
+  await expect(inputRow).toHaveAttribute("data-seq", String(processStart));
+  await inputRow.getByTestId("fork-from-here").click();
+  expect(JSON.parse(await page.getByTestId("fork-params").inputValue())).toEqual({ count: 3, data: [1, 2, 3] });
+  await page.getByTestId("fork-dialog").getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByTestId("fork-dialog")).toHaveCount(0);
+  await expect(position).toHaveAttribute("data-seq", String(processStart));
+
   // Re-run from here with an edited payload.
   await page.getByTestId("travel-panel").getByTestId("fork-from-here").click();
   const params = page.getByTestId("fork-params");
