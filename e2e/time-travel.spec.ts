@@ -40,7 +40,7 @@ async function openJob(page: Page, jobId: string): Promise<void> {
   await expect(page.getByTestId("timeline")).toBeEnabled();
 }
 
-test("scrub back to process, fork it with an edited payload, and diff the two runs", async ({ page, request }) => {
+test("scrub back to process, fork it with an edited payload, and diff the two runs", async ({ page, request }, testInfo) => {
   const origin = await finishedJob(request, { flow_id: "data_processing", entry_routine_id: "ingest", entry_params: { data: [1, 2, 3] } });
   const events = await trace(request, origin);
   const last = events.at(-1)?.seq ?? 0;
@@ -76,6 +76,8 @@ test("scrub back to process, fork it with an edited payload, and diff the two ru
   const input = page.getByTestId("travel-input");
   await expect(input).toHaveAttribute("data-start-seq", String(processStart));
   expect(JSON.parse((await input.textContent()) ?? "null")).toEqual({ count: 3, data: [1, 2, 3] });
+
+  await page.screenshot({ path: testInfo.outputPath("timeline-at-process.png") });
 
   // A node's input rows offer the same, prefilled with that input.
   await page.locator('.react-flow__node[data-id="process"] .rnode-title').click();
@@ -132,6 +134,7 @@ test("scrub back to process, fork it with an edited payload, and diff the two ru
   await expect(page.getByTestId("diff-compare")).toHaveAttribute("data-routine-id", "process");
   expect(JSON.parse((await page.getByTestId("diff-base-json").textContent()) ?? "null").input).toEqual({ count: 3, data: [1, 2, 3] });
   expect(JSON.parse((await page.getByTestId("diff-other-json").textContent()) ?? "null").input).toEqual({ count: 2, data: [10, 20] });
+  await page.screenshot({ path: testInfo.outputPath("diff.png") });
 
   // The fork shows in the job list with its lineage.
   await page.goto("/jobs");
@@ -144,7 +147,7 @@ test("the diff page says what is wrong in place: an unknown job", async ({ page,
   await expect(page.getByTestId("diff-error")).toContainText(/job_does_not_exist|not found/i);
 });
 
-test("lane view: the flaky routine's retries are separate bars with the backoff waits between them; a bar moves the timeline", async ({ page, request }) => {
+test("lane view: the flaky routine's retries are separate bars with the backoff waits between them; a bar moves the timeline", async ({ page, request }, testInfo) => {
   const job = await finishedJob(request, { flow_id: "flaky_retry", entry_routine_id: "flaky", entry_slot: "input", entry_params: {} });
   const events = await trace(request, job);
   const flakyStarts = events.filter((e) => e.event_type === "routine_start" && e.routine_id === "flaky").map((e) => e.seq);
@@ -162,6 +165,7 @@ test("lane view: the flaky routine's retries are separate bars with the backoff 
   expect(gap2).toBeGreaterThan(0);
 
   await bars.nth(1).click();
+  await page.screenshot({ path: testInfo.outputPath("lanes.png") });
   await expect(page.getByTestId("timeline-position")).toHaveAttribute("data-seq", String(flakyStarts[1]));
   await expect(page.getByTestId("timeline-position")).toHaveAttribute("data-live", "false");
   await page.getByTestId("timeline-live").click();
