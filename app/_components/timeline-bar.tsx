@@ -23,7 +23,7 @@ export function TimelineBar({ t }: { t: TimelineController }) {
   const ev = t.point?.event;
   return (
     <div className={`timeline-bar${t.live ? "" : " travelling"}`}>
-      <span className="muted small">⏱</span>
+      <span className="muted small">Timeline</span>
       <input
         type="range"
         data-testid="timeline"
