@@ -172,6 +172,10 @@ describe("the HTTP contract", () => {
       for (const e of trace.events.slice(0, 8)) await hit("jobEvent", { params: { job_id, seq: String(e.seq) } });
       if (metrics.flow_id === "flaky_retry") expect(metrics.errors.map((e) => e.error_message)).toContain("boom");
     }
+    // Two runs compared (one of them with itself), and runs of different flows refused.
+    const [dataRun, fanRun] = finished as [string, string];
+    expect((await hit("jobDiff", { query: { base: dataRun, other: dataRun } })).first_divergence).toBeNull();
+    await hit("jobDiff", { query: { base: dataRun, other: fanRun }, status: 400 });
     await hit("listJobs", { query: { limit: 10 } });
     await hit("flowMetrics", { params: { flow_id: "data_processing" } });
 
