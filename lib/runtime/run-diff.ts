@@ -12,6 +12,8 @@ export interface RunActivation {
   routineId: string;
   /** The seq of its (first attempt's) routine_start. */
   startSeq: number;
+  /** Started with the job's params (its entry), not carried by an event. */
+  entry: boolean;
   input: unknown;
   outputs: { eventName: string; payload: unknown }[];
   /** Its input or some output is a preview (past the job's payload budget). */
@@ -89,7 +91,10 @@ function byRoutine(run: RunRecord, inheritedFrom: RunRecord | null, forkSeq: num
   const out = new Map<string, Slot[]>();
   const add = (act: RunActivation, inherited: boolean) => {
     let list = out.get(act.routineId);
-    if (list === undefined) out.set(act.routineId, (list = []));
+    if (list === undefined) {
+      list = [];
+      out.set(act.routineId, list);
+    }
     list.push({ act, inherited });
   };
   if (inheritedFrom !== null) for (const a of inheritedFrom.activations) if (a.startSeq < forkSeq) add(a, true);
@@ -112,7 +117,8 @@ function side(slot: Slot | undefined): FirstDivergence["base"] {
 
 /**
  * Compares two runs of one flow. Activations of a routine are compared in order (the k-th with
- * the k-th) by input and outputs. The first divergence is the differing pair (or unmatched
+ * the k-th) by input and outputs (two entry activations whose params and outputs both differ
+ * diverge at the output: the params are what the caller chose). The first divergence is the differing pair (or unmatched
  * activation) with the smallest routine_start seq, taken in the base run when it has the
  * activation, else in the other: an effect is always recorded after its cause, so that is a root
  * cause. When one run is a fork of the other, what the fork inherited counts as equal, and its own
@@ -157,9 +163,15 @@ export function diffRuns(base: RunRecord, other: RunRecord): JobDiff {
       if (x !== undefined && y !== undefined) {
         if (x.act.truncated || y.act.truncated) approximate = true;
         if (x.act === y.act) equal++;
-        else if (!jsonEqual(x.act.input, y.act.input)) what = "input";
-        else if (!outputsEqual(x.act.outputs, y.act.outputs)) what = "output";
-        else equal++;
+        else {
+          const inputs = jsonEqual(x.act.input, y.act.input);
+          const outputs = outputsEqual(x.act.outputs, y.act.outputs);
+          // Two entries' inputs are the params each run was started with: that they differ is the
+          // premise of the comparison, so what the runs did differently starts at the output.
+          if (!inputs) what = x.act.entry && y.act.entry && !outputs ? "output" : "input";
+          else if (!outputs) what = "output";
+          else equal++;
+        }
       } else what = "missing";
       if (what === null) continue;
       const order = x !== undefined ? orderOf(x, baseShift) : orderOf(y as Slot, otherShift);

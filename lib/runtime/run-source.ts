@@ -36,7 +36,7 @@ export function activationsOf(rows: readonly PayloadRow[]): { activations: RunAc
   for (const r of rows) {
     if (r.kind === "input") {
       if (r.activation_id !== null && byId.has(r.activation_id)) continue;
-      const act: RunActivation = { activationId: r.activation_id, routineId: r.routine_id, startSeq: r.seq, input: r.payload, outputs: [], truncated: r.truncated };
+      const act: RunActivation = { activationId: r.activation_id, routineId: r.routine_id, startSeq: r.seq, entry: r.event_name === null, input: r.payload, outputs: [], truncated: r.truncated };
       activations.push(act);
       if (r.activation_id !== null) byId.set(r.activation_id, act);
       latest.set(r.routine_id, act);

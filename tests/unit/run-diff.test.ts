@@ -10,7 +10,7 @@ import type { PayloadRow } from "../../lib/wire";
 
 let nextId = 0;
 function act(routineId: string, startSeq: number, input: unknown, outputs: unknown[] = [], eventName = "out"): RunActivation {
-  return { activationId: nextId++, routineId, startSeq, input, outputs: outputs.map((payload) => ({ eventName, payload })), truncated: false };
+  return { activationId: nextId++, routineId, startSeq, entry: false, input, outputs: outputs.map((payload) => ({ eventName, payload })), truncated: false };
 }
 
 function run(jobId: string, activations: RunActivation[], more: Partial<RunRecord> = {}): RunRecord {
@@ -30,7 +30,7 @@ function run(jobId: string, activations: RunActivation[], more: Partial<RunRecor
 }
 
 /** a → b → c, each doubling what it got. */
-function chain(jobId: string, data: number[], from = 2): RunActivation[] {
+function chain(data: number[], from = 2): RunActivation[] {
   const doubled = data.map((x) => x * 2);
   const quadrupled = doubled.map((x) => x * 2);
   return [act("a", from, { data }, [{ data }]), act("b", from + 2, { data }, [{ data: doubled }]), act("c", from + 4, { data: doubled }, [{ data: quadrupled }])];
@@ -50,7 +50,7 @@ describe("jsonEqual", () => {
 
 describe("diffRuns", () => {
   it("two equal runs: every routine same, no divergence", () => {
-    const d = diffRuns(run("j1", chain("j1", [1, 2])), run("j2", chain("j2", [1, 2], 5)));
+    const d = diffRuns(run("j1", chain([1, 2])), run("j2", chain([1, 2], 5)));
     expect(d.first_divergence).toBeNull();
     expect(d.inherited).toBeNull();
     expect(d.routines.map((r) => [r.routine_id, r.diff, r.equal_activations, r.outputs_equal])).toEqual([
@@ -61,9 +61,9 @@ describe("diffRuns", () => {
   });
 
   it("different entry data: the root cause is the first routine's output, not what follows", () => {
-    const base = run("j1", chain("j1", [1, 2]));
+    const base = run("j1", chain([1, 2]));
     // The entry's input is the same here; only what it emitted differs.
-    const other = chain("j2", [1, 3]);
+    const other = chain([1, 3]);
     (other[0] as RunActivation).input = { data: [1, 2] };
     const d = diffRuns(base, run("j2", other));
     expect(d.first_divergence).toMatchObject({ routine_id: "a", index: 0, what: "output", base: { seq: 2, outputs: [{ event_name: "out", payload: { data: [1, 2] } }] }, other: { seq: 2, outputs: [{ payload: { data: [1, 3] } }] } });
@@ -71,11 +71,11 @@ describe("diffRuns", () => {
   });
 
   it("an input edited mid-run: diverges at that routine's input", () => {
-    const other = chain("j2", [1, 2]);
+    const other = chain([1, 2]);
     (other[1] as RunActivation).input = { data: [9] };
     (other[1] as RunActivation).outputs = [{ eventName: "out", payload: { data: [18] } }];
     (other[2] as RunActivation).input = { data: [18] };
-    const d = diffRuns(run("j1", chain("j1", [1, 2])), run("j2", other));
+    const d = diffRuns(run("j1", chain([1, 2])), run("j2", other));
     expect(d.first_divergence).toMatchObject({ routine_id: "b", what: "input", base: { input: { data: [1, 2] } }, other: { input: { data: [9] } } });
     expect(d.routines.find((r) => r.routine_id === "a")?.diff).toBe("same");
   });
@@ -95,7 +95,7 @@ describe("diffRuns", () => {
   });
 
   it("only-base when the other run never reached a routine", () => {
-    const d = diffRuns(run("j1", chain("j1", [1])), run("j2", chain("j2", [1]).slice(0, 2)));
+    const d = diffRuns(run("j1", chain([1])), run("j2", chain([1]).slice(0, 2)));
     expect(d.routines.find((r) => r.routine_id === "c")?.diff).toBe("only-base");
     expect(d.first_divergence).toMatchObject({ routine_id: "c", what: "missing", other: { seq: null } });
   });
@@ -111,7 +111,7 @@ describe("diffRuns", () => {
 
   it("a fork counts what it inherited as equal: the divergence is where its edit took effect", () => {
     // The origin: a (seq 2), b (seq 4), c (seq 6). The fork re-runs b (forked at seq 4) with [5].
-    const origin = run("j1", chain("j1", [1, 2]));
+    const origin = run("j1", chain([1, 2]));
     const forkActs = [act("b", 2, { data: [5] }, [{ data: [10] }]), act("c", 4, { data: [10] }, [{ data: [20] }])];
     const fork = run("j2", forkActs, { forkedFrom: { job_id: "j1", seq: 4 } });
     for (const [base, other] of [
@@ -130,12 +130,12 @@ describe("diffRuns", () => {
   });
 
   it("a job compared with itself, and previews make the answer approximate", () => {
-    const r = run("j1", chain("j1", [1]));
+    const r = run("j1", chain([1]));
     expect(diffRuns(r, r).first_divergence).toBeNull();
-    const acts = chain("j2", [1]);
+    const acts = chain([1]);
     (acts[2] as RunActivation).truncated = true;
     expect(diffRuns(r, run("j2", acts)).approximate).toBe(true);
-    expect(diffRuns(r, run("j2", chain("j2", [1]))).approximate).toBe(false);
+    expect(diffRuns(r, run("j2", chain([1]))).approximate).toBe(false);
   });
 });
 
