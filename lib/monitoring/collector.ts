@@ -10,6 +10,7 @@ import {
   type PayloadKind,
   PayloadLog,
   type PayloadSource,
+  type StoredPayload,
   previewFieldOf,
   sameAsLast,
   targetsOf,
@@ -726,6 +727,17 @@ export class MonitorCollector implements ReplaySource {
       }
     }
     return { rows, has_more: rows.length === q.limit, payloads: stats };
+  }
+
+  /**
+   * The kept input/output payloads after `afterSeq` (at most `limit`, oldest first) and what the
+   * job kept: jobIo's rows as stored, for readers of a whole job (the run diff) that need no
+   * answer rows. Past `stats.previews_after_seq` only jobIo's previews are left. Null for an unknown job.
+   */
+  keptIo(jobId: string, afterSeq: number, limit: number): { rows: StoredPayload[]; stats: PayloadStats } | null {
+    const found = this.payloadSourceOf(jobId);
+    if (!found) return null;
+    return { rows: found.rows?.rowsAfter(afterSeq, {}, limit) ?? [], stats: found.stats };
   }
 
   /**

@@ -128,6 +128,30 @@ describe("run diff", () => {
     expect((await api(server, "POST", `/api/jobs/diff?base=${a}&other=${a}`)).status).toBe(405);
   });
 
+  it("past the payload budget the comparison uses previews and says it is approximate", async () => {
+    const small = await startServer({ ROUTILUX_PAYLOAD_BUDGET_BYTES: "400" });
+    try {
+      // Each payload is far larger than the budget: only the trace's previews are left.
+      const big = (last: number) => Array.from({ length: 300 }, (_, i) => (i === 299 ? last : i + 1));
+      const x = await run(small, dataJob(big(1)));
+      const y = await run(small, dataJob(big(1)));
+      const z = await run(small, dataJob([7, 8]));
+      const same = await diff(small, x, y);
+      expect(same.approximate).toBe(true);
+      expect(same.first_divergence).toBeNull();
+      const other = await diff(small, x, z);
+      expect(other.approximate).toBe(true);
+      expect(other.first_divergence).toMatchObject({ routine_id: "ingest", what: "output", base: { truncated: true }, other: { truncated: false } });
+      expect(other.routines.map((r) => [r.routine_id, r.base_activations, r.other_activations])).toEqual([
+        ["ingest", 1, 1],
+        ["process", 1, 1],
+        ["validate", 1, 1],
+      ]);
+    } finally {
+      await small.stop();
+    }
+  }, 90_000);
+
   it("jobs restored from history compare as they did live", async () => {
     const live = [await diff(server, a, c), await diff(server, a, b)];
     await server.stop();

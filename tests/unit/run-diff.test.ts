@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { diffRuns, jsonEqual, type RunActivation, type RunRecord } from "../../lib/runtime/run-diff";
-import { activationsOf } from "../../lib/runtime/run-source";
+import { activationsOf, answerRow } from "../../lib/runtime/run-source";
 import type { PayloadRow } from "../../lib/wire";
 
 let nextId = 0;
@@ -153,7 +153,8 @@ describe("activationsOf", () => {
   });
 
   it("groups outputs with their activation, keeps a retry's first attempt, and places previews by routine", () => {
-    const { activations, orphans } = activationsOf([
+    const { activations, orphans } = activationsOf(
+      [
       row(2, "input", "a", 1, { x: 1 }),
       row(3, "input", "b", 2, { y: 1 }),
       row(4, "output", "a", 1, { z: 1 }),
@@ -164,7 +165,8 @@ describe("activationsOf", () => {
       row(9, "input", "a", null, { x: 2 }, true),
       row(10, "output", "a", null, { z: 2 }, true),
       row(12, "output", "c", null, {}, true),
-    ]);
+    ].map(answerRow),
+    );
     expect(orphans).toBe(1);
     expect(activations.map((a) => [a.routineId, a.startSeq, a.outputs.map((o) => o.payload), a.truncated])).toEqual([
       ["a", 2, [{ z: 1 }], false],
