@@ -4,6 +4,7 @@ import type { JobRecord, MonitorCollector } from "./collector";
 import type { DebugSession, StopReason, StopRequest } from "./debug-session";
 import type { JobStore } from "./job-store";
 import type { Breakpoint } from "./schemas";
+import { SharedTracker } from "./shared-changes";
 import { preview } from "./trace";
 
 /** What monitoring keeps on each job it watches (`job.hookState`). */
@@ -19,6 +20,8 @@ export class JobMonitorState {
   clockEpoch = -1;
   clockUses = 0;
   session: DebugSession | null = null;
+  /** What the trace last recorded of the job's shared data (see shared-changes.ts). */
+  readonly shared = new SharedTracker();
 
   constructor(
     readonly job: Job,
@@ -65,6 +68,8 @@ export class MonitoringHooks implements ExecutionHooks {
       entry_routine_id: job.entryRoutineId,
       entry_slot: job.entrySlot,
       params: preview(job.entryParams),
+      // In full: the state at any seq is folded from it and the changes that follow.
+      shared_data: state.shared.initial(job.shared),
     }, null, "running");
     this.s.collector.keepEventPayload(state.record, "params", job.entryRoutineId, job.entrySlot, null, job.entryParams);
   }
@@ -137,7 +142,9 @@ export class MonitoringHooks implements ExecutionHooks {
     const state = stateOf(act.job);
     state.record.clock = performance.now();
     state.clockEpoch = act.job.epoch;
-    this.collector.activationFinished(state.record, act, error === undefined);
+    // A failure records its shared-data changes on its routine_error (onActivationError).
+    const ok = error === undefined;
+    this.collector.activationFinished(state.record, act, ok, ok ? state.shared.diff(act.job.shared) : null);
     const session = state.session;
     if (session?.stepping) session.noteFinished(act, error !== undefined);
   }
@@ -147,7 +154,10 @@ export class MonitoringHooks implements ExecutionHooks {
     if (act.startedAt <= 0) return;
     const state = stateOf(act.job);
     const duration = performance.now() - act.startedAt - act.debugOverheadMs;
-    this.s.collector.record(state.record, "routine_complete", act.routineId, { slot_name: act.slotName, interrupted: true, reason: act.job.cancelReason ?? act.job.error?.message ?? null }, duration, "cancelled");
+    const data: Record<string, unknown> = { slot_name: act.slotName, interrupted: true, reason: act.job.cancelReason ?? act.job.error?.message ?? null, activation_id: act.id };
+    const shared = state.shared.diff(act.job.shared);
+    if (shared !== null) data.shared_changes = shared;
+    this.s.collector.record(state.record, "routine_complete", act.routineId, data, duration, "cancelled");
   }
 
   onActivationError(act: Activation, error: unknown, strategy: ErrorStrategy): Promise<void> | undefined {
@@ -156,14 +166,19 @@ export class MonitoringHooks implements ExecutionHooks {
     const message = errorMessage(error);
     const duration = act.startedAt > 0 ? performance.now() - act.startedAt - act.debugOverheadMs : null;
     this.s.collector.recordError(state.record, act.routineId, type, message, strategy);
-    this.s.collector.record(state.record, "routine_error", act.routineId, {
+    const data: Record<string, unknown> = {
       slot_name: act.slot.name,
       error_type: type,
       message,
       strategy,
       attempt: act.attempt,
       depth: act.depth,
-    }, duration, "failed");
+      activation_id: act.id,
+      outcome: outcomeOf(act, strategy),
+    };
+    const shared = state.shared.diff(act.job.shared);
+    if (shared !== null) data.shared_changes = shared;
+    this.s.collector.record(state.record, "routine_error", act.routineId, data, duration, "failed");
     if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
     if (!state.hasBreakpoints) return undefined;
     const location: BreakpointLocation = { kind: "error", routine_id: act.routineId, slot_name: act.slotName };
@@ -216,7 +231,8 @@ export class MonitoringHooks implements ExecutionHooks {
     }
     state.clockUses = 0;
     act.startedAt = rec.clock;
-    this.collector.recordStart(rec, act);
+    // Changes made since the last point (a concurrent handler, a debugger edit while held).
+    this.collector.recordStart(rec, act, state.shared.diff(act.job.shared));
   }
 
   /** Checks breakpoints at a location, records logpoint output; returns the breakpoint that stops, if any. */
@@ -272,6 +288,19 @@ export class MonitoringHooks implements ExecutionHooks {
     }
     return session.hold(request);
   }
+}
+
+/**
+ * What the engine does after this error (Job.applyStrategy): a retry that has attempts left runs
+ * again; one out of attempts stops the job when critical, else continues. Recorded so the state
+ * at a seq gets the routine's status right without the flow's error handlers.
+ */
+function outcomeOf(act: Activation, strategy: ErrorStrategy): "retry" | "continue" | "skip" | "stop" {
+  if (strategy !== "retry") return strategy;
+  const handler = act.routine.getErrorHandler() ?? act.job.flow.errorHandler;
+  if (handler === null) return "retry";
+  if (act.attempt < handler.maxRetries) return "retry";
+  return handler.isCritical ? "stop" : "continue";
 }
 
 /** A breakpoint stop in a user's words: what it is on, when it stops, and what it waited for. */
