@@ -42,6 +42,11 @@ export interface RuntimeOptions {
    * previews only. Applies to jobs started afterwards. Default 1 MiB.
    */
   payloadBudgetBytes?: number;
+  /**
+   * Trace events kept per job (the ring; default 1,000). The state at a seq and forks are rebuilt
+   * from them: a job's state before its oldest kept event cannot be.
+   */
+  maxEventsPerJob?: number;
   /** Jobs paused at once at most (default 100): a further stop is not made, and health says so. */
   maxPausedJobs?: number;
   /** Cancel a job paused this long with no debug command (ms); default: never. */
@@ -140,6 +145,7 @@ export class Runtime {
     // Every job keeps the flow it started on (with its record, and in history).
     this.monitoring.monitorCollector.describeFlow = (flow) => this.describer.describe(flow);
     if (options.payloadBudgetBytes !== undefined) this.monitoring.monitorCollector.setPayloadBudget(options.payloadBudgetBytes);
+    if (options.maxEventsPerJob !== undefined) this.monitoring.monitorCollector.setMaxEventsPerJob(options.maxEventsPerJob);
     for (const flow of options.flows ?? []) this.addFlow(flow);
     if (options.persistence) {
       const p = Persistence.open(options.persistence, this.monitoring);
