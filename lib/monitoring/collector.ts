@@ -372,6 +372,8 @@ export class JobRecord {
   readonly ring: EventRing;
   /** Full payloads within the job's budget (captured from the ring off the hot path). */
   readonly payloads: PayloadLog;
+  /** Its shared data is recorded (MonitorCollector.recordSharedData when it started). */
+  recordsShared = true;
   /** Its flow as it was when the job started (null when nobody describes flows: a bare library). */
   flow: FlowStructure | null = null;
 
@@ -422,6 +424,12 @@ export class MonitorCollector implements ReplaySource {
    * of the flow it ran even after the flow is edited or deleted. Called once per job.
    */
   describeFlow: ((flow: Flow) => FlowStructure) | null = null;
+  /**
+   * Record monitored jobs' shared data (job_started.data.shared_data, shared_changes): on by
+   * default; states at a seq and forks need it. Applies to jobs started from then on (the bench
+   * turns it off to measure what it costs).
+   */
+  recordSharedData = true;
 
   /** Applies to new and existing jobs; existing rings keep their newest `n` events. */
   setMaxEventsPerJob(n: number): void {
@@ -454,6 +462,7 @@ export class MonitorCollector implements ReplaySource {
   /** @internal Called when a monitored job starts. */
   startJob(job: Job): JobRecord {
     const rec = new JobRecord(job, this.maxEvents, this.payloadBudget);
+    rec.recordsShared = this.recordSharedData;
     if (this.describeFlow !== null) {
       try {
         rec.flow = this.describeFlow(job.flow);

@@ -20,14 +20,20 @@ export class JobMonitorState {
   clockEpoch = -1;
   clockUses = 0;
   session: DebugSession | null = null;
-  /** What the trace last recorded of the job's shared data (see shared-changes.ts). */
-  readonly shared = new SharedTracker();
+  /** What the trace last recorded of the job's shared data (see shared-changes.ts); null: not recorded. */
+  readonly shared: SharedTracker | null;
+  /**
+   * The job epoch of the last shared-data comparison: a routine_start in the same epoch follows
+   * the previous activation's end with no other code run between them, so nothing to compare.
+   */
+  sharedEpoch = -1;
 
   constructor(
     readonly job: Job,
     readonly record: JobRecord,
   ) {
     this.ref = { job_id: job.jobId, flow_id: job.flowId, start_order: job.startOrder };
+    this.shared = record.recordsShared ? new SharedTracker() : null;
   }
 }
 
@@ -69,7 +75,7 @@ export class MonitoringHooks implements ExecutionHooks {
       entry_slot: job.entrySlot,
       params: preview(job.entryParams),
       // In full: the state at any seq is folded from it and the changes that follow.
-      shared_data: state.shared.initial(job.shared),
+      shared_data: state.shared === null ? {} : state.shared.initial(job.shared),
     }, null, "running");
     this.s.collector.keepEventPayload(state.record, "params", job.entryRoutineId, job.entrySlot, null, job.entryParams);
   }
@@ -135,6 +141,8 @@ export class MonitoringHooks implements ExecutionHooks {
     // The clock read before the hold is stale: the handler's time starts now, not when the
     // debugger stopped it.
     state.clockEpoch = -1;
+    // The debugger may have edited the shared data while it held the job.
+    state.sharedEpoch = -1;
     this.recordStart(state, act);
   }
 
@@ -144,7 +152,8 @@ export class MonitoringHooks implements ExecutionHooks {
     state.clockEpoch = act.job.epoch;
     // A failure records its shared-data changes on its routine_error (onActivationError).
     const ok = error === undefined;
-    this.collector.activationFinished(state.record, act, ok, ok ? state.shared.diff(act.job.shared) : null);
+    state.sharedEpoch = act.job.epoch;
+    this.collector.activationFinished(state.record, act, ok, ok && state.shared !== null ? state.shared.diff(act.job.shared) : null);
     const session = state.session;
     if (session?.stepping) session.noteFinished(act, error !== undefined);
   }
@@ -155,7 +164,7 @@ export class MonitoringHooks implements ExecutionHooks {
     const state = stateOf(act.job);
     const duration = performance.now() - act.startedAt - act.debugOverheadMs;
     const data: Record<string, unknown> = { slot_name: act.slotName, interrupted: true, reason: act.job.cancelReason ?? act.job.error?.message ?? null, activation_id: act.id };
-    const shared = state.shared.diff(act.job.shared);
+    const shared = state.shared?.diff(act.job.shared) ?? null;
     if (shared !== null) data.shared_changes = shared;
     this.s.collector.record(state.record, "routine_complete", act.routineId, data, duration, "cancelled");
   }
@@ -176,7 +185,7 @@ export class MonitoringHooks implements ExecutionHooks {
       activation_id: act.id,
       outcome: outcomeOf(act, strategy),
     };
-    const shared = state.shared.diff(act.job.shared);
+    const shared = state.shared?.diff(act.job.shared) ?? null;
     if (shared !== null) data.shared_changes = shared;
     this.s.collector.record(state.record, "routine_error", act.routineId, data, duration, "failed");
     if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
@@ -232,7 +241,9 @@ export class MonitoringHooks implements ExecutionHooks {
     state.clockUses = 0;
     act.startedAt = rec.clock;
     // Changes made since the last point (a concurrent handler, a debugger edit while held).
-    this.collector.recordStart(rec, act, state.shared.diff(act.job.shared));
+    const shared = state.shared === null || state.sharedEpoch === epoch ? null : state.shared.diff(act.job.shared);
+    state.sharedEpoch = epoch;
+    this.collector.recordStart(rec, act, shared);
   }
 
   /** Checks breakpoints at a location, records logpoint output; returns the breakpoint that stops, if any. */

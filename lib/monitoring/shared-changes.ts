@@ -26,6 +26,9 @@ function jsonText(v: unknown): string | undefined {
   }
 }
 
+/** Shared by every change with no deletion (never mutated): one allocation less per change. */
+const NONE_DELETED: string[] = Object.freeze([]) as unknown as string[];
+
 export class SharedTracker {
   /** key → the primitive, or the Text of the object, as last recorded. */
   private readonly last = new Map<string, unknown>();
@@ -84,7 +87,7 @@ export class SharedTracker {
       if (deleted !== null) for (const key of deleted) last.delete(key);
     }
     if (set === null && deleted === null) return null;
-    return { set: set ?? {}, deleted: deleted ?? [] };
+    return { set: set ?? {}, deleted: deleted ?? NONE_DELETED };
   }
 }
 

@@ -71,6 +71,38 @@ describe("shared-data recording", () => {
   });
 });
 
+describe("shared-data recording, concurrent and off", () => {
+  it("a concurrent job's changes are all recorded; the fold at the end equals the snapshot", async () => {
+    const reg = registry();
+    const flow = new Flow("tt-concurrent", { executionStrategy: "concurrent", maxWorkers: 4 });
+    flow.addRoutine(new Fn((_p, ctx) => { ctx.shared.started = true; ctx.emit("a", {}); ctx.emit("b", {}); }), "src");
+    flow.addRoutine(new Fn(async (_p, ctx) => { await new Promise((r) => setTimeout(r, 5)); ctx.shared.slow = [1]; (ctx.shared.slow as number[]).push(2); }), "slow");
+    flow.addRoutine(new Fn((_p, ctx) => { ctx.shared.fast = { n: 1 }; delete ctx.shared.started; }), "fast");
+    flow.connect("src", "a", "slow", "input");
+    flow.connect("src", "b", "fast", "input");
+    const job = await flow.execute("src");
+    const fold = foldAll(job);
+    const end = fold.at(trace(job).length).after;
+    expect(end.shared).toEqual({ slow: [1, 2], fast: { n: 1 } });
+    expect(end.shared).toEqual(reg.monitorCollector.jobSnapshot(job).shared_data);
+    expect(Object.fromEntries([...end.routines].map(([id, r]) => [id, r.status]))).toEqual({ src: "completed", slow: "completed", fast: "completed" });
+  });
+
+  it("recordSharedData = false records none", async () => {
+    const reg = registry();
+    reg.monitorCollector.recordSharedData = false;
+    try {
+      const flow = new Flow("tt-off");
+      flow.addRoutine(new Fn((_p, ctx) => { ctx.shared.x = 1; }), "a");
+      const job = await flow.execute("a");
+      expect(trace(job)[0]?.data.shared_data).toEqual({});
+      expect(trace(job).some((e) => e.data.shared_changes !== undefined)).toBe(false);
+    } finally {
+      reg.monitorCollector.recordSharedData = true;
+    }
+  });
+});
+
 describe("state fold", () => {
   it("equals the snapshot at the end, and tracks activations, counts and shared data at every seq", async () => {
     registry();
