@@ -251,7 +251,7 @@ export class StateAtCache {
   private readonly folds = new Map<string, JobFold>();
   private held = 0;
 
-  constructor(readonly maxEvents = 200_000) {}
+  constructor(readonly maxEvents = 100_000) {}
 
   get(jobId: string): JobFold | undefined {
     const f = this.folds.get(jobId);
