@@ -7,6 +7,12 @@
 import type { JobStatus, RoutineStateSnapshot, RoutineStatus, TraceEvent } from "../wire/model";
 import { applySharedChanges } from "./shared-changes";
 
+/**
+ * What the fold reads of an event: a TraceRecord (the collector's, no timestamp formatted) or a
+ * TraceEvent (JSON) both fit.
+ */
+export type FoldEvent = Pick<TraceEvent, "seq" | "event_type" | "routine_id" | "data">;
+
 /** An activation started and (as of the fold's seq) perhaps finished. */
 export interface FoldActivation {
   /** The engine's activation id (null: the event did not carry one, an older history). */
@@ -87,7 +93,7 @@ function close(s: FoldState, a: FoldActivation | undefined, seq: number): void {
 }
 
 /** Applies one event (the next seq) to the state, in place. */
-export function foldEvent(s: FoldState, ev: TraceEvent): void {
+export function foldEvent(s: FoldState, ev: FoldEvent): void {
   s.seq = ev.seq;
   const d = ev.data;
   const rid = ev.routine_id;
@@ -177,7 +183,7 @@ export function foldEvent(s: FoldState, ev: TraceEvent): void {
 }
 
 /** Folds events (seq order, starting right after `from.seq`) into a copy of `from`, up to seq `upTo`. */
-export function foldEvents(from: FoldState, events: readonly TraceEvent[], upTo = Number.POSITIVE_INFINITY): FoldState {
+export function foldEvents(from: FoldState, events: readonly FoldEvent[], upTo = Number.POSITIVE_INFINITY): FoldState {
   const s = cloneFold(from);
   for (const ev of events) {
     if (ev.seq <= s.seq) continue;
@@ -204,7 +210,7 @@ export const CHECKPOINT_EVERY = 128;
 
 /** One job's events (1..folded, contiguous) and a checkpoint every CHECKPOINT_EVERY seqs. */
 export class JobFold {
-  readonly events: TraceEvent[] = [];
+  readonly events: FoldEvent[] = [];
   /** checkpoints[k] = state after seq k·CHECKPOINT_EVERY. */
   readonly checkpoints: FoldState[];
   private tip: FoldState;
@@ -219,7 +225,7 @@ export class JobFold {
   }
 
   /** Appends the next events (seq folded+1 onward); false when they do not follow on (a gap). */
-  extend(events: readonly TraceEvent[]): boolean {
+  extend(events: readonly FoldEvent[]): boolean {
     for (const ev of events) {
       if (ev.seq <= this.tip.seq) continue;
       if (ev.seq !== this.tip.seq + 1) return false;

@@ -14,7 +14,9 @@ import {
   connectionCountsOf,
   type SessionSnapshot,
   StateAtCache,
+  type FoldEvent,
   type TraceEvent,
+  TraceRecord,
 } from "../monitoring";
 import type { ActivationAt, ForkedFrom, ForkRequest, JobStateAt } from "../wire/timetravel";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
@@ -603,7 +605,8 @@ export class Runtime {
     }
     if (fold.folded < need) {
       const { events } = this.monitoring.monitorCollector.eventsAfter(jobId, fold.folded);
-      const ok = fold.extend(events.map((e) => e.toJSON()));
+      // The records as they are: the fold needs no formatted timestamps.
+      const ok = fold.extend(events);
       this.stateAtCache.account();
       if (!ok || fold.folded < need) {
         const oldest = events[0]?.seq ?? need;
@@ -621,7 +624,7 @@ export class Runtime {
   private activationAt(jobId: string, fold: JobFold, a: FoldActivation, endSeq: number | null, upTo: number): ActivationAt {
     const collector = this.monitoring.monitorCollector;
     const kept = collector.payloadAt(jobId, a.startSeq);
-    const start = fold.events[a.startSeq - 1] as TraceEvent | undefined;
+    const start = fold.events[a.startSeq - 1] as FoldEvent | undefined;
     const hasInput = kept !== null && kept.kind === "input";
     return {
       activation_id: a.activationId ?? (hasInput ? kept.activationId : null),
@@ -650,7 +653,7 @@ export class Runtime {
     if (atSeq > lastSeq) throw new MonitoringError("bad_request", "SEQ_OUT_OF_RANGE", `Job '${jobId}' has no event ${atSeq} (its last seq is ${lastSeq})`, { last_seq: lastSeq });
     const fold = this.jobFold(jobId, atSeq);
     const { before, after } = fold.at(atSeq);
-    const ev = atSeq > 0 ? (fold.events[atSeq - 1] as TraceEvent) : null;
+    const ev = atSeq > 0 ? (fold.events[atSeq - 1] as FoldEvent) : null;
     let activation: ActivationAt | null = null;
     if (ev !== null && ev.routine_id !== null) {
       const id = typeof ev.data.activation_id === "number" ? ev.data.activation_id : null;
@@ -670,7 +673,8 @@ export class Runtime {
       flow_id: summary.flow_id,
       at_seq: atSeq,
       last_seq: lastSeq,
-      event: ev === null ? null : (collector.eventWithPayload(jobId, atSeq)?.event ?? ev),
+      // With its payload in full when kept; else as the fold holds it (the trace may have dropped it since).
+      event: ev === null ? null : (collector.eventWithPayload(jobId, atSeq)?.event ?? (ev instanceof TraceRecord ? ev.toJSON() : (ev as TraceEvent))),
       status: after.status,
       routine_states: routineStatesOf(after),
       connection_counts: connectionCountsOf(after),
@@ -701,7 +705,7 @@ export class Runtime {
       if (found === undefined) throw new MonitoringError("not_found", "ACTIVATION_NOT_FOUND", `Job '${jobId}' has no activation ${String(id)} in its trace`);
       seq = found.seq;
     }
-    const ev = fold.events[seq - 1] as TraceEvent;
+    const ev = fold.events[seq - 1] as FoldEvent;
     if (ev.event_type !== "routine_start" || ev.routine_id === null) {
       throw new MonitoringError("bad_request", "NOT_A_ROUTINE_START", `Event ${seq} of job '${jobId}' is a ${ev.event_type}, not a routine_start: a fork begins with an activation`, { event_type: ev.event_type });
     }
