@@ -4,7 +4,7 @@
  * time per routine (metrics), its connection counts and lineage (snapshot), its flow's routines.
  */
 import type { PayloadRow } from "../wire/model";
-import { ForkedFromSchema, type ForkedFrom } from "../wire/timetravel";
+import type { ForkedFrom } from "../wire/timetravel";
 import type { JobSnapshot, StoredPayload } from "../monitoring";
 import type { RunActivation, RunRecord } from "./run-diff";
 import type { Runtime } from "./runtime";
@@ -12,15 +12,9 @@ import type { Runtime } from "./runtime";
 /** Rows read per call of the payload source (one job's rows come in pages of this many). */
 const PAGE = 5000;
 
-/**
- * The job's lineage as its snapshot carries it. The one place that reads it, so the diff follows
- * whatever the fork records: `forked_from` on the job state, absent on jobs that are no fork.
- */
+/** The job's lineage (the fork it is, if it is one), as its snapshot carries it. */
 export function lineageOf(snapshot: JobSnapshot): ForkedFrom | null {
-  const raw = (snapshot as { forked_from?: unknown }).forked_from;
-  if (raw === undefined || raw === null) return null;
-  const parsed = ForkedFromSchema.safeParse(raw);
-  return parsed.success ? parsed.data : null;
+  return snapshot.forked_from;
 }
 
 /** An input/output row as the diff reads it: a kept payload, or a preview row of the io answer. */

@@ -110,6 +110,35 @@ describe("run diff", () => {
     expect(verdicts(d)).toEqual({ ingest: "same", process: "changed", validate: "changed" });
   });
 
+  it("a fork from process with an edited payload diverges from its origin at process; what it inherited is equal", async () => {
+    const io = await api(server, "GET", `/api/jobs/${a}/io?routine_id=process&kind=input`);
+    const processStart = (io.json.rows as { seq: number }[])[0]?.seq as number;
+    const forked = await api(server, "POST", `/api/jobs/${a}/fork`, { from_seq: processStart, payload: { count: 2, data: [10, 20] } });
+    expect(forked.status, JSON.stringify(forked.json)).toBe(201);
+    const fork = forked.json.job_id as string;
+    await until(() => status(server, fork), (st) => st === "completed");
+    const lineage = { job_id: a, seq: processStart };
+    for (const [base, other] of [
+      [a, fork],
+      [fork, a],
+    ] as const) {
+      const d = await diff(server, base, other);
+      expect(d.inherited).toEqual(lineage);
+      expect((base === fork ? d.base : d.other).forked_from).toEqual(lineage);
+      // Upstream of the fork point: inherited, the same; from process on: the edit.
+      expect(verdicts(d)).toEqual({ ingest: "same", process: "changed", validate: "changed" });
+      expect(d.routines.find((r) => r.routine_id === "ingest")).toMatchObject({ base_activations: 1, other_activations: 1, equal_activations: 1 });
+      expect(d.first_divergence).toMatchObject({ routine_id: "process", index: 0, what: "input" });
+      const [origin, forkSide] = base === fork ? [d.first_divergence?.other, d.first_divergence?.base] : [d.first_divergence?.base, d.first_divergence?.other];
+      expect(origin).toMatchObject({ seq: processStart, input: { count: 3, data: [1, 2, 3] }, outputs: [{ event_name: "data_processed", payload: { result: [2, 4, 6] } }] });
+      expect(forkSide).toMatchObject({ input: { count: 2, data: [10, 20] }, outputs: [{ event_name: "data_processed", payload: { result: [20, 40] } }] });
+    }
+    // Not each other's fork: the fork lacks ingest, which is where a plain comparison diverges.
+    const unrelated = await diff(server, b, fork);
+    expect(unrelated.inherited).toBeNull();
+    expect(unrelated.first_divergence).toMatchObject({ routine_id: "ingest", what: "missing" });
+  });
+
   it("error paths: different flows, unknown jobs, missing or extra query params", async () => {
     const other = await run(server, { flow_id: "fan_out", entry_routine_id: "split", entry_slot: "input", entry_params: { items: [1, 2] } });
     const flows = await api(server, "GET", `/api/jobs/diff?base=${a}&other=${other}`);
