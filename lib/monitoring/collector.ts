@@ -753,6 +753,17 @@ export class MonitorCollector implements ReplaySource {
   }
 
   /**
+   * The kept input/output payloads after `afterSeq` (at most `limit`, oldest first) and what the
+   * job kept: jobIo's rows as stored, for readers of a whole job (the run diff) that need no
+   * answer rows. Past `stats.previews_after_seq` only jobIo's previews are left. Null for an unknown job.
+   */
+  keptIo(jobId: string, afterSeq: number, limit: number): { rows: StoredPayload[]; stats: PayloadStats } | null {
+    const found = this.payloadSourceOf(jobId);
+    if (!found) return null;
+    return { rows: found.rows?.rowsAfter(afterSeq, {}, limit) ?? [], stats: found.stats };
+  }
+
+  /**
    * Trace event `seq` with its payload in full when it was kept (rebuilt from the kept payload
    * when the trace window no longer holds the event). Null for an unknown job or seq.
    */

@@ -26,6 +26,9 @@ import type { FlowsReloaded, FlowsReloadFailed } from "../wire/sockets";
 import { installedRuntime, setRuntime } from "./current";
 import { FlowDescriber, structureText } from "./flow-detail";
 import { type HealthCheck, LoopDelayMonitor } from "./health";
+import { diffRuns } from "./run-diff";
+import { readRun } from "./run-source";
+import type { JobDiff } from "../wire/timetravel";
 
 export type { JobSummary } from "../persistence";
 export type { StartJobRequest } from "../wire/requests";
@@ -517,6 +520,23 @@ export class Runtime {
     const found = this.monitoring.monitorCollector.eventWithPayload(jobId, seq);
     if (!found) throw new MonitoringError("not_found", "EVENT_NOT_FOUND", `Job '${jobId}' has no event ${seq} (it never happened, or the trace no longer holds it and its payload was not kept)`);
     return found;
+  }
+
+  /**
+   * The difference between two runs of one flow (live, finished or restored): per routine, per
+   * connection, and the first divergence. Unknown job → 404; jobs of different flows → 400.
+   */
+  jobDiff(baseId: string, otherId: string): JobDiff {
+    const base = this.jobSummary(baseId);
+    const other = this.jobSummary(otherId);
+    if (base.flow_id !== other.flow_id) {
+      throw new MonitoringError("bad_request", "DIFFERENT_FLOWS", `Jobs '${baseId}' (flow '${base.flow_id}') and '${otherId}' (flow '${other.flow_id}') are runs of different flows; a diff compares two runs of one flow`, {
+        base_flow_id: base.flow_id,
+        other_flow_id: other.flow_id,
+      });
+    }
+    const baseRun = readRun(this, baseId);
+    return diffRuns(baseRun, baseId === otherId ? baseRun : readRun(this, otherId));
   }
 
   /** The job's debug session; a restored job has no live session, so an idle one is described. */

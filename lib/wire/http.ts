@@ -44,6 +44,7 @@ import {
   TraceQuerySchema,
   VariablesQuerySchema,
 } from "./requests";
+import { JobDiffQuerySchema, JobDiffSchema } from "./timetravel";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type RouteTag = "meta" | "flows" | "jobs" | "monitoring" | "debug";
@@ -167,6 +168,15 @@ export const API = {
     summary: "Remove finished jobs older than max_age_seconds, with their data (memory and database)",
     query: RemoveOldJobsQuerySchema,
     response: z.strictObject({ removed: z.number().int() }),
+  }),
+  // Before getJob: `/api/jobs/diff` would otherwise read as the job "diff".
+  jobDiff: route({
+    method: "GET",
+    path: "/api/jobs/diff",
+    tag: "jobs",
+    summary: "Compare two runs of one flow: per routine and connection, and where they first diverge",
+    query: JobDiffQuerySchema,
+    response: JobDiffSchema,
   }),
   getJob: route({ method: "GET", path: JOB, tag: "jobs", summary: "Job snapshot", response: JobSnapshotSchema }),
   jobFlow: route({

@@ -202,6 +202,7 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     return { jobs, total, limit: query.limit, offset: query.offset };
   },
   removeOldJobs: ({ runtime, query }) => ({ removed: runtime.removeOldJobs(query.max_age_seconds) }),
+  jobDiff: ({ runtime, query }) => runtime.jobDiff(query.base, query.other),
   getJob: ({ runtime, params }) => runtime.jobSnapshot(params.job_id),
   jobFlow: ({ runtime, params }) => runtime.jobFlow(params.job_id),
   jobMetrics: ({ runtime, params }) => runtime.jobMetrics(params.job_id),

@@ -179,6 +179,10 @@ describe("the HTTP contract", () => {
         await waitStatus(fork.job_id, ["completed", "failed"]);
       }
     }
+    // Two runs compared (one of them with itself), and runs of different flows refused.
+    const [dataRun, fanRun] = finished as [string, string];
+    expect((await hit("jobDiff", { query: { base: dataRun, other: dataRun } })).first_divergence).toBeNull();
+    await hit("jobDiff", { query: { base: dataRun, other: fanRun }, status: 400 });
     await hit("listJobs", { query: { limit: 10 } });
     await hit("flowMetrics", { params: { flow_id: "data_processing" } });
 
