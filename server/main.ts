@@ -60,6 +60,8 @@ export interface ServerOptions extends AccessOptions {
    * ROUTILUX_MAX_ACTIVATIONS, ROUTILUX_MAX_QUEUE_BYTES (0 = no limit), else the engine's defaults.
    */
   jobBudgets?: JobBudgetSettings;
+  /** Trace events kept per job (default 1,000; env ROUTILUX_MAX_EVENTS_PER_JOB): states at a seq and forks need them. */
+  maxEventsPerJob?: number;
   dev?: boolean;
   /** Where the Next app and its build are (default: this package's own folder). */
   dir?: string;
@@ -93,6 +95,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     new Runtime({
       flows: [...(demos ? demoFlows() : []), ...(options.flows ?? [])],
       payloadBudgetBytes,
+      maxEventsPerJob: options.maxEventsPerJob ?? envInt("ROUTILUX_MAX_EVENTS_PER_JOB"),
       maxPausedJobs: options.maxPausedJobs ?? envInt("ROUTILUX_MAX_PAUSED_JOBS"),
       pausedIdleExpiryMs: options.pausedIdleExpiryMs !== undefined ? options.pausedIdleExpiryMs : (envInt("ROUTILUX_PAUSED_IDLE_EXPIRY_MS") ?? null),
       jobBudgets: options.jobBudgets ?? jobBudgetsFromEnv(),

@@ -86,6 +86,13 @@ export interface StartOptions {
    * can be run again with the same input. The params must be cloneable.
    */
   copyParams?: boolean;
+  /**
+   * The job's shared data at start (a fork's: the origin's as of the forked activation). Copied
+   * (structured clone) before any hook sees the job.
+   */
+  shared?: Record<string, unknown>;
+  /** A fork's origin: the job and the seq of the `routine_start` it re-runs. */
+  forkedFrom?: { job_id: string; seq: number } | null;
 }
 
 export type ValidationLevel = "error" | "warning" | "info";

@@ -183,6 +183,8 @@ export class Job {
   error: JobError | null = null;
   cancelReason: string | null = null;
   readonly shared: Record<string, unknown> = {};
+  /** A fork's origin (the job and the seq of the routine_start it re-runs), else null. */
+  readonly forkedFrom: { job_id: string; seq: number } | null;
   readonly sharedLog: LogEntry[] = [];
   readonly pausePoints: { timestamp: string; reason: string }[] = [];
   /** Resolves with the job once it is completed, failed or cancelled. Never rejects. */
@@ -254,6 +256,12 @@ export class Job {
     this.entryParams = params;
     this.entry = { routine: entry, slot };
     this.copyParams = options.copyParams === true;
+    this.forkedFrom = options.forkedFrom ?? null;
+    if (options.shared !== undefined) {
+      // Before any hook runs: monitoring records it as the job's initial shared data.
+      const initial = structuredClone(options.shared);
+      for (const key of Object.keys(initial)) setOwn(this.shared, key, initial[key]);
+    }
     this.startOrder = nextStartOrder();
     this.strategy = flow.executionStrategy;
     this.maxWorkers = flow.executionStrategy === "sequential" ? 1 : flow.maxWorkers;
@@ -450,6 +458,7 @@ export class Job {
       pause_points: this.pausePoints,
       execution_history: this.executionHistory,
       pending_activations: this.queue.length,
+      forked_from: this.forkedFrom,
     };
   }
 

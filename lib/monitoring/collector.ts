@@ -11,10 +11,12 @@ import {
   PayloadLog,
   type PayloadSource,
   previewFieldOf,
+  type StoredPayload,
   sameAsLast,
   targetsOf,
   withPayload,
 } from "./payloads";
+import type { SharedChanges } from "./shared-changes";
 import { preview, type TraceEvent, type TraceEventType, TraceRecord } from "./trace";
 
 /** Who gets events as they are recorded (the event manager). */
@@ -113,7 +115,10 @@ class Row {
     readonly n1: number,
     public n2: number,
     public o1: unknown,
+    /** Emit: the route list; Start/Complete: the shared-data changes recorded with it (or null). */
     readonly o2: unknown,
+    /** Start/Complete: the activation's id. */
+    readonly aid: number = -1,
   ) {}
 
   get type(): TraceEventType {
@@ -157,13 +162,19 @@ class Row {
 
   data(): Record<string, unknown> {
     switch (this.shape) {
-      case Shape.Start:
-        return { slot_name: this.s1, event_name: this.s2, depth: this.n1, attempt: this.n2, payload: this.o1 };
-      case Shape.Complete:
-        return { slot_name: this.s1, depth: this.n1 };
+      case Shape.Start: {
+        const d: Record<string, unknown> = { slot_name: this.s1, event_name: this.s2, depth: this.n1, attempt: this.n2, payload: this.o1, activation_id: this.aid };
+        if (this.o2 !== null) d.shared_changes = this.o2;
+        return d;
+      }
+      case Shape.Complete: {
+        const d: Record<string, unknown> = { slot_name: this.s1, depth: this.n1, activation_id: this.aid };
+        if (this.o2 !== null) d.shared_changes = this.o2;
+        return d;
+      }
       case Shape.Emit:
         this.seal();
-        return { event_name: this.s1, targets: targetsOf(this.o2 as readonly Route[]), payload: this.o1 };
+        return { event_name: this.s1, targets: targetsOf(this.o2 as readonly Route[]), payload: this.o1, activation_id: this.n1 };
       default:
         return this.o1 as Record<string, unknown>;
     }
@@ -309,8 +320,9 @@ export class EventRing {
     }
     const act = this.ref[i] as Activation;
     const num = this.num[i] as number;
-    if (kind === Kind.Start) return new Row(Shape.Start, act.routineId, time, null, act.slotName, act.eventName, act.depth, num, preview(act.payload), null);
-    return new Row(Shape.Complete, act.routineId, time, num, act.slotName, null, act.depth, 0, null, null);
+    // ref2 of an activation entry: the shared-data changes recorded with it.
+    if (kind === Kind.Start) return new Row(Shape.Start, act.routineId, time, null, act.slotName, act.eventName, act.depth, num, preview(act.payload), this.ref2[i] ?? null, act.id);
+    return new Row(Shape.Complete, act.routineId, time, num, act.slotName, null, act.depth, 0, null, this.ref2[i] ?? null, act.id);
   }
 }
 
@@ -360,6 +372,8 @@ export class JobRecord {
   readonly ring: EventRing;
   /** Full payloads within the job's budget (captured from the ring off the hot path). */
   readonly payloads: PayloadLog;
+  /** Its shared data is recorded (MonitorCollector.recordSharedData when it started). */
+  recordsShared = true;
   /** Its flow as it was when the job started (null when nobody describes flows: a bare library). */
   flow: FlowStructure | null = null;
 
@@ -410,6 +424,12 @@ export class MonitorCollector implements ReplaySource {
    * of the flow it ran even after the flow is edited or deleted. Called once per job.
    */
   describeFlow: ((flow: Flow) => FlowStructure) | null = null;
+  /**
+   * Record monitored jobs' shared data (job_started.data.shared_data, shared_changes): on by
+   * default; states at a seq and forks need it. Applies to jobs started from then on (the bench
+   * turns it off to measure what it costs).
+   */
+  recordSharedData = true;
 
   /** Applies to new and existing jobs; existing rings keep their newest `n` events. */
   setMaxEventsPerJob(n: number): void {
@@ -442,6 +462,7 @@ export class MonitorCollector implements ReplaySource {
   /** @internal Called when a monitored job starts. */
   startJob(job: Job): JobRecord {
     const rec = new JobRecord(job, this.maxEvents, this.payloadBudget);
+    rec.recordsShared = this.recordSharedData;
     if (this.describeFlow !== null) {
       try {
         rec.flow = this.describeFlow(job.flow);
@@ -469,17 +490,20 @@ export class MonitorCollector implements ReplaySource {
     this.put(job, new Row(Shape.Generic, routineId, time, duration, type, status, 0, 0, data, null));
   }
 
-  /** @internal `routine_start` of an activation at `job.clock` (hot path: nothing is allocated). */
-  recordStart(job: JobRecord, act: Activation): void {
+  /**
+   * @internal `routine_start` of an activation at `job.clock` (hot path: nothing is allocated);
+   * `shared`: the shared-data changes since the last recording point, if any.
+   */
+  recordStart(job: JobRecord, act: Activation, shared: SharedChanges | null = null): void {
     job.starts++;
-    this.putEntry(job, Kind.Start, act, ORIGIN + job.clock, act.attempt, null);
+    this.putEntry(job, Kind.Start, act, ORIGIN + job.clock, act.attempt, shared);
   }
 
   /**
    * @internal An activation finished (ok or not) at `job.clock`: the routine's stats, and its
    * `routine_complete` when it succeeded (a failure records `routine_error` instead).
    */
-  activationFinished(job: JobRecord, act: Activation, ok: boolean): void {
+  activationFinished(job: JobRecord, act: Activation, ok: boolean, shared: SharedChanges | null = null): void {
     const now = job.clock;
     const time = ORIGIN + now;
     // startedAt stays 0 if no routine_start was recorded for the activation: then it is not timed.
@@ -505,7 +529,7 @@ export class MonitorCollector implements ReplaySource {
       if (duration > s.max) s.max = duration;
     }
     s.last = time;
-    if (ok) this.putEntry(job, Kind.Complete, act, time, duration, null);
+    if (ok) this.putEntry(job, Kind.Complete, act, time, duration, shared);
   }
 
   /**
@@ -729,6 +753,17 @@ export class MonitorCollector implements ReplaySource {
   }
 
   /**
+   * The kept input/output payloads after `afterSeq` (at most `limit`, oldest first) and what the
+   * job kept: jobIo's rows as stored, for readers of a whole job (the run diff) that need no
+   * answer rows. Past `stats.previews_after_seq` only jobIo's previews are left. Null for an unknown job.
+   */
+  keptIo(jobId: string, afterSeq: number, limit: number): { rows: StoredPayload[]; stats: PayloadStats } | null {
+    const found = this.payloadSourceOf(jobId);
+    if (!found) return null;
+    return { rows: found.rows?.rowsAfter(afterSeq, {}, limit) ?? [], stats: found.stats };
+  }
+
+  /**
    * Trace event `seq` with its payload in full when it was kept (rebuilt from the kept payload
    * when the trace window no longer holds the event). Null for an unknown job or seq.
    */
@@ -741,6 +776,11 @@ export class MonitorCollector implements ReplaySource {
     if (kept !== null) return { event: event ? withPayload(event, kept) : eventOf(jobId, flowId, kept), truncated: kept.truncated, payloads: stats };
     if (event === null) return null;
     return { event, truncated: previewFieldOf(event) !== null, payloads: stats };
+  }
+
+  /** The kept payload of event `seq` of a job (live, released or restored); null when none was kept. */
+  payloadAt(jobId: string, seq: number): StoredPayload | null {
+    return this.payloadSourceOf(jobId)?.rows?.rowAt(seq) ?? null;
   }
 
   /**

@@ -52,3 +52,5 @@ export { PREVIEW_BUDGET, preview, TRACE_EVENT_TYPES, type TraceEvent, type Trace
 
 /** The module-level job store (`job_store` in the Python original). */
 export const jobStore = MonitoringRegistry.getInstance().jobStore;
+export { applySharedChanges, type SharedChanges, SharedTracker } from "./shared-changes";
+export { CHECKPOINT_EVERY, cloneFold, connectionCountsOf, type FoldActivation, type FoldEvent, type FoldState, foldEvent, foldEvents, initialFold, JobFold, openActivationOf, routineStatesOf, StateAtCache } from "./state-at";

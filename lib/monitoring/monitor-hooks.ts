@@ -4,6 +4,7 @@ import type { JobRecord, MonitorCollector } from "./collector";
 import type { DebugSession, StopReason, StopRequest } from "./debug-session";
 import type { JobStore } from "./job-store";
 import type { Breakpoint } from "./schemas";
+import { SharedTracker } from "./shared-changes";
 import { preview } from "./trace";
 
 /** What monitoring keeps on each job it watches (`job.hookState`). */
@@ -19,12 +20,20 @@ export class JobMonitorState {
   clockEpoch = -1;
   clockUses = 0;
   session: DebugSession | null = null;
+  /** What the trace last recorded of the job's shared data (see shared-changes.ts); null: not recorded. */
+  readonly shared: SharedTracker | null;
+  /**
+   * The job epoch of the last shared-data comparison: a routine_start in the same epoch follows
+   * the previous activation's end with no other code run between them, so nothing to compare.
+   */
+  sharedEpoch = -1;
 
   constructor(
     readonly job: Job,
     readonly record: JobRecord,
   ) {
     this.ref = { job_id: job.jobId, flow_id: job.flowId, start_order: job.startOrder };
+    this.shared = record.recordsShared ? new SharedTracker() : null;
   }
 }
 
@@ -65,6 +74,8 @@ export class MonitoringHooks implements ExecutionHooks {
       entry_routine_id: job.entryRoutineId,
       entry_slot: job.entrySlot,
       params: preview(job.entryParams),
+      // In full: the state at any seq is folded from it and the changes that follow.
+      shared_data: state.shared === null ? {} : state.shared.initial(job.shared),
     }, null, "running");
     this.s.collector.keepEventPayload(state.record, "params", job.entryRoutineId, job.entrySlot, null, job.entryParams);
   }
@@ -130,6 +141,8 @@ export class MonitoringHooks implements ExecutionHooks {
     // The clock read before the hold is stale: the handler's time starts now, not when the
     // debugger stopped it.
     state.clockEpoch = -1;
+    // The debugger may have edited the shared data while it held the job.
+    state.sharedEpoch = -1;
     this.recordStart(state, act);
   }
 
@@ -137,7 +150,10 @@ export class MonitoringHooks implements ExecutionHooks {
     const state = stateOf(act.job);
     state.record.clock = performance.now();
     state.clockEpoch = act.job.epoch;
-    this.collector.activationFinished(state.record, act, error === undefined);
+    // A failure records its shared-data changes on its routine_error (onActivationError).
+    const ok = error === undefined;
+    state.sharedEpoch = act.job.epoch;
+    this.collector.activationFinished(state.record, act, ok, ok && state.shared !== null ? state.shared.diff(act.job.shared) : null);
     const session = state.session;
     if (session?.stepping) session.noteFinished(act, error !== undefined);
   }
@@ -147,7 +163,10 @@ export class MonitoringHooks implements ExecutionHooks {
     if (act.startedAt <= 0) return;
     const state = stateOf(act.job);
     const duration = performance.now() - act.startedAt - act.debugOverheadMs;
-    this.s.collector.record(state.record, "routine_complete", act.routineId, { slot_name: act.slotName, interrupted: true, reason: act.job.cancelReason ?? act.job.error?.message ?? null }, duration, "cancelled");
+    const data: Record<string, unknown> = { slot_name: act.slotName, interrupted: true, reason: act.job.cancelReason ?? act.job.error?.message ?? null, activation_id: act.id };
+    const shared = state.shared?.diff(act.job.shared) ?? null;
+    if (shared !== null) data.shared_changes = shared;
+    this.s.collector.record(state.record, "routine_complete", act.routineId, data, duration, "cancelled");
   }
 
   onActivationError(act: Activation, error: unknown, strategy: ErrorStrategy): Promise<void> | undefined {
@@ -156,14 +175,19 @@ export class MonitoringHooks implements ExecutionHooks {
     const message = errorMessage(error);
     const duration = act.startedAt > 0 ? performance.now() - act.startedAt - act.debugOverheadMs : null;
     this.s.collector.recordError(state.record, act.routineId, type, message, strategy);
-    this.s.collector.record(state.record, "routine_error", act.routineId, {
+    const data: Record<string, unknown> = {
       slot_name: act.slot.name,
       error_type: type,
       message,
       strategy,
       attempt: act.attempt,
       depth: act.depth,
-    }, duration, "failed");
+      activation_id: act.id,
+      outcome: outcomeOf(act, strategy),
+    };
+    const shared = state.shared?.diff(act.job.shared) ?? null;
+    if (shared !== null) data.shared_changes = shared;
+    this.s.collector.record(state.record, "routine_error", act.routineId, data, duration, "failed");
     if (state.bpVersion !== this.s.breakpoints.version) this.refresh(state);
     if (!state.hasBreakpoints) return undefined;
     const location: BreakpointLocation = { kind: "error", routine_id: act.routineId, slot_name: act.slotName };
@@ -216,7 +240,10 @@ export class MonitoringHooks implements ExecutionHooks {
     }
     state.clockUses = 0;
     act.startedAt = rec.clock;
-    this.collector.recordStart(rec, act);
+    // Changes made since the last point (a concurrent handler, a debugger edit while held).
+    const shared = state.shared === null || state.sharedEpoch === epoch ? null : state.shared.diff(act.job.shared);
+    state.sharedEpoch = epoch;
+    this.collector.recordStart(rec, act, shared);
   }
 
   /** Checks breakpoints at a location, records logpoint output; returns the breakpoint that stops, if any. */
@@ -272,6 +299,19 @@ export class MonitoringHooks implements ExecutionHooks {
     }
     return session.hold(request);
   }
+}
+
+/**
+ * What the engine does after this error (Job.applyStrategy): a retry that has attempts left runs
+ * again; one out of attempts stops the job when critical, else continues. Recorded so the state
+ * at a seq gets the routine's status right without the flow's error handlers.
+ */
+function outcomeOf(act: Activation, strategy: ErrorStrategy): "retry" | "continue" | "skip" | "stop" {
+  if (strategy !== "retry") return strategy;
+  const handler = act.routine.getErrorHandler() ?? act.job.flow.errorHandler;
+  if (handler === null) return "retry";
+  if (act.attempt < handler.maxRetries) return "retry";
+  return handler.isCritical ? "stop" : "continue";
 }
 
 /** A breakpoint stop in a user's words: what it is on, when it stops, and what it waited for. */

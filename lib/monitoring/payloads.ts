@@ -652,12 +652,12 @@ export function eventOf(jobId: string, flowId: string, p: StoredPayload): TraceE
       return {
         ...base,
         event_type: "routine_start",
-        data: { slot_name: p.slotName, event_name: p.eventName, depth: meta.depth ?? 0, attempt: meta.attempt ?? 0, payload },
+        data: { slot_name: p.slotName, event_name: p.eventName, depth: meta.depth ?? 0, attempt: meta.attempt ?? 0, payload, activation_id: p.activationId },
         duration: null,
         status: "running",
       };
     case "output":
-      return { ...base, event_type: "event_emit", data: { event_name: p.eventName, targets: meta.targets ?? [], payload }, duration: null, status: null };
+      return { ...base, event_type: "event_emit", data: { event_name: p.eventName, targets: meta.targets ?? [], payload, activation_id: p.activationId }, duration: null, status: null };
     case "params":
       return { ...base, event_type: "job_started", data: { entry_routine_id: p.routineId, entry_slot: p.slotName, params: payload }, duration: null, status: "running" };
     case "log":

@@ -6,6 +6,7 @@
  */
 import type { JobError } from "../engine";
 import { type ArchivedPayloads, type FlowStructure, type JobArchive, type JobMetrics, type JobSnapshot, type PayloadFilter, type StoredPayload, type TraceEvent, TraceRecord } from "../monitoring";
+import type { ForkedFrom } from "../wire/lineage";
 import { durationBetween, type JobStatus, type JobSummary, type PayloadStats } from "../wire/model";
 import type { HistoryReader, StoredJobSummary } from "./reader";
 
@@ -67,6 +68,7 @@ export class HistoryArchive implements JobArchive {
           finished_at: r.finished_at,
           duration_ms: durationBetween(r.started_at, r.finished_at),
           error: r.error === null ? null : (JSON.parse(r.error) as JobError),
+          forked_from: r.forked_from === null || r.forked_from === undefined ? null : (JSON.parse(r.forked_from) as ForkedFrom),
         },
         lastSeq: r.last_seq,
         retained: r.retained,

@@ -17,6 +17,8 @@ export interface StoredJobSummary {
   last_seq: number;
   retained: number;
   dropped: number;
+  /** JSON of a fork's origin, or null. */
+  forked_from: string | null;
 }
 
 export interface StoredFlow {
@@ -79,7 +81,7 @@ export class HistoryReader {
 
   constructor(db: Db) {
     this.s = {
-      summaries: db.prepare("SELECT job_id, ord, flow_id, status, entry_routine_id, created_at, started_at, finished_at, error, last_seq, retained, dropped FROM jobs ORDER BY ord"),
+      summaries: db.prepare("SELECT job_id, ord, flow_id, status, entry_routine_id, created_at, started_at, finished_at, error, last_seq, retained, dropped, forked_from FROM jobs ORDER BY ord"),
       snapshot: db.prepare("SELECT snapshot, shared_data, params, last_seq FROM jobs WHERE job_id = ?"),
       metrics: db.prepare("SELECT metrics FROM jobs WHERE job_id = ?"),
       eventsAfter: db.prepare("SELECT event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq"),
@@ -118,6 +120,8 @@ export class HistoryReader {
     // last_seq were written together, and its payloads per connection are those of its stored
     // trace (all of them unless its ring dropped some).
     if (typeof out.last_seq !== "number") out.last_seq = row.last_seq;
+    // Written before jobs could be forked: none of them is a fork.
+    if (!("forked_from" in out)) out.forked_from = null;
     if (typeof out.connection_counts !== "object" || out.connection_counts === null) out.connection_counts = connectionCounts(this.eventsAfter(jobId, 0));
     return out as unknown as JobSnapshot;
   }

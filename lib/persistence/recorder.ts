@@ -315,6 +315,7 @@ export class HistoryRecorder implements CollectorObserver, Producer {
       // Written with the job's end (with its payloads); a job that never ended has none stored.
       payload_stats: lj.ended ? toJson(rec.payloadStats()) : null,
       flow_key: flow?.key ?? null,
+      forked_from: job.forkedFrom === null ? null : toJson(job.forkedFrom),
     };
   }
 

@@ -76,6 +76,11 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN flow_key TEXT;
   CREATE INDEX jobs_flow_key ON jobs (flow_key);
   `,
+  // v4: a forked job's lineage (JSON {job_id, seq}); null for every other job, and for rows
+  // written before forks existed.
+  `
+  ALTER TABLE jobs ADD COLUMN forked_from TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

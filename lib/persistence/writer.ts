@@ -30,6 +30,8 @@ export interface JobRow {
   payload_stats: string | null;
   /** The flow_structures row of the flow it started on (null when it has none). */
   flow_key: string | null;
+  /** JSON of a fork's origin {job_id, seq}; null for any other job. */
+  forked_from: string | null;
 }
 
 /** The writes one tick may do; only valid inside the writer's transaction. */
@@ -38,8 +40,8 @@ export class WriteBatch {
 
   constructor(db: Db) {
     this.s = {
-      upsertJob: db.prepare(`INSERT INTO jobs (job_id, ord, flow_id, status, entry_routine_id, entry_slot, params, created_at, started_at, finished_at, updated_at, error, shared_data, snapshot, metrics, last_seq, retained, dropped, payload_stats, flow_key)
-        VALUES (@job_id, @ord, @flow_id, @status, @entry_routine_id, @entry_slot, @params, @created_at, @started_at, @finished_at, @updated_at, @error, @shared_data, @snapshot, @metrics, @last_seq, @retained, @dropped, @payload_stats, @flow_key)
+      upsertJob: db.prepare(`INSERT INTO jobs (job_id, ord, flow_id, status, entry_routine_id, entry_slot, params, created_at, started_at, finished_at, updated_at, error, shared_data, snapshot, metrics, last_seq, retained, dropped, payload_stats, flow_key, forked_from)
+        VALUES (@job_id, @ord, @flow_id, @status, @entry_routine_id, @entry_slot, @params, @created_at, @started_at, @finished_at, @updated_at, @error, @shared_data, @snapshot, @metrics, @last_seq, @retained, @dropped, @payload_stats, @flow_key, @forked_from)
         ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at, updated_at = excluded.updated_at,
           error = excluded.error, shared_data = excluded.shared_data, snapshot = excluded.snapshot, metrics = excluded.metrics,
           last_seq = excluded.last_seq, retained = excluded.retained, dropped = excluded.dropped, payload_stats = excluded.payload_stats, flow_key = excluded.flow_key`),

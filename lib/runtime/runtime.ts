@@ -1,6 +1,24 @@
 import { checkBudgets, DslError, type Flow, flowFromDsl, flowToDsl, type Job, type JobBudgetSettings, type JobStatus, type RoutineRegistry, routineRegistry } from "../engine";
 import { parseDslTextOffThread } from "./dsl-off-thread";
-import { type EventWithPayload, type FlowStructure, type JobMetrics, type JobSnapshot, MonitoringError, MonitoringRegistry, type SessionSnapshot } from "../monitoring";
+import {
+  type EventWithPayload,
+  type FlowStructure,
+  type FoldActivation,
+  JobFold,
+  type JobMetrics,
+  type JobSnapshot,
+  MonitoringError,
+  MonitoringRegistry,
+  openActivationOf,
+  routineStatesOf,
+  connectionCountsOf,
+  type SessionSnapshot,
+  StateAtCache,
+  type FoldEvent,
+  type TraceEvent,
+  TraceRecord,
+} from "../monitoring";
+import type { ActivationAt, ForkedFrom, ForkRequest, JobStateAt } from "../wire/timetravel";
 import { type JobSummary, Persistence, type PersistenceOptions } from "../persistence";
 import type { DevStatus, Health, JobFlow, JobIoPage, PayloadRowKind } from "../wire/model";
 import type { StartJobRequest } from "../wire/requests";
@@ -8,6 +26,9 @@ import type { FlowsReloaded, FlowsReloadFailed } from "../wire/sockets";
 import { installedRuntime, setRuntime } from "./current";
 import { FlowDescriber, structureText } from "./flow-detail";
 import { type HealthCheck, LoopDelayMonitor } from "./health";
+import { diffRuns } from "./run-diff";
+import { readRun } from "./run-source";
+import type { JobDiff } from "../wire/timetravel";
 
 export type { JobSummary } from "../persistence";
 export type { StartJobRequest } from "../wire/requests";
@@ -26,6 +47,11 @@ export interface RuntimeOptions {
    * previews only. Applies to jobs started afterwards. Default 1 MiB.
    */
   payloadBudgetBytes?: number;
+  /**
+   * Trace events kept per job (the ring; default 1,000). The state at a seq and forks are rebuilt
+   * from them: a job's state before its oldest kept event cannot be.
+   */
+  maxEventsPerJob?: number;
   /** Jobs paused at once at most (default 100): a further stop is not made, and health says so. */
   maxPausedJobs?: number;
   /** Cancel a job paused this long with no debug command (ms); default: never. */
@@ -75,6 +101,7 @@ function summaryOf(job: Job): JobSummary {
     finished_at: job.finishedAt?.toISOString() ?? null,
     duration_ms: job.startedAt && job.finishedAt ? job.finishedAt.getTime() - job.startedAt.getTime() : null,
     error: job.error,
+    forked_from: job.forkedFrom,
   };
 }
 
@@ -104,6 +131,8 @@ export class Runtime {
   private readonly unrestored = new Map<string, string>();
   /** Default budgets of every job this runtime starts (see RuntimeOptions.jobBudgets). */
   readonly jobBudgets: Readonly<JobBudgetSettings>;
+  /** Folds of recently scrubbed jobs (state at a seq, forks). */
+  readonly stateAtCache = new StateAtCache();
 
   constructor(options: RuntimeOptions = {}) {
     this.registry = options.registry ?? routineRegistry;
@@ -117,9 +146,11 @@ export class Runtime {
     // At the cap, breakpoints stop nothing: a user wondering why must be able to see it.
     this.addHealthCheck(() => this.monitoring.debugSessionManager.stopRefusal());
     this.describer = new FlowDescriber(this.registry);
+    this.monitoring.jobStore.onRemove((jobId) => this.stateAtCache.drop(jobId));
     // Every job keeps the flow it started on (with its record, and in history).
     this.monitoring.monitorCollector.describeFlow = (flow) => this.describer.describe(flow);
     if (options.payloadBudgetBytes !== undefined) this.monitoring.monitorCollector.setPayloadBudget(options.payloadBudgetBytes);
+    if (options.maxEventsPerJob !== undefined) this.monitoring.monitorCollector.setMaxEventsPerJob(options.maxEventsPerJob);
     for (const flow of options.flows ?? []) this.addFlow(flow);
     if (options.persistence) {
       const p = Persistence.open(options.persistence, this.monitoring);
@@ -491,6 +522,23 @@ export class Runtime {
     return found;
   }
 
+  /**
+   * The difference between two runs of one flow (live, finished or restored): per routine, per
+   * connection, and the first divergence. Unknown job → 404; jobs of different flows → 400.
+   */
+  jobDiff(baseId: string, otherId: string): JobDiff {
+    const base = this.jobSummary(baseId);
+    const other = this.jobSummary(otherId);
+    if (base.flow_id !== other.flow_id) {
+      throw new MonitoringError("bad_request", "DIFFERENT_FLOWS", `Jobs '${baseId}' (flow '${base.flow_id}') and '${otherId}' (flow '${other.flow_id}') are runs of different flows; a diff compares two runs of one flow`, {
+        base_flow_id: base.flow_id,
+        other_flow_id: other.flow_id,
+      });
+    }
+    const baseRun = readRun(this, baseId);
+    return diffRuns(baseRun, baseId === otherId ? baseRun : readRun(this, otherId));
+  }
+
   /** The job's debug session; a restored job has no live session, so an idle one is described. */
   jobSession(jobId: string): SessionSnapshot {
     if (this.monitoring.jobStore.has(jobId)) return this.monitoring.debugSessionManager.getSession(jobId).toJSON();
@@ -513,7 +561,7 @@ export class Runtime {
    * Starts a job and returns it at once (status running); it runs in the background. Breakpoints
    * of the request and pause_on_start take effect before its first activation.
    */
-  startJob(req: StartJobRequest): Job {
+  startJob(req: StartJobRequest, fork?: { shared: Record<string, unknown>; forkedFrom: ForkedFrom }): Job {
     const flow = this.getFlow(req.flow_id);
     this.assertHistoryWritable();
     // Refused before anything starts: a job asked to pause at its start that could not.
@@ -522,7 +570,12 @@ export class Runtime {
     let job: Job;
     try {
       // The entry activation works on a copy: the snapshot keeps the params as sent ("run again").
-      job = flow.start(req.entry_routine_id, req.entry_params ?? {}, { entrySlot: req.entry_slot ?? "trigger", copyParams: true, defaultBudgets: this.jobBudgets });
+      job = flow.start(req.entry_routine_id, req.entry_params ?? {}, {
+        entrySlot: req.entry_slot ?? "trigger",
+        copyParams: true,
+        defaultBudgets: this.jobBudgets,
+        ...(fork !== undefined ? { shared: fork.shared, forkedFrom: fork.forkedFrom } : {}),
+      });
     } catch (err) {
       throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_START", (err as Error).message);
     }
@@ -553,6 +606,153 @@ export class Runtime {
     }
     for (const listener of this.flowListeners) listener(flow.flowId, job);
     return job;
+  }
+
+  // ---------------------------------------------------------------- time travel
+
+  /**
+   * The job's fold up to at least seq `need`: its events are read once (a finished job's all at
+   * once; a running job's as far as they go) and checkpointed. Events the trace no longer holds
+   * (dropped from the ring and not in history) cannot be folded: not_found EVENTS_NOT_RETAINED.
+   */
+  private jobFold(jobId: string, need: number): JobFold {
+    let fold = this.stateAtCache.get(jobId);
+    if (fold === undefined) {
+      const live = this.monitoring.jobStore.get(jobId);
+      // The snapshot's routines: the flow's as the job started, plus any added while it ran.
+      fold = new JobFold(Object.keys(live ? live.routineStates : this.jobSnapshot(jobId).routine_states));
+      this.stateAtCache.set(jobId, fold);
+    }
+    if (fold.folded < need) {
+      const { events } = this.monitoring.monitorCollector.eventsAfter(jobId, fold.folded);
+      // The records as they are: the fold needs no formatted timestamps.
+      const ok = fold.extend(events);
+      this.stateAtCache.account();
+      if (!ok || fold.folded < need) {
+        const oldest = events[0]?.seq ?? need;
+        throw new MonitoringError(
+          "not_found",
+          "EVENTS_NOT_RETAINED",
+          `Job '${jobId}' no longer holds the events before seq ${oldest} (its trace keeps the last ${this.monitoring.monitorCollector.getMaxEventsPerJob().toLocaleString("en-US")}): its state at seq ${need} cannot be rebuilt`,
+          { oldest_seq: oldest },
+        );
+      }
+    }
+    return fold;
+  }
+
+  private activationAt(jobId: string, fold: JobFold, a: FoldActivation, endSeq: number | null, upTo: number): ActivationAt {
+    const collector = this.monitoring.monitorCollector;
+    const kept = collector.payloadAt(jobId, a.startSeq);
+    const start = fold.events[a.startSeq - 1] as FoldEvent | undefined;
+    const hasInput = kept !== null && kept.kind === "input";
+    return {
+      activation_id: a.activationId ?? (hasInput ? kept.activationId : null),
+      routine_id: a.routineId,
+      slot_name: a.slotName,
+      start_seq: a.startSeq,
+      end_seq: endSeq,
+      input: hasInput ? kept.value() : (start?.data.payload ?? null),
+      input_truncated: hasInput ? kept.truncated : true,
+      outputs: a.outputs
+        .filter((o) => o.seq <= upTo)
+        .map((o) => {
+          const row = collector.payloadAt(jobId, o.seq);
+          const ok = row !== null && row.kind === "output";
+          return { seq: o.seq, event_name: o.event_name, payload: ok ? row.value() : (fold.events[o.seq - 1]?.data.payload ?? null), truncated: ok ? row.truncated : true };
+        }),
+    };
+  }
+
+  /** GET /api/jobs/{id}/state?at_seq=N: the job as it stood right after event N (docs/time-travel.md). */
+  jobStateAt(jobId: string, atSeq: number): JobStateAt {
+    const summary = this.jobSummary(jobId);
+    const collector = this.monitoring.monitorCollector;
+    const lastSeq = collector.traceInfo(jobId)?.last_seq ?? 0;
+    if (!Number.isInteger(atSeq) || atSeq < 0) throw new MonitoringError("bad_request", "INVALID_SEQ", `Invalid at_seq ${atSeq} (a whole number ≥ 0)`);
+    if (atSeq > lastSeq) throw new MonitoringError("bad_request", "SEQ_OUT_OF_RANGE", `Job '${jobId}' has no event ${atSeq} (its last seq is ${lastSeq})`, { last_seq: lastSeq });
+    const fold = this.jobFold(jobId, atSeq);
+    const { before, after } = fold.at(atSeq);
+    const ev = atSeq > 0 ? (fold.events[atSeq - 1] as FoldEvent) : null;
+    let activation: ActivationAt | null = null;
+    if (ev !== null && ev.routine_id !== null) {
+      const id = typeof ev.data.activation_id === "number" ? ev.data.activation_id : null;
+      if (ev.event_type === "routine_start") {
+        const a = after.open.find((x) => x.startSeq === atSeq);
+        if (a) activation = this.activationAt(jobId, fold, a, null, atSeq);
+      } else if (ev.event_type === "event_emit") {
+        const a = openActivationOf(after, ev.routine_id, id);
+        if (a) activation = this.activationAt(jobId, fold, a, null, atSeq);
+      } else if (ev.event_type === "routine_complete" || ev.event_type === "routine_error") {
+        const a = openActivationOf(before, ev.routine_id, id);
+        if (a) activation = this.activationAt(jobId, fold, a, atSeq, atSeq);
+      }
+    }
+    return {
+      job_id: jobId,
+      flow_id: summary.flow_id,
+      at_seq: atSeq,
+      last_seq: lastSeq,
+      // With its payload in full when kept; else as the fold holds it (the trace may have dropped it since).
+      event: ev === null ? null : (collector.eventWithPayload(jobId, atSeq)?.event ?? (ev instanceof TraceRecord ? ev.toJSON() : (ev as TraceEvent))),
+      status: after.status,
+      routine_states: routineStatesOf(after),
+      connection_counts: connectionCountsOf(after),
+      shared_data: { ...after.shared },
+      activation,
+      running: after.open.map((a) => this.activationAt(jobId, fold, a, null, atSeq)),
+    };
+  }
+
+  /**
+   * POST /api/jobs/{id}/fork: a new job of the same flow that begins with the chosen activation —
+   * its recorded input (or `payload`) into its routine's slot, with the shared data as of its
+   * routine_start (or `shared_data`). The origin job, its trace and its history are only read.
+   */
+  forkJob(jobId: string, req: ForkRequest): { job: Job; forkedFrom: ForkedFrom; entryRoutineId: string; entrySlot: string } {
+    const summary = this.jobSummary(jobId);
+    const lastSeq = this.monitoring.monitorCollector.traceInfo(jobId)?.last_seq ?? 0;
+    let seq: number;
+    let fold: JobFold;
+    if (req.from_seq !== undefined) {
+      if (req.from_seq > lastSeq) throw new MonitoringError("bad_request", "SEQ_OUT_OF_RANGE", `Job '${jobId}' has no event ${req.from_seq} (its last seq is ${lastSeq})`, { last_seq: lastSeq });
+      seq = req.from_seq;
+      fold = this.jobFold(jobId, seq);
+    } else {
+      fold = this.jobFold(jobId, lastSeq);
+      const id = req.activation_id;
+      const found = fold.events.find((e) => e.event_type === "routine_start" && e.data.activation_id === id);
+      if (found === undefined) throw new MonitoringError("not_found", "ACTIVATION_NOT_FOUND", `Job '${jobId}' has no activation ${String(id)} in its trace`);
+      seq = found.seq;
+    }
+    const ev = fold.events[seq - 1] as FoldEvent;
+    if (ev.event_type !== "routine_start" || ev.routine_id === null) {
+      throw new MonitoringError("bad_request", "NOT_A_ROUTINE_START", `Event ${seq} of job '${jobId}' is a ${ev.event_type}, not a routine_start: a fork begins with an activation`, { event_type: ev.event_type });
+    }
+    const slot = typeof ev.data.slot_name === "string" ? ev.data.slot_name : "trigger";
+    let input: Record<string, unknown>;
+    if (req.payload !== undefined) input = req.payload;
+    else {
+      const kept = this.monitoring.monitorCollector.payloadAt(jobId, seq);
+      if (kept === null || kept.kind !== "input" || kept.truncated) {
+        throw new MonitoringError("conflict", "INPUT_NOT_KEPT", `The input of event ${seq} of job '${jobId}' was not kept in full (past the job's payload budget): give the payload to fork with`);
+      }
+      input = kept.value() as Record<string, unknown>;
+    }
+    const shared = req.shared_data ?? fold.at(seq).after.shared;
+    const forkedFrom: ForkedFrom = { job_id: jobId, seq };
+    const job = this.startJob(
+      {
+        flow_id: summary.flow_id,
+        entry_routine_id: ev.routine_id,
+        entry_slot: slot,
+        entry_params: input,
+        ...(req.breakpoints !== undefined ? { breakpoints: req.breakpoints } : {}),
+        ...(req.pause_on_start !== undefined ? { pause_on_start: req.pause_on_start } : {}),
+      },
+      { shared, forkedFrom },
+    );
+    return { job, forkedFrom, entryRoutineId: ev.routine_id, entrySlot: slot };
   }
 
   /** Called with every job started through this runtime (flow monitors use it). */

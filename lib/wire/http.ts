@@ -4,6 +4,7 @@
  * calls them by name, and the OpenAPI document is generated from them.
  */
 import { z } from "zod";
+import { ForkAnswerSchema, ForkRequestSchema, JobStateAtQuerySchema, JobStateAtSchema } from "./timetravel";
 import { type DebugCommandName, DEBUG_COMMANDS } from "./commands";
 import {
   BreakpointBodySchema,
@@ -43,6 +44,7 @@ import {
   TraceQuerySchema,
   VariablesQuerySchema,
 } from "./requests";
+import { JobDiffQuerySchema, JobDiffSchema } from "./timetravel";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type RouteTag = "meta" | "flows" | "jobs" | "monitoring" | "debug";
@@ -167,6 +169,15 @@ export const API = {
     query: RemoveOldJobsQuerySchema,
     response: z.strictObject({ removed: z.number().int() }),
   }),
+  // Before getJob: `/api/jobs/diff` would otherwise read as the job "diff".
+  jobDiff: route({
+    method: "GET",
+    path: "/api/jobs/diff",
+    tag: "jobs",
+    summary: "Compare two runs of one flow: per routine and connection, and where they first diverge",
+    query: JobDiffQuerySchema,
+    response: JobDiffSchema,
+  }),
   getJob: route({ method: "GET", path: JOB, tag: "jobs", summary: "Job snapshot", response: JobSnapshotSchema }),
   jobFlow: route({
     method: "GET",
@@ -196,6 +207,23 @@ export const API = {
   pauseJob: route({ method: "POST", path: `${JOB}/pause`, tag: "jobs", summary: "Pause (a monitored job stops at its next activation)", response: JobStatusAnswerSchema }),
   resumeJob: route({ method: "POST", path: `${JOB}/resume`, tag: "jobs", summary: "Resume a paused job", response: JobStatusAnswerSchema }),
   cancelJob: route({ method: "POST", path: `${JOB}/cancel`, tag: "jobs", summary: "Cancel a job", response: JobStatusAnswerSchema }),
+  jobStateAt: route({
+    method: "GET",
+    path: `${JOB}/state`,
+    tag: "monitoring",
+    summary: "The job as it stood right after trace event at_seq: routine states, connection counts, status, shared data, the activation running and its input",
+    query: JobStateAtQuerySchema,
+    response: JobStateAtSchema,
+  }),
+  forkJob: route({
+    method: "POST",
+    path: `${JOB}/fork`,
+    tag: "jobs",
+    summary: "Start a new job of the same flow from one activation of this one (its recorded or an edited input, the shared data as it was then); the original is not changed",
+    body: ForkRequestSchema,
+    status: 201,
+    response: ForkAnswerSchema,
+  }),
 
   // Debugging: each runs the debug command of the same name
   jobBreakpoints: commandRoute("get_breakpoints", "GET", `${JOB}/breakpoints`, {}),

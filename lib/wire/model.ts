@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { IdSchema, NameSchema } from "./ids";
+import { ForkedFromSchema } from "./lineage";
 
 const Json = z.unknown();
 const JsonObject = z.record(z.string(), z.unknown());
@@ -126,6 +127,8 @@ export const JobSummarySchema = z.strictObject({
   /** Start to end; null until the job has both. */
   duration_ms: z.number().nullable(),
   error: JobErrorSchema.nullable(),
+  /** The job it was forked from (POST /api/jobs/{id}/fork), or null. */
+  forked_from: ForkedFromSchema.nullable(),
 });
 export type JobSummary = z.infer<typeof JobSummarySchema>;
 
@@ -180,6 +183,8 @@ export const JobStateSchema = z.strictObject({
   pause_points: z.array(z.strictObject({ timestamp: Timestamp, reason: z.string() })),
   execution_history: z.array(HistoryRecordSchema),
   pending_activations: z.number().int(),
+  /** The job it was forked from (POST /api/jobs/{id}/fork), or null. */
+  forked_from: ForkedFromSchema.nullable(),
 });
 export type JobState = z.infer<typeof JobStateSchema>;
 

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { NameSchema } from "./ids";
+import { ForkedFromSchema } from "./lineage";
 import { BreakpointBodySchema, JobStatusSchema, RoutineStateSchema, TraceEventSchema } from "./model";
 
 const Json = z.unknown();
@@ -12,12 +13,8 @@ const JsonObject = z.record(z.string(), z.unknown());
 const Timestamp = z.string();
 const Seq = z.number().int().min(1);
 
-/** Where a forked job came from: the job and the seq of the activation's `routine_start` it re-runs. */
-export const ForkedFromSchema = z.strictObject({
-  job_id: z.string(),
-  seq: Seq,
-});
-export type ForkedFrom = z.infer<typeof ForkedFromSchema>;
+// Defined in lineage.ts (model.ts needs it too; see there).
+export { type ForkedFrom, ForkedFromSchema } from "./lineage";
 
 // ------------------------------------------------------------------ state at a seq
 

@@ -202,6 +202,7 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     return { jobs, total, limit: query.limit, offset: query.offset };
   },
   removeOldJobs: ({ runtime, query }) => ({ removed: runtime.removeOldJobs(query.max_age_seconds) }),
+  jobDiff: ({ runtime, query }) => runtime.jobDiff(query.base, query.other),
   getJob: ({ runtime, params }) => runtime.jobSnapshot(params.job_id),
   jobFlow: ({ runtime, params }) => runtime.jobFlow(params.job_id),
   jobMetrics: ({ runtime, params }) => runtime.jobMetrics(params.job_id),
@@ -241,6 +242,11 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     if (s?.status === "paused") s.continue();
     else if (!job.resume()) throw new MonitoringError("conflict", "JOB_NOT_PAUSED", `Job '${job.jobId}' is not paused (it is ${job.status})`);
     return jobStatus(runtime, job.jobId);
+  },
+  jobStateAt: ({ runtime, params, query }) => runtime.jobStateAt(params.job_id, query.at_seq),
+  forkJob: ({ runtime, params, body }) => {
+    const { job, forkedFrom, entryRoutineId, entrySlot } = runtime.forkJob(params.job_id, body);
+    return { job_id: job.jobId, flow_id: job.flowId, status: job.status, created_at: job.createdAt.toISOString(), forked_from: forkedFrom, entry_routine_id: entryRoutineId, entry_slot: entrySlot };
   },
   cancelJob: ({ runtime, params }) => {
     const job = runtime.getJob(params.job_id);

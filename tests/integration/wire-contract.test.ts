@@ -171,7 +171,18 @@ describe("the HTTP contract", () => {
       await hit("jobIo", { params: { job_id }, query: { routine_id: first?.routine_id ?? "x", kind: "input", after_seq: 1, limit: 2 } });
       for (const e of trace.events.slice(0, 8)) await hit("jobEvent", { params: { job_id, seq: String(e.seq) } });
       if (metrics.flow_id === "flaky_retry") expect(metrics.errors.map((e) => e.error_message)).toContain("boom");
+      // Time travel: the state at several seqs (0: before any event), a fork from an activation.
+      for (const seq of [0, ...trace.events.slice(0, 8).map((e) => e.seq), trace.last_seq]) await hit("jobStateAt", { params: { job_id }, query: { at_seq: seq } });
+      const start = trace.events.find((e) => e.event_type === "routine_start");
+      if (start !== undefined && metrics.flow_id === "data_processing") {
+        const fork = await hit("forkJob", { params: { job_id }, body: { from_seq: start.seq } });
+        await waitStatus(fork.job_id, ["completed", "failed"]);
+      }
     }
+    // Two runs compared (one of them with itself), and runs of different flows refused.
+    const [dataRun, fanRun] = finished as [string, string];
+    expect((await hit("jobDiff", { query: { base: dataRun, other: dataRun } })).first_divergence).toBeNull();
+    await hit("jobDiff", { query: { base: dataRun, other: fanRun }, status: 400 });
     await hit("listJobs", { query: { limit: 10 } });
     await hit("flowMetrics", { params: { flow_id: "data_processing" } });
 

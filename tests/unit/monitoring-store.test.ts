@@ -102,7 +102,7 @@ describe("metrics", () => {
     const err = reg.monitorCollector.getExecutionTrace(job.jobId).find((e) => e.event_type === "routine_error");
     expect(err?.data).toMatchObject({ error_type: "TypeError", message: "two", strategy: "continue" });
     const emit = reg.monitorCollector.getExecutionTrace(job.jobId).find((e) => e.event_type === "event_emit");
-    expect(emit?.data).toEqual({ event_name: "out", targets: [{ routine_id: "work", slot_name: "input" }], payload: { n: 1 } });
+    expect(emit?.data).toEqual({ event_name: "out", targets: [{ routine_id: "work", slot_name: "input" }], payload: { n: 1 }, activation_id: 1 });
   });
 
   it("previews stay small for huge payloads", async () => {

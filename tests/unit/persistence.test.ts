@@ -335,7 +335,7 @@ describe("full payloads in the database", () => {
     r1.deleteFlow("pipeline");
     // Back to the v1 layout, as a database written by the previous version would be.
     const raw = openDatabase(path);
-    raw.exec("DROP TABLE payloads; ALTER TABLE jobs DROP COLUMN payload_stats; DROP TABLE flow_structures; DROP INDEX jobs_flow_key; ALTER TABLE jobs DROP COLUMN flow_key;");
+    raw.exec("DROP TABLE payloads; ALTER TABLE jobs DROP COLUMN payload_stats; DROP TABLE flow_structures; DROP INDEX jobs_flow_key; ALTER TABLE jobs DROP COLUMN flow_key; ALTER TABLE jobs DROP COLUMN forked_from;");
     raw.pragma("user_version = 1");
     raw.close();
 
