@@ -74,7 +74,7 @@ export function JobTable({ jobs }: { jobs: JobSummary[] }) {
               <Link href={`/jobs/${encodeURIComponent(j.job_id)}`} className="mono">
                 {j.job_id}
               </Link>
-              <Lineage job={j} />
+              <Lineage from={j.forked_from} />
             </td>
             <td className="mono">{j.flow_id}</td>
             <td>

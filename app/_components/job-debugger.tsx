@@ -62,7 +62,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
             </span>
           ))}
         <StatusBadge status={d.status} testId="job-status" />
-        <Lineage job={d.job.data} />
+        <Lineage from={d.job.data?.forked_from} />
         {d.metrics && (
           <span className="muted small">
             {formatMs(d.metrics.duration_ms)} · {d.metrics.total_events} events

@@ -3,12 +3,11 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useMemo, useState } from "react";
-import { forkedFromOf } from "@/lib/client/api";
+import type { ForkedFrom } from "@/lib/wire";
 import { queries } from "./queries";
 
 /** "forked from <job> at #N", linking to the origin; nothing for a job that is not a fork. */
-export function Lineage({ job }: { job: object | undefined }) {
-  const from = forkedFromOf(job);
+export function Lineage({ from }: { from: ForkedFrom | null | undefined }) {
   if (!from) return null;
   return (
     <span className="lineage small" data-testid="forked-from" data-job-id={from.job_id} data-seq={from.seq}>
@@ -31,7 +30,7 @@ export const diffHref = (base: string, other: string): string => `/jobs/diff?bas
 export function CompareWith({ jobId, flowId }: { jobId: string; flowId: string }) {
   const job = useQuery(queries.job(jobId));
   const jobs = useQuery(queries.jobs({ flow_id: flowId, limit: 50 }, 0));
-  const origin = forkedFromOf(job.data)?.job_id ?? null;
+  const origin = job.data?.forked_from?.job_id ?? null;
   const candidates = useMemo(() => {
     const list = (jobs.data?.jobs ?? []).filter((j) => j.job_id !== jobId);
     const created = job.data?.created_at ?? "";

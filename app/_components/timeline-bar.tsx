@@ -65,7 +65,7 @@ export function TravelPanel({ jobId, t, onFork }: { jobId: string; t: TimelineCo
   const span = p?.activation ?? null;
   // The server's state at this seq: full payloads and the shared data then.
   const state = useQuery({ queryKey: ["state-at", jobId, seq], queryFn: () => api.stateAt(jobId, seq), enabled: p !== null, retry: false, staleTime: Number.POSITIVE_INFINITY });
-  // Without the state API (an older server), the activation's payloads from its inputs and outputs.
+  // When the state API cannot answer (e.g. the events are no longer retained), the activation's payloads from its inputs and outputs.
   const io = useQuery({
     queryKey: ["io", jobId, span?.routineId ?? "", "activation-fallback"],
     queryFn: () => api.io(jobId, { routine_id: span?.routineId, limit: 1000 }),

@@ -11,12 +11,7 @@ import {
   type BreakpointPatch,
   type ErrorKind,
   fillPath,
-  type ForkAnswer,
-  type ForkedFrom,
-  ForkedFromSchema,
   type ForkRequest,
-  type JobDiff,
-  type JobStateAt,
   type JobStatus,
   type RouteAnswer,
   type RouteBodyInput,
@@ -155,19 +150,11 @@ export const api = {
     call("putVariable", { params: { job_id: jobId, variable: name }, body: { value, scope } }),
   callStack: (jobId: string) => call("callStack", { params: { job_id: jobId } }),
   evaluate: (jobId: string, expression: string) => call("evaluate", { params: { job_id: jobId }, body: { expression } }),
-  // Time travel (lib/wire/timetravel.ts). Called by path: their routes join the HTTP contract
-  // with the server's handlers for them.
   /** The job as it stood right after event `atSeq`. */
-  stateAt: (jobId: string, atSeq: number) => request("GET", `/api/jobs/${encodeURIComponent(jobId)}/state${queryString({ at_seq: atSeq })}`) as Promise<JobStateAt>,
+  stateAt: (jobId: string, atSeq: number) => call("jobStateAt", { params: { job_id: jobId }, query: { at_seq: atSeq } }),
   /** A new job of the same flow, beginning with the activation at `from_seq` (the original is never changed). */
-  fork: (jobId: string, body: ForkRequest) => request("POST", `/api/jobs/${encodeURIComponent(jobId)}/fork`, body) as Promise<ForkAnswer>,
+  fork: (jobId: string, body: ForkRequest) => call("forkJob", { params: { job_id: jobId }, body }),
   /** Two runs of one flow compared, with their first divergence. */
-  diff: (base: string, other: string) => request("GET", `/api/jobs/diff${queryString({ base, other })}`) as Promise<JobDiff>,
+  diff: (base: string, other: string) => call("jobDiff", { query: { base, other } }),
 };
 
-/** A job's lineage (`forked_from` on its snapshot or summary), or null (none, or a server without it). */
-export function forkedFromOf(job: object | undefined | null): ForkedFrom | null {
-  if (!job || !("forked_from" in job)) return null;
-  const r = ForkedFromSchema.safeParse(job.forked_from);
-  return r.success ? r.data : null;
-}
