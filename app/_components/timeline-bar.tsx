@@ -6,6 +6,7 @@
  */
 import { useQuery } from "@tanstack/react-query";
 import { type KeyboardEvent, useMemo } from "react";
+import { useStore } from "zustand";
 import { api } from "@/lib/client/api";
 import type { ActivationSpan } from "@/lib/client/timeline";
 import type { ForkTarget } from "./fork-dialog";
@@ -13,14 +14,15 @@ import { type TimelineController, useLastSeq } from "./use-timeline";
 
 export function TimelineBar({ t }: { t: TimelineController }) {
   const lastSeq = useLastSeq(t.store);
-  const position = t.travelSeq ?? lastSeq;
+  const travelSeq = useStore(t.store, (s) => s.travel?.seq ?? null);
+  const ev = useStore(t.store, (s) => s.travel?.event ?? null);
+  const position = travelSeq ?? lastSeq;
   const onKey = (e: KeyboardEvent<HTMLInputElement>): void => {
     // ←/→ one event, Shift+←/→ one activation (the previous / next routine_start).
     if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
     e.preventDefault();
     t.step(e.key === "ArrowLeft" ? -1 : 1, e.shiftKey);
   };
-  const ev = t.point?.event;
   return (
     <div className={`timeline-bar${t.live ? "" : " travelling"}`}>
       <span className="muted small">Timeline</span>
@@ -60,7 +62,7 @@ export function TimelineBar({ t }: { t: TimelineController }) {
 
 /** The activation the timeline is on: input, outputs up to there, the shared data then; fork from it. */
 export function TravelPanel({ jobId, t, onFork }: { jobId: string; t: TimelineController; onFork(target: ForkTarget): void }) {
-  const p = t.point;
+  const p = useStore(t.store, (s) => s.travel);
   const seq = p?.seq ?? 0;
   const span = p?.activation ?? null;
   // The server's state at this seq: full payloads and the shared data then.
@@ -181,7 +183,8 @@ export function LaneView({ t }: { t: TimelineController }) {
     return { t0, span: Math.max(1, t1 - t0), rows: [...by.entries()], clipped: all.length - shown.length };
   }, [lastSeq, t.timeline]);
   const x = (ms: number): string => `${((ms - lanes.t0) / lanes.span) * 100}%`;
-  const posEvent = t.point?.event;
+  const posEvent = useStore(t.store, (s) => s.travel?.event ?? null);
+  const posActivation = useStore(t.store, (s) => s.travel?.activation ?? null);
   return (
     <div className="lanes" data-testid="lanes">
       {lanes.clipped > 0 && <div className="muted small">The newest {MAX_BARS} activations ({lanes.clipped} earlier ones not drawn).</div>}
@@ -194,7 +197,7 @@ export function LaneView({ t }: { t: TimelineController }) {
           <div className="lane-track">
             {spans.map((a) => {
               const end = a.endMs ?? lanes.t0 + lanes.span;
-              const on = t.point?.activation === a;
+              const on = posActivation !== null && posActivation.routineId === a.routineId && posActivation.startSeq === a.startSeq;
               return (
                 <button
                   type="button"

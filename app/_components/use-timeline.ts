@@ -15,14 +15,15 @@ import type { JobLiveStore } from "@/lib/client/live-store";
 import type { RunState } from "@/lib/client/run-state";
 import { keepViewIdentity, pointFromStateAt, runStateFromStateAt, Timeline, type TimelinePoint } from "@/lib/client/timeline";
 
+/**
+ * What the job view holds of the timeline. Where it is lives in the store (`travel`), read by the
+ * timeline bar, the travel panel and the lanes themselves: a step re-renders them and the nodes it
+ * changed, not the whole job view.
+ */
 export interface TimelineController {
   store: JobLiveStore;
-  /** The seq shown while travelling (null: live, the last one). */
-  travelSeq: number | null;
   /** Following the job (not travelling). */
   live: boolean;
-  /** Where the view is while travelling (null: live). */
-  point: TimelinePoint | null;
   /** The timeline can move: the trace starts at seq 1, or the server gives the state before it. */
   usable: boolean;
   /** Why it cannot (the trace's start is gone and the server cannot give the state), or null. */
@@ -45,13 +46,12 @@ export function useTimeline(store: JobLiveStore): TimelineController {
   // Not the last seq itself: the job view would re-render on every batch of a streaming job
   // (the timeline bar follows it on its own, see useLastSeq).
   const started = useStore(store, (s) => s.run.lastSeq > 0);
-  const travelSeq = useStore(store, (s) => s.travel?.seq ?? null);
+  const live = useStore(store, (s) => s.travel === null);
   const firstSeq = useStore(store, (s) => s.log[0]?.seq ?? 1);
   const complete = firstSeq === 1;
   // The state right before the first event the trace holds, when it does not start at 1.
   const base = useQuery({ queryKey: ["state-at", jobId, firstSeq - 1], queryFn: () => api.stateAt(jobId, firstSeq - 1), enabled: !complete, retry: false, staleTime: Number.POSITIVE_INFINITY });
   const baseState: RunState | null = base.data ? runStateFromStateAt(base.data) : null;
-  const [point, setPoint] = useState<TimelinePoint | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const cache = useRef<{ t: Timeline; base: RunState | null } | null>(null);
@@ -74,11 +74,10 @@ export function useTimeline(store: JobLiveStore): TimelineController {
   const show = useCallback(
     (p: TimelinePoint) => {
       const s = store.getState();
-      setPoint(p);
       setLoading(false);
       setError(null);
       const active = p.activation?.routineId ?? p.event?.routine_id ?? null;
-      s.setTravel({ seq: p.seq, state: keepViewIdentity(s.view, p.state), active });
+      s.setTravel({ seq: p.seq, state: keepViewIdentity(s.view, p.state), active, event: p.event, activation: p.activation });
     },
     [store],
   );
@@ -92,7 +91,6 @@ export function useTimeline(store: JobLiveStore): TimelineController {
       // At the end the past and the present are the same: the live view, which the snapshot keeps exact.
       if (target >= last) {
         wanted.current = null;
-        setPoint(null);
         setLoading(false);
         s.setTravel(null);
         return;
@@ -117,10 +115,6 @@ export function useTimeline(store: JobLiveStore): TimelineController {
     [store, timeline, show, jobId],
   );
 
-  // Live: no point (the panel says so); folding on every batch of a streaming job would cost for nothing.
-  useEffect(() => {
-    if (travelSeq === null) setPoint(null);
-  }, [travelSeq]);
   // Leaving the job view (or another job) ends the journey.
   useEffect(() => () => store.getState().setTravel(null), [store]);
 
@@ -147,7 +141,7 @@ export function useTimeline(store: JobLiveStore): TimelineController {
 
   const usable = started && (complete || base.isSuccess);
   const unusableReason = !complete && base.isError ? `the trace no longer holds the job's first events and the server cannot give the state before them (${(base.error as Error).message})` : null;
-  return { store, travelSeq, live: travelSeq === null, point, usable, unusableReason, loading, error, goTo, step, backToLive, timeline, prepare };
+  return { store, live, usable, unusableReason, loading, error, goTo, step, backToLive, timeline, prepare };
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { createStore, type StoreApi } from "zustand/vanilla";
 import { applyEvents, emptyRunState, isFinal, reconcileWithSnapshot, type RunState, type SnapshotCounts } from "./run-state";
+import type { ActivationSpan } from "./timeline";
 import type { SessionSnapshot, TraceEvent } from "../wire";
 
 export type ConnectionState = "connected" | "reconnecting" | "offline";
@@ -35,12 +36,12 @@ export interface JobLiveState {
   log: TraceEvent[];
   selectedRoutine: string | null;
   /**
-   * Time travel: the job as it stood after event `seq` (`state` folded from the trace), shown in
-   * `view` instead of the live run while set; `active` is the routine whose event `seq` is.
+   * Time travel: the job as it stood after event `seq`, shown in `view` instead of the live run
+   * while set (null: live).
    */
-  travel: { seq: number; state: RunState; active: string | null } | null;
+  travel: Travel | null;
   /** Shows the job at a past seq (null: back to live, the view follows the run again). */
-  setTravel(travel: { seq: number; state: RunState; active: string | null } | null): void;
+  setTravel(travel: Travel | null): void;
   /** Events of the job, in any order and with overlaps: each is logged and applied once. */
   applyEvents(events: readonly TraceEvent[]): void;
   /** A job snapshot (GET /api/jobs/{id}), whenever it arrives: see reconcileWithSnapshot. */
@@ -51,6 +52,18 @@ export interface JobLiveState {
 }
 
 export type JobLiveStore = StoreApi<JobLiveState>;
+
+/** Where the timeline is: what the graph shows instead of the live run, and what the panels read. */
+export interface Travel {
+  seq: number;
+  /** The run state after event `seq` (folded from the trace, or the server's). */
+  state: RunState;
+  /** The routine whose event `seq` is (highlighted on the graph). */
+  active: string | null;
+  event: TraceEvent | null;
+  /** The activation event `seq` belongs to, if any. */
+  activation: ActivationSpan | null;
+}
 
 export function createJobLiveStore(jobId: string): JobLiveStore {
   let viewTimer: ReturnType<typeof setTimeout> | null = null;

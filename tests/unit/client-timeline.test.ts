@@ -103,7 +103,7 @@ describe("timeline: the job folded as of any seq", () => {
   it("the store shows the travelled state instead of the live run, and live again after", () => {
     const store = createJobLiveStore("j");
     store.getState().applyEvents(events);
-    store.getState().setTravel({ seq: 5, state: t.stateAt(5) as RunState, active: "b" });
+    store.getState().setTravel({ seq: 5, state: t.stateAt(5) as RunState, active: "b", event: t.eventAt(5), activation: t.activationAt(5) });
     expect(store.getState().view.routines.a?.activations).toBe(1);
     // Events arriving meanwhile move the run, not the travelled view.
     store.getState().reconcile({ status: "completed", error: null, routine_states: {}, last_seq: events.length, connection_counts: {} });
