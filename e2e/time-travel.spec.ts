@@ -172,3 +172,20 @@ test("lane view: the flaky routine's retries are separate bars with the backoff 
   await expect(page.getByTestId("timeline-position")).toHaveAttribute("data-live", "true");
   await expect(page.getByTestId("node-status-flaky")).not.toHaveAttribute("data-status", "running");
 });
+
+test("a job opened after it ran whose first events the server no longer holds: the timeline says it cannot travel, and why", async ({ page, request }) => {
+  // ticker → passthrough, 400 ticks: 1,202 events, more than the trace ring's 1,000 per job.
+  const flowId = "tt_long";
+  await request.delete(`/api/flows/${flowId}`);
+  const dsl = { flow_id: flowId, routines: { source: { class: "ticker" }, p: { class: "passthrough" } }, connections: [{ from: "source.tick", to: "p.input" }] };
+  expect((await request.post("/api/flows", { data: { flow_id: flowId, dsl } })).status()).toBe(201);
+  const job = await finishedJob(request, { flow_id: flowId, entry_routine_id: "source", entry_slot: "trigger", entry_params: { count: 400, interval_ms: 0 } });
+  const metrics = (await (await request.get(`/api/jobs/${job}/metrics`)).json()) as { dropped_events: number };
+  expect(metrics.dropped_events).toBeGreaterThan(0);
+
+  await page.goto(`/jobs/${job}`);
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "completed");
+  await expect(page.getByTestId("timeline-unusable")).toBeVisible();
+  await expect(page.getByTestId("timeline")).toBeDisabled();
+  await request.delete(`/api/flows/${flowId}`);
+});
