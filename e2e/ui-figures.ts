@@ -83,3 +83,33 @@ export function judgeUiFigures(runs: readonly UiFigures[]): UiVerdict {
   );
   return { lines, failed };
 }
+
+/** Scrubbing a 10,000-event job (e2e/timeline-performance.spec.ts): time per step to a redrawn graph. */
+export interface TimelineFigures {
+  events: number;
+  /** The first step back: it folds the whole job once (its checkpoints). */
+  first_step_ms: number;
+  step_median_ms: number;
+  step_p95_ms: number;
+  step_max_ms: number;
+  /** A jump anywhere (slider moved across the job): a fold from the nearest checkpoint. */
+  jump_max_ms: number;
+  steps: number;
+}
+export const TIMELINE_FIGURES_FILE = "test-results/timeline-scrub.json";
+/** When set, the timeline spec appends each run's figures there, one JSON object per line. */
+export const TIMELINE_FIGURES_LOG_ENV = "TIMELINE_PERF_OUT";
+/** What a scrub step is built to take, at most (reported against, not asserted). */
+export const TIMELINE_STEP_TARGET_MS = 50;
+
+/** One line per figure, median of the runs; reported against the target, never a failure. */
+export function describeTimelineFigures(runs: readonly TimelineFigures[]): string[] {
+  if (runs.length === 0) return ["timeline scrubbing: no figures (the measurement did not run)"];
+  const m = (k: keyof TimelineFigures): number => median(runs.map((r) => r[k]));
+  const verdict = (v: number): string => (v < TIMELINE_STEP_TARGET_MS ? "OK" : "MISSED");
+  return [
+    `timeline scrubbing, ${show(m("events"), "events")} job, ${show(m("steps"), "")} steps per run (←, Shift+←, →), key press to the painted frame:`,
+    `  per step: median ${show(m("step_median_ms"), "ms")}, p95 ${show(m("step_p95_ms"), "ms")}, max ${show(m("step_max_ms"), "ms")} (runs: ${runs.map((r) => show(r.step_median_ms, "")).join(", ")}) — target < ${TIMELINE_STEP_TARGET_MS} ms ${verdict(m("step_p95_ms"))} (p95; reported, not asserted)`,
+    `  first step (folds the job once): ${show(m("first_step_ms"), "ms")}; a jump across the job: max ${show(m("jump_max_ms"), "ms")} — target < ${TIMELINE_STEP_TARGET_MS} ms ${verdict(m("jump_max_ms"))}`,
+  ];
+}

@@ -44,6 +44,11 @@ function CountEdgeView({ id, sourceX, sourceY, targetX, targetY, sourcePosition,
             }}
           />
           <span>{c && (c.source_event === c.target_slot ? c.source_event : `${c.source_event}→${c.target_slot}`)}</span>
+          {g.diff && (
+            <span className="edge-count" data-testid={`diff-edge-${id}`} data-base={g.diff.connections.get(id)?.base ?? 0} data-other={g.diff.connections.get(id)?.other ?? 0} title="payloads: base → other">
+              {g.diff.connections.get(id)?.base ?? 0}→{g.diff.connections.get(id)?.other ?? 0}
+            </span>
+          )}
           {g.live && (
             // Re-keyed on every crossing while the job runs: the count flashes as data flows. Only
             // this small label repaints (an animated path would repaint the whole edge layer).

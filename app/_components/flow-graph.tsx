@@ -11,7 +11,7 @@ import { LayoutCache, type LayoutStorage, NODE_WIDTH, type Placed } from "@/lib/
 import { FIT_MAX_ZOOM, fitViewport, focusViewport, MIN_ZOOM } from "@/lib/client/viewport";
 import type { Breakpoint, FlowDetail } from "@/lib/wire";
 import { CountEdge, type CountEdgeType } from "./count-edge";
-import { GraphContext, type GraphContextValue } from "./graph-context";
+import { GraphContext, type GraphContextValue, type GraphDiff } from "./graph-context";
 import { RoutineNode, type RoutineNodeType } from "./routine-node";
 
 const nodeTypes = { routine: RoutineNode };
@@ -33,7 +33,9 @@ const proOptions = { hideAttribution: true };
 const smallViewport = { x: 0, y: 0, zoom: 0.2 };
 const normalViewport = { x: 0, y: 0, zoom: 1 };
 
-export interface FlowGraphProps extends Omit<GraphContextValue, "routineBreakpoints" | "connectionBreakpoints" | "readOnly"> {
+export interface FlowGraphProps extends Omit<GraphContextValue, "routineBreakpoints" | "connectionBreakpoints" | "readOnly" | "diff"> {
+  /** The run diff page: each node coloured by its difference between two runs. */
+  diff?: GraphDiff | null;
   /** Breakpoints are shown but cannot be changed (a job drawn from its recorded flow). */
   readOnly?: boolean;
   flow: FlowDetail;
@@ -99,7 +101,7 @@ function ViewportController({ focus, positions }: { focus?: FocusRequest; positi
 }
 
 function FlowGraphView(props: FlowGraphProps) {
-  const { flow, breakpoints, focus, overview, readOnly = false, ...handlers } = props;
+  const { flow, breakpoints, focus, overview, readOnly = false, diff = null, ...handlers } = props;
   const positions = useMemo(() => layouts.get(flow), [flow]);
   const nodes = useMemo<RoutineNodeType[]>(
     () =>
@@ -134,6 +136,7 @@ function FlowGraphView(props: FlowGraphProps) {
       live,
       selected,
       readOnly,
+      diff,
       onSelect: (id) => latest.current.onSelect(id),
       onToggleBreakpoint: (id) => latest.current.onToggleBreakpoint(id),
       onEditBreakpoint: (id) => latest.current.onEditBreakpoint(id),
@@ -142,7 +145,7 @@ function FlowGraphView(props: FlowGraphProps) {
       routineBreakpoints: byKey(breakpoints, (b) => (b.type !== "connection" ? b.routine_id : null)),
       connectionBreakpoints: byKey(breakpoints, (b) => (b.type === "connection" ? b.connection : null)),
     }),
-    [breakpoints, selected, live, readOnly],
+    [breakpoints, selected, live, readOnly, diff],
   );
   return (
     <GraphContext.Provider value={ctx}>
@@ -181,5 +184,5 @@ function FlowGraphView(props: FlowGraphProps) {
  */
 export const FlowGraph = memo(
   FlowGraphView,
-  (a, b) => a.flow === b.flow && a.breakpoints === b.breakpoints && a.live === b.live && a.selected === b.selected && a.focus === b.focus && a.overview === b.overview && a.readOnly === b.readOnly,
+  (a, b) => a.flow === b.flow && a.breakpoints === b.breakpoints && a.live === b.live && a.selected === b.selected && a.focus === b.focus && a.overview === b.overview && a.readOnly === b.readOnly && a.diff === b.diff,
 );

@@ -10,7 +10,14 @@ import { createContext, useContext } from "react";
 import type { StoreApi } from "zustand";
 import { useStore } from "zustand";
 import type { JobLiveState } from "@/lib/client/live-store";
-import type { Breakpoint } from "@/lib/wire";
+import type { Breakpoint, DiffKind } from "@/lib/wire";
+
+/** The run diff page's colouring: per routine its kind and counts, the first divergence, per connection both counts. */
+export interface GraphDiff {
+  routines: Map<string, { diff: DiffKind; base: number; other: number }>;
+  firstDivergence: string | null;
+  connections: Map<string, { base: number; other: number }>;
+}
 
 export interface GraphContextValue {
   live: StoreApi<JobLiveState> | null;
@@ -22,6 +29,8 @@ export interface GraphContextValue {
    * flow is not served, or has changed since): the dots only show what is set.
    */
   readOnly: boolean;
+  /** Set on the run diff page: nodes and edges show the difference of two runs instead of one job. */
+  diff?: GraphDiff | null;
   onSelect(routineId: string): void;
   onToggleBreakpoint(routineId: string): void;
   onEditBreakpoint(routineId: string): void;

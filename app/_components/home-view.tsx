@@ -1,6 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { Lineage } from "./lineage";
 import type { JobSummary } from "@/lib/wire";
 import { queries } from "./queries";
 import { formatMs, StatusBadge, timeAgo } from "./status-badge";
@@ -73,6 +74,7 @@ export function JobTable({ jobs }: { jobs: JobSummary[] }) {
               <Link href={`/jobs/${encodeURIComponent(j.job_id)}`} className="mono">
                 {j.job_id}
               </Link>
+              <Lineage from={j.forked_from} />
             </td>
             <td className="mono">{j.flow_id}</td>
             <td>

@@ -11,6 +11,8 @@ import { CallStackPanel } from "./call-stack-panel";
 import { DebugToolbar } from "./debug-toolbar";
 import { DevReloadNotice } from "./dev-reload";
 import { EventLog } from "./event-log";
+import { CompareWith, Lineage } from "./lineage";
+import { ForkDialog, type ForkTarget } from "./fork-dialog";
 import { FlowGraph } from "./flow-graph";
 import { MetricsPanel } from "./metrics-panel";
 import { NodeIoPanel } from "./node-io-panel";
@@ -18,13 +20,18 @@ import { PayloadViewer } from "./payload-viewer";
 import { RoutinePanel } from "./routine-panel";
 import { RoutineSearch } from "./routine-search";
 import { formatMs, StatusBadge } from "./status-badge";
+import { LaneView, TimelineBar, TravelPanel } from "./timeline-bar";
 import { type JobDebuggerController, useJobDebugger } from "./use-job-debugger";
+import { useTimeline } from "./use-timeline";
 import { VariablesPanel } from "./variables-panel";
 import { WatchPanel } from "./watch-panel";
 
 export function JobDebugger({ jobId }: { jobId: string }) {
   const d = useJobDebugger(jobId);
-  const [bottomTab, setBottomTab] = useState<"log" | "metrics">("log");
+  const [bottomTab, setBottomTab] = useState<"log" | "metrics" | "lanes">("log");
+  const t = useTimeline(d.store);
+  /** The activation "re-run from here" was asked on (the fork dialog is open while set). */
+  const [forking, setForking] = useState<ForkTarget | null>(null);
   const [overview, setOverview] = useState<HTMLDivElement | null>(null);
 
   if (d.job.error) {
@@ -55,6 +62,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
             </span>
           ))}
         <StatusBadge status={d.status} testId="job-status" />
+        <Lineage from={d.job.data?.forked_from} />
         {d.metrics && (
           <span className="muted small">
             {formatMs(d.metrics.duration_ms)} · {d.metrics.total_events} events
@@ -76,6 +84,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
           <span className="tool-icon">↻</span>
           <span className="tool-label">Run again</span>
         </button>
+        {d.flowId && <CompareWith jobId={jobId} flowId={d.flowId} />}
         <span className="spacer" />
         <DebugToolbar status={d.status} busy={d.busy} stepEnded={d.stepEnded} onAction={d.act} />
         <span className={`live live-${d.connection}`} data-testid="live-status" data-state={d.connection} title="Live updates">
@@ -130,6 +139,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
             )}
             {d.editing && <FlowBreakpointEditor target={d.editing} flow={d.flow} breakpoints={d.breakpoints} onClose={() => d.setEditing(null)} onRunTo={d.runTo} />}
           </div>
+          <TimelineBar t={t} />
           <div className="bottom-dock">
             <div className="tabs" role="tablist">
               <button type="button" role="tab" aria-selected={bottomTab === "log"} className={bottomTab === "log" ? "on" : ""} onClick={() => setBottomTab("log")}>
@@ -138,8 +148,11 @@ export function JobDebugger({ jobId }: { jobId: string }) {
               <button type="button" role="tab" aria-selected={bottomTab === "metrics"} className={bottomTab === "metrics" ? "on" : ""} data-testid="tab-metrics" onClick={() => setBottomTab("metrics")}>
                 Metrics
               </button>
+              <button type="button" role="tab" aria-selected={bottomTab === "lanes"} className={bottomTab === "lanes" ? "on" : ""} data-testid="tab-lanes" onClick={() => setBottomTab("lanes")}>
+                Lanes
+              </button>
             </div>
-            {bottomTab === "log" ? <EventLog store={d.store} onOpen={d.openEvent} /> : <MetricsPanel metrics={d.metrics} />}
+            {bottomTab === "log" ? <EventLog store={d.store} onOpen={d.openEvent} /> : bottomTab === "lanes" ? <LaneView t={t} /> : <MetricsPanel metrics={d.metrics} />}
           </div>
         </div>
         <aside className="side">
@@ -148,15 +161,17 @@ export function JobDebugger({ jobId }: { jobId: string }) {
             {/* The minimap lives here, beside the graph: over it, it would hide nodes. */}
             <div className="overview" ref={setOverview} data-testid="graph-overview" />
           </div>
+          <TravelPanel jobId={jobId} t={t} onFork={setForking} />
           <CallStackPanel jobId={jobId} pausedAt={d.pausedAt} frame={d.frame} onFrame={d.showFrame} />
           <VariablesPanel jobId={jobId} pausedAt={d.pausedAt} frame={d.frame} />
           <RoutinePanel store={d.store} flow={d.flow} metrics={d.metrics} />
-          <NodeIoPanel jobId={jobId} store={d.store} final={d.final} sharedData={d.job.data?.shared_data} onOpen={d.openEvent} />
+          <NodeIoPanel jobId={jobId} store={d.store} final={d.final} sharedData={d.job.data?.shared_data} onOpen={d.openEvent} onFork={setForking} />
           <WatchPanel jobId={jobId} pausedAt={d.pausedAt} />
           <BreakpointsPanel breakpoints={d.breakpoints} onSelect={d.showRoutine} onEdit={d.setEditing} readOnly={d.readOnly} />
         </aside>
       </div>
       <DevReloadNotice flowId={d.flowId} scope="job" />
+      {forking && <ForkDialog jobId={jobId} target={forking} onClose={() => setForking(null)} />}
       {d.viewing !== null && <PayloadViewer key={d.viewing} jobId={jobId} seq={d.viewing} onClose={d.closeViewer} />}
     </div>
   );

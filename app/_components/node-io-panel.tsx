@@ -9,6 +9,7 @@ import { useMemo, useState } from "react";
 import { useStore } from "zustand";
 import type { JobLiveStore } from "@/lib/client/live-store";
 import type { PayloadRow } from "@/lib/wire";
+import type { ForkTarget } from "./fork-dialog";
 import { JsonTree } from "./json-tree";
 import { budgetNote, formatBytes } from "./payload-viewer";
 import { queries } from "./queries";
@@ -21,9 +22,11 @@ export interface NodeIoPanelProps {
   /** The job's shared data as its last snapshot has it. */
   sharedData: Record<string, unknown> | undefined;
   onOpen(seq: number): void;
+  /** "Re-run from here" on an input row: its activation, to fork from. */
+  onFork?(target: ForkTarget): void;
 }
 
-export function NodeIoPanel({ jobId, store, final, sharedData, onOpen }: NodeIoPanelProps) {
+export function NodeIoPanel({ jobId, store, final, sharedData, onOpen, onFork }: NodeIoPanelProps) {
   const routineId = useStore(store, (s) => s.selectedRoutine);
   const io = useInfiniteQuery(queries.io(jobId, routineId, !final));
   const pages = io.data?.pages;
@@ -46,7 +49,7 @@ export function NodeIoPanel({ jobId, store, final, sharedData, onOpen }: NodeIoP
       {rows.length > 0 && (
         <ul className="io-list">
           {rows.map((row) => (
-            <IoRow key={row.seq} row={row} onOpen={onOpen} />
+            <IoRow key={row.seq} row={row} onOpen={onOpen} onFork={onFork} />
           ))}
         </ul>
       )}
@@ -65,7 +68,7 @@ export function NodeIoPanel({ jobId, store, final, sharedData, onOpen }: NodeIoP
   );
 }
 
-function IoRow({ row, onOpen }: { row: PayloadRow; onOpen(seq: number): void }) {
+function IoRow({ row, onOpen, onFork }: { row: PayloadRow; onOpen(seq: number): void; onFork?(target: ForkTarget): void }) {
   const [open, setOpen] = useState(false);
   const size = useMemo(() => (JSON.stringify(row.payload) ?? "").length, [row.payload]);
   const input = row.kind === "input";
@@ -84,6 +87,20 @@ function IoRow({ row, onOpen }: { row: PayloadRow; onOpen(seq: number): void }) 
         <button type="button" className="icon" aria-label={`Open payload #${row.seq} as JSON`} title="Open as JSON (copyable)" data-testid="node-io-open" onClick={() => onOpen(row.seq)}>
           ⤢
         </button>
+        {input && onFork && (
+          <button
+            type="button"
+            className="icon"
+            data-testid="fork-from-here"
+            data-seq={row.seq}
+            disabled={row.truncated}
+            aria-label={`Re-run from activation #${row.seq}`}
+            title={row.truncated ? "Only a preview of this input is kept: it cannot be re-run as recorded" : "Re-run from here: a new job beginning with this activation (input editable)"}
+            onClick={() => onFork({ fromSeq: row.seq, routineId: row.routine_id, slotName: row.slot_name, input: row.payload })}
+          >
+            ↻
+          </button>
+        )}
       </div>
       {open && (
         <div className="io-body" data-testid="node-io-payload">

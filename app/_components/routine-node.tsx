@@ -23,20 +23,25 @@ function RoutineNodeView({ data, positionAbsoluteX, positionAbsoluteY }: NodePro
   const g = useGraph();
   const live = useLive((s) => s.view.routines[id], undefined);
   const paused = useLive((s) => (s.view.pausedAt?.routine_id === id ? s.view.pausedAt : null), null);
+  // Time travel: the node whose event the timeline is on.
+  const travelActive = useLive((s) => s.travel?.active === id, false);
   const hasJob = g.live !== null;
   const rows = Math.max(routine.slots.length, routine.events.length, 1);
   const lowDetail = useLowDetail(positionAbsoluteX, positionAbsoluteY, NODE_WIDTH, nodeHeight(rows));
   const bps = g.routineBreakpoints.get(id) ?? [];
   const active = bps.some((b) => b.enabled);
   const conditional = bps.some((b) => b.condition || b.hit_condition || b.log_message || b.type === "error" || b.type === "event");
+  const diff = g.diff?.routines.get(id) ?? null;
+  const divergence = g.diff?.firstDivergence === id;
   const status = paused ? "paused" : (live?.status ?? "pending");
   const avg = live ? averageMs(live) : null;
   const activations = live?.activations ?? 0;
   const errors = live?.errors ?? 0;
   return (
     <div
-      className={`rnode status-${hasJob ? status : "idle"}${g.selected === id ? " selected" : ""}`}
+      className={`rnode status-${hasJob ? status : "idle"}${g.selected === id ? " selected" : ""}${travelActive ? " travel-active" : ""}${g.diff ? ` diff-${diff?.diff ?? "none"}` : ""}${divergence ? " diverges" : ""}`}
       data-routine-id={id}
+      data-travel-active={travelActive ? "true" : undefined}
       style={{ height: nodeHeight(rows) }}
       title={paused ? paused.description : undefined}
     >
@@ -92,7 +97,22 @@ function RoutineNodeView({ data, positionAbsoluteX, positionAbsoluteY }: NodePro
           </div>
         ))}
       </div>
-      {!hasJob && !lowDetail && (
+      {g.diff && (
+        <div className="rnode-foot" data-testid={`diff-node-${id}`} data-diff={diff?.diff ?? "none"}>
+          <span className={`badge diff-badge diff-${diff?.diff ?? "none"}`}>{diff?.diff ?? "not compared"}</span>
+          {diff && (
+            <span className="stat" title="activations: base → other">
+              ▶ {diff.base} → {diff.other}
+            </span>
+          )}
+          {divergence && (
+            <span className="stat diverges-mark" data-testid={`diverges-${id}`} title="The first divergence">
+              ⚑ first divergence
+            </span>
+          )}
+        </div>
+      )}
+      {!hasJob && !g.diff && !lowDetail && (
         <div className="rnode-foot config" title={JSON.stringify(routine.config)}>
           {configSummary(routine.config)}
         </div>

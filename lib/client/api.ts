@@ -11,6 +11,7 @@ import {
   type BreakpointPatch,
   type ErrorKind,
   fillPath,
+  type ForkRequest,
   type JobStatus,
   type RouteAnswer,
   type RouteBodyInput,
@@ -149,4 +150,11 @@ export const api = {
     call("putVariable", { params: { job_id: jobId, variable: name }, body: { value, scope } }),
   callStack: (jobId: string) => call("callStack", { params: { job_id: jobId } }),
   evaluate: (jobId: string, expression: string) => call("evaluate", { params: { job_id: jobId }, body: { expression } }),
+  /** The job as it stood right after event `atSeq`. */
+  stateAt: (jobId: string, atSeq: number) => call("jobStateAt", { params: { job_id: jobId }, query: { at_seq: atSeq } }),
+  /** A new job of the same flow, beginning with the activation at `from_seq` (the original is never changed). */
+  fork: (jobId: string, body: ForkRequest) => call("forkJob", { params: { job_id: jobId }, body }),
+  /** Two runs of one flow compared, with their first divergence. */
+  diff: (base: string, other: string) => call("jobDiff", { query: { base, other } }),
 };
+

@@ -5,6 +5,7 @@
  */
 import { createStore, type StoreApi } from "zustand/vanilla";
 import { applyEvents, emptyRunState, isFinal, reconcileWithSnapshot, type RunState, type SnapshotCounts } from "./run-state";
+import type { ActivationSpan } from "./timeline";
 import type { SessionSnapshot, TraceEvent } from "../wire";
 
 export type ConnectionState = "connected" | "reconnecting" | "offline";
@@ -34,6 +35,13 @@ export interface JobLiveState {
   eventCount: number;
   log: TraceEvent[];
   selectedRoutine: string | null;
+  /**
+   * Time travel: the job as it stood after event `seq`, shown in `view` instead of the live run
+   * while set (null: live).
+   */
+  travel: Travel | null;
+  /** Shows the job at a past seq (null: back to live, the view follows the run again). */
+  setTravel(travel: Travel | null): void;
   /** Events of the job, in any order and with overlaps: each is logged and applied once. */
   applyEvents(events: readonly TraceEvent[]): void;
   /** A job snapshot (GET /api/jobs/{id}), whenever it arrives: see reconcileWithSnapshot. */
@@ -45,6 +53,18 @@ export interface JobLiveState {
 
 export type JobLiveStore = StoreApi<JobLiveState>;
 
+/** Where the timeline is: what the graph shows instead of the live run, and what the panels read. */
+export interface Travel {
+  seq: number;
+  /** The run state after event `seq` (folded from the trace, or the server's). */
+  state: RunState;
+  /** The routine whose event `seq` is (highlighted on the graph). */
+  active: string | null;
+  event: TraceEvent | null;
+  /** The activation event `seq` belongs to, if any. */
+  activation: ActivationSpan | null;
+}
+
 export function createJobLiveStore(jobId: string): JobLiveStore {
   let viewTimer: ReturnType<typeof setTimeout> | null = null;
   let viewAt = Number.NEGATIVE_INFINITY;
@@ -52,7 +72,9 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
     if (viewTimer !== null) clearTimeout(viewTimer);
     viewTimer = null;
     viewAt = Date.now();
-    const { run, view } = store.getState();
+    const { run, view, travel } = store.getState();
+    // While travelling the graph shows the past; the live run goes on underneath.
+    if (travel) return;
     if (view !== run) store.setState({ view: run });
   };
   /** After `run` changed: the view follows now (a stop or a resume) or on the next refresh. */
@@ -76,6 +98,14 @@ export function createJobLiveStore(jobId: string): JobLiveStore {
     eventCount: 0,
     log: [],
     selectedRoutine: null,
+    travel: null,
+    setTravel(travel) {
+      if (travel) {
+        set({ travel, view: travel.state });
+      } else if (get().travel) {
+        set({ travel: null, view: get().run });
+      }
+    },
     applyEvents(batch) {
       const { run } = get();
       let log = get().log;
