@@ -57,10 +57,11 @@ export class Timeline {
   ) {
     this.events = events;
     this.firstSeq = events[0]?.seq ?? 1;
-    // Open activations per routine: an emit or an end belongs to the newest open one (exact for
-    // sequential runs; in a concurrent run two activations of one routine can overlap, and the
-    // trace does not say which emitted — the state API does).
+    // An emit or an end belongs to the activation its `activation_id` names; events recorded
+    // without one (older history) go to the newest open activation of their routine (exact for
+    // sequential runs only: in a concurrent run two activations of one routine can overlap).
     const open = new Map<string, ActivationSpan[]>();
+    const byId = new Map<number, ActivationSpan>();
     for (const ev of events) {
       const r = ev.routine_id;
       if (!r) continue;
@@ -78,18 +79,23 @@ export class Timeline {
         this.activations.push(span);
         this.starts.push(ev.seq);
         this.owner.set(ev.seq, span);
+        if (typeof ev.data.activation_id === "number") byId.set(ev.data.activation_id, span);
         const list = open.get(r);
         if (list) list.push(span);
         else open.set(r, [span]);
       } else if (ev.event_type === "event_emit" || ev.event_type === "routine_complete" || ev.event_type === "routine_error" || ev.event_type === "breakpoint_hit" || ev.event_type === "log") {
-        const span = open.get(r)?.at(-1);
+        const id = ev.data.activation_id;
+        const list = open.get(r);
+        const span = typeof id === "number" ? byId.get(id) : list?.at(-1);
         if (!span) continue;
         this.owner.set(ev.seq, span);
         if (ev.event_type === "routine_complete" || ev.event_type === "routine_error") {
           span.endSeq = ev.seq;
           span.endMs = Date.parse(ev.timestamp);
           span.outcome = ev.event_type === "routine_complete" ? "completed" : "error";
-          open.get(r)?.pop();
+          if (typeof id === "number") byId.delete(id);
+          const at = list ? list.lastIndexOf(span) : -1;
+          if (at >= 0) list?.splice(at, 1);
         }
       }
     }

@@ -59,6 +59,24 @@ describe("timeline: the job folded as of any seq", () => {
     expect(lanes[1]?.spans.length).toBe(400 + 134);
   });
 
+  it("in a concurrent run, emits and ends go to the activation their activation_id names, not the newest open one", () => {
+    const ev = (seq: number, event_type: TraceEventType, data: Record<string, unknown>): TraceEvent => ({
+      event_id: `c${seq}`, seq, job_id: "j", flow_id: "f", routine_id: event_type === "job_started" ? null : "w", event_type,
+      timestamp: new Date(1_700_000_000_000 + seq).toISOString(), data, duration: null, status: null,
+    });
+    const c = new Timeline([
+      ev(1, "job_started", { shared_data: {} }),
+      ev(2, "routine_start", { slot_name: "in", activation_id: 10, payload: { n: 1 } }),
+      ev(3, "routine_start", { slot_name: "in", activation_id: 11, payload: { n: 2 } }),
+      // The first one emits and ends while the second still runs.
+      ev(4, "event_emit", { event_name: "out", targets: [], activation_id: 10, payload: { n: 1 } }),
+      ev(5, "routine_complete", { slot_name: "in", activation_id: 10 }),
+      ev(6, "routine_complete", { slot_name: "in", activation_id: 11 }),
+    ]);
+    expect(c.activationAt(4)).toMatchObject({ startSeq: 2, endSeq: 5 });
+    expect(c.activationAt(6)).toMatchObject({ startSeq: 3, endSeq: 6 });
+  });
+
   it("a trace whose first events are gone folds from the server's state before them, and nothing without it", () => {
     const from = 1001;
     const held = events.slice(from - 1);
