@@ -6,6 +6,12 @@
  * waits between them, and a click on a bar moves the timeline there.
  */
 import { type APIRequestContext, expect, type Page, test } from "@playwright/test";
+import { clearFlowBreakpoints } from "./helpers";
+
+// Flow breakpoints another spec left on the demos would hold these jobs.
+test.beforeEach(async ({ request }) => {
+  await clearFlowBreakpoints(request);
+});
 
 interface Ev {
   seq: number;
