@@ -145,6 +145,9 @@ test("scrub back to process, fork it with an edited payload, and diff the two ru
   // The fork shows in the job list with its lineage.
   await page.goto("/jobs");
   await expect(page.getByTestId(`job-row-${fork}`).getByTestId("forked-from")).toHaveAttribute("data-job-id", origin);
+  // And the origin's view names its fork.
+  await page.goto(`/jobs/${origin}`);
+  await expect(page.getByTestId("forks-of").getByTestId("fork-link")).toHaveAttribute("data-job-id", fork);
 });
 
 test("the diff page says what is wrong in place: an unknown job", async ({ page, request }) => {

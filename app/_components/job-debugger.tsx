@@ -11,7 +11,7 @@ import { CallStackPanel } from "./call-stack-panel";
 import { DebugToolbar } from "./debug-toolbar";
 import { DevReloadNotice } from "./dev-reload";
 import { EventLog } from "./event-log";
-import { CompareWith, Lineage } from "./lineage";
+import { CompareWith, ForksOf, Lineage } from "./lineage";
 import { ForkDialog, type ForkTarget } from "./fork-dialog";
 import { FlowGraph } from "./flow-graph";
 import { MetricsPanel } from "./metrics-panel";
@@ -63,6 +63,7 @@ export function JobDebugger({ jobId }: { jobId: string }) {
           ))}
         <StatusBadge status={d.status} testId="job-status" />
         <Lineage from={d.job.data?.forked_from} />
+        {d.flowId && <ForksOf jobId={jobId} flowId={d.flowId} />}
         {d.metrics && (
           <span className="muted small">
             {formatMs(d.metrics.duration_ms)} · {d.metrics.total_events} events

@@ -20,6 +20,30 @@ export function Lineage({ from }: { from: ForkedFrom | null | undefined }) {
   );
 }
 
+/**
+ * The forks of this job among its flow's recent runs (the origin's side of the lineage), each
+ * linking to the fork; nothing when it has none.
+ */
+export function ForksOf({ jobId, flowId }: { jobId: string; flowId: string }) {
+  const jobs = useQuery(queries.jobs({ flow_id: flowId, limit: 50 }, 0));
+  const forks = (jobs.data?.jobs ?? []).filter((j) => j.forked_from?.job_id === jobId);
+  if (forks.length === 0) return null;
+  return (
+    <span className="lineage small" data-testid="forks-of" data-count={forks.length}>
+      forks:{" "}
+      {forks.map((j, i) => (
+        <span key={j.job_id}>
+          {i > 0 ? ", " : ""}
+          <Link href={`/jobs/${encodeURIComponent(j.job_id)}`} className="mono" data-testid="fork-link" data-job-id={j.job_id}>
+            {j.job_id}
+          </Link>{" "}
+          (#{j.forked_from?.seq})
+        </span>
+      ))}
+    </span>
+  );
+}
+
 /** The diff page of two jobs: `base` is the reference, `other` the run looked at. */
 export const diffHref = (base: string, other: string): string => `/jobs/diff?base=${encodeURIComponent(base)}&other=${encodeURIComponent(other)}`;
 

@@ -217,7 +217,13 @@ process.on("SIGTERM", () => server.close().finally(() => process.exit(0)));
 describe("the routilux command, installed", () => {
   let dev: ChildProcess | null = null;
   afterAll(() => {
-    dev?.kill("SIGTERM");
+    if (dev?.pid !== undefined && dev.exitCode === null) {
+      try {
+        process.kill(-dev.pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    }
   });
 
   it("init scaffolds a starter; run runs its example and exits 0, a failing flow exits 1", async () => {
@@ -254,7 +260,8 @@ export default defineConfig({ flows: [boom] });
 
   it("dev serves the project's flows to the debugger, reloads an edited routine in the same process, and keeps the last good version on a syntax error", async () => {
     const port = await freePort();
-    dev = spawn(NPX, ["--no", "routilux", "dev", "--port", String(port)], { cwd: pkg.project, env, stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group: npx starts the command as a child, and ending npx alone leaves it running.
+    dev = spawn(NPX, ["--no", "routilux", "dev", "--port", String(port)], { cwd: pkg.project, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let out = "";
     dev.stdout?.on("data", (d) => {
       out += String(d);
