@@ -12,6 +12,7 @@ import { initProject } from "./init";
 import { CommandFailed, packageRoot, ProjectLoadError, UsageError } from "./load";
 import { runFlow } from "./run";
 import { serve } from "./serve";
+import { work } from "./worker";
 
 /** Set by dev and start: the process keeps serving after the command returns. */
 let serving = false;
@@ -34,7 +35,8 @@ function serveCommand(name: "dev" | "start", description: string): Command {
     .option("--host <host>", "interface to listen on (default: 127.0.0.1)")
     .option("--db <path>", "history database file, or :memory: (default: .routilux/history.db beside the config)")
     .option("--no-history", "keep no history (jobs are forgotten at exit)")
-    .action(async (entry: string | undefined, opts: { port?: string; host?: string; db?: string; history: boolean }) => {
+    .option("--redis <url>", "run jobs on a cluster's workers (routilux worker) through this Redis (default: ROUTILUX_REDIS_URL)")
+    .action(async (entry: string | undefined, opts: { port?: string; host?: string; db?: string; history: boolean; redis?: string }) => {
       await serve(entry, opts, name);
       serving = true;
     });
@@ -58,6 +60,17 @@ function program(): Command {
       .option("--json", "print the job snapshot as JSON instead of the summary")
       .action(async (flow: string, entry: string | undefined, opts: { entry?: string; params?: string; json?: boolean }) => {
         process.exitCode = await runFlow(flow, entry, opts);
+      }),
+  );
+  cli.addCommand(
+    new Command("worker")
+      .description("run jobs for a cluster: take the jobs that `routilux start --redis` servers queue, with your flows")
+      .argument("[entry]", ENTRY_HELP)
+      .option("--redis <url>", "the cluster's Redis (default: ROUTILUX_REDIS_URL)")
+      .option("-c, --concurrency <n>", "jobs run at once (default 8; a job held by the debugger takes one)")
+      .action(async (entry: string | undefined, opts: { redis?: string; concurrency?: string }) => {
+        await work(entry, opts);
+        serving = true;
       }),
   );
   cli.addCommand(

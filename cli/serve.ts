@@ -16,6 +16,8 @@ export interface ServeOptions {
   db?: string;
   /** false with --no-history */
   history: boolean;
+  /** A cluster's Redis: jobs run on its workers. */
+  redis?: string;
 }
 
 /** `--port` as a number, or a usage error. */
@@ -58,7 +60,7 @@ export async function serve(entry: string | undefined, opts: ServeOptions, mode:
   const database = historyPath(opts, first?.config.database, root);
   let server: RunningServer;
   try {
-    server = await createServer({ flows: first?.flows ?? [], demos: false, port, hostname: opts.host, database, dir: packageRoot(), dev: false });
+    server = await createServer({ flows: first?.flows ?? [], demos: false, port, hostname: opts.host, database, dir: packageRoot(), dev: false, ...(opts.redis !== undefined ? { redis: opts.redis } : {}) });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === "EADDRINUSE") throw new CommandFailed(`Port ${port ?? process.env.PORT ?? 8765} is in use (another routilux dev?): choose another with --port`);

@@ -84,8 +84,8 @@ export const RULES: readonly AreaRule[] = [
   { area: "app", internal: ["app", "lib/client", "lib/wire"], except: ["app/api"], packages: { deny: BROWSER_DENY }, typesFrom: ["next"] },
   // The server ships without the UI and without examples.
   { area: "server", internal: ["server", "lib"], except: ["lib/client"], packages: "any" },
-  // The command line: the public API and the server entry (what the package exports), nothing of the UI.
-  { area: "cli", internal: ["cli", "lib", "server/main.ts"], except: ["lib/client"], packages: "any", computedImports: true },
+  // The command line: the public API and the server and worker entries (what the package exports), nothing of the UI.
+  { area: "cli", internal: ["cli", "lib", "server/main.ts", "server/cluster/worker-main.ts"], except: ["lib/client"], packages: "any", computedImports: true },
   // Examples use only what a user of the package would.
   { area: "examples", internal: ["lib/index.ts", "server/main.ts"], packages: "any" },
   TESTING_AREA("scripts"),

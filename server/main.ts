@@ -10,6 +10,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { dirname, join } from "node:path";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { createAdapter } from "@socket.io/redis-streams-adapter";
 import next from "next";
 import { DEFAULT_PAYLOAD_BUDGET_BYTES, type Flow, type JobBudgetSettings, Runtime, setRuntime } from "../lib";
 import { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, HistoryInUseError, HistoryUnusableError } from "../lib/persistence";
@@ -20,6 +21,7 @@ import { gate } from "./http-gate";
 import { demoFlows, registerDemoTypes } from "./demos";
 import { attachRawWebSockets, rejectUpgrade } from "./ws/raw";
 import { attachSocketIo } from "./ws/socket-io";
+import { type ClusterClient, joinCluster } from "./cluster/control-plane";
 
 /** What createServer throws when another server holds the history file (code HISTORY_IN_USE). */
 export { HistoryInUseError, HistoryUnusableError } from "../lib/persistence";
@@ -63,6 +65,12 @@ export interface ServerOptions extends AccessOptions {
   /** Trace events kept per job (default 1,000; env ROUTILUX_MAX_EVENTS_PER_JOB): states at a seq and forks need them. */
   maxEventsPerJob?: number;
   dev?: boolean;
+  /**
+   * Redis of a cluster (default: ROUTILUX_REDIS_URL): jobs are queued for workers
+   * (`routilux worker`), which run them; this server relays their requests and debug commands,
+   * fans out their events and writes their history. Without it everything runs in this process.
+   */
+  redis?: string;
   /** Where the Next app and its build are (default: this package's own folder). */
   dir?: string;
 }
@@ -120,6 +128,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     runtime.close();
     throw err;
   }
+  const redisUrl = options.redis ?? (process.env.ROUTILUX_REDIS_URL || undefined);
+  let cluster: ClusterClient | null = null;
+  if (redisUrl !== undefined) {
+    try {
+      cluster = await joinCluster(runtime, { redisUrl, ...(envInt("ROUTILUX_WORKER_LOST_MS") !== undefined ? { lostAfterMs: envInt("ROUTILUX_WORKER_LOST_MS") } : {}) });
+    } catch (err) {
+      runtime.close();
+      await app.close().catch(() => {});
+      throw err;
+    }
+  }
   const handle = app.getRequestHandler();
   const raw = attachRawWebSockets(runtime);
 
@@ -133,7 +152,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   });
   // socket.io (engine.io) claims /socket.io/ requests and upgrades itself; attached after the
   // request listener above, which it wraps.
-  const sio = attachSocketIo(httpServer, runtime, (req) => refuseHandshake(req, policy)?.message ?? null);
+  // Several servers of a cluster share socket.io's rooms and broadcasts through Redis streams.
+  const sio = attachSocketIo(httpServer, runtime, (req) => refuseHandshake(req, policy)?.message ?? null, cluster ? createAdapter(cluster.redis) : undefined);
   httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path.startsWith("/socket.io/")) return; // engine.io's own upgrade listener has it
@@ -158,6 +178,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     });
   } catch (err) {
     raw.close();
+    await cluster?.close();
     runtime.close();
     await sio.close().catch(() => {});
     await app.close().catch(() => {});
@@ -174,6 +195,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     close: async () => {
       raw.close();
       httpServer.closeAllConnections();
+      await cluster?.close();
       runtime.close(); // writes the pending history batch first: the exit timer may cut what follows
       await sio.close(); // also closes the HTTP server
     },
@@ -196,7 +218,7 @@ export function packageRoot(): string {
   }
 }
 
-function envInt(name: string): number | undefined {
+export function envInt(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return undefined;
   const n = Number(raw);
@@ -205,7 +227,7 @@ function envInt(name: string): number | undefined {
 }
 
 /** The server-wide job budgets set in the environment; 0 turns a budget off. */
-function jobBudgetsFromEnv(): JobBudgetSettings {
+export function jobBudgetsFromEnv(): JobBudgetSettings {
   const out: JobBudgetSettings = {};
   const read = (name: string): number | null | undefined => {
     const n = envInt(name);

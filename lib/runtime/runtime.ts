@@ -29,8 +29,11 @@ import { type HealthCheck, LoopDelayMonitor } from "./health";
 import { diffRuns } from "./run-diff";
 import { readRun } from "./run-source";
 import type { JobDiff } from "../wire/timetravel";
+import type { JobRunning } from "../wire/sockets";
+import type { RemoteJobs, StartedJob } from "./remote";
 
 export type { JobSummary } from "../persistence";
+export type { RelayedAnswer, RelayedRequest, RemoteJobs, StartedJob } from "./remote";
 export type { StartJobRequest } from "../wire/requests";
 
 export interface RuntimeOptions {
@@ -115,7 +118,7 @@ export class Runtime {
   readonly registry: RoutineRegistry;
   readonly monitoring: MonitoringRegistry;
   private readonly flowMap = new Map<string, Flow>();
-  private readonly flowListeners = new Set<(flowId: string, job: Job) => void>();
+  private readonly flowListeners = new Set<(flowId: string, jobId: string) => void>();
   /** Durable history, when the runtime was given a database. */
   readonly persistence: Persistence | null = null;
   /** Flows created over HTTP (saved in the database); code flows are re-registered by their program. */
@@ -133,6 +136,9 @@ export class Runtime {
   readonly jobBudgets: Readonly<JobBudgetSettings>;
   /** Folds of recently scrubbed jobs (state at a seq, forks). */
   readonly stateAtCache = new StateAtCache();
+  /** Jobs running on a cluster's workers (a server with Redis configured); null: everything runs here. */
+  remote: RemoteJobs | null = null;
+  private readonly remoteSessionListeners = new Set<(jobId: string, session: SessionSnapshot) => void>();
 
   constructor(options: RuntimeOptions = {}) {
     this.registry = options.registry ?? routineRegistry;
@@ -443,7 +449,7 @@ export class Runtime {
 
   /** Whether the job is known, live or restored from history. */
   hasJob(jobId: string): boolean {
-    return this.monitoring.jobStore.has(jobId) || (this.persistence?.archive.has(jobId) ?? false);
+    return this.monitoring.jobStore.has(jobId) || (this.persistence?.archive.has(jobId) ?? false) || this.remote?.summary(jobId) !== undefined;
   }
 
   /** The job's list entry (live or restored); unknown → not_found. */
@@ -452,13 +458,17 @@ export class Runtime {
     if (job) return summaryOf(job);
     const archived = this.persistence?.archive.get(jobId);
     if (archived) return archived.summary;
+    const remote = this.remote?.summary(jobId);
+    if (remote) return remote;
     throw new MonitoringError("not_found", "JOB_NOT_FOUND", `Job '${jobId}' not found`);
   }
 
-  /** Jobs newest first: this process's, then those restored from history (all older). */
+  /** Jobs newest first: this process's, the cluster's workers' (if any), then those in history. */
   listJobs(query: JobListRequest = {}): { jobs: JobSummary[]; total: number } {
-    const live = this.monitoring.jobStore.list({ flowId: query.flowId, status: query.status }).jobs.map(summaryOf);
-    const all = this.persistence ? live.concat(this.persistence.listArchived({ flowId: query.flowId, status: query.status })) : live;
+    const filter = { flowId: query.flowId, status: query.status };
+    let live = this.monitoring.jobStore.list(filter).jobs.map(summaryOf);
+    if (this.remote) live = live.concat(this.remote.list(filter));
+    const all = this.persistence ? live.concat(this.persistence.listArchived(filter)) : live;
     const offset = query.offset ?? 0;
     return { jobs: all.slice(offset, offset + (query.limit ?? all.length)), total: all.length };
   }
@@ -542,6 +552,8 @@ export class Runtime {
   /** The job's debug session; a restored job has no live session, so an idle one is described. */
   jobSession(jobId: string): SessionSnapshot {
     if (this.monitoring.jobStore.has(jobId)) return this.monitoring.debugSessionManager.getSession(jobId).toJSON();
+    const remote = this.remote?.holds(jobId) ? this.remote.session(jobId) : null;
+    if (remote) return remote;
     this.jobSummary(jobId);
     // Restored from history: not live, so nothing can move it.
     return { session_id: `session_${jobId.slice(-8)}`, job_id: jobId, status: "ended", paused_at: null, step_mode: null, step_outcome: null };
@@ -561,7 +573,20 @@ export class Runtime {
    * Starts a job and returns it at once (status running); it runs in the background. Breakpoints
    * of the request and pause_on_start take effect before its first activation.
    */
-  startJob(req: StartJobRequest, fork?: { shared: Record<string, unknown>; forkedFrom: ForkedFrom }): Job {
+  /**
+   * POST /api/jobs: runs the job here, or, with a cluster configured, queues it for the workers
+   * (it answers pending then).
+   */
+  async submitJob(req: StartJobRequest): Promise<StartedJob> {
+    if (this.remote) {
+      this.getFlow(req.flow_id);
+      return this.remote.startJob(req);
+    }
+    const job = this.startJob(req);
+    return { job_id: job.jobId, flow_id: job.flowId, status: job.status, created_at: job.createdAt.toISOString() };
+  }
+
+  startJob(req: StartJobRequest, fork?: { shared: Record<string, unknown>; forkedFrom: ForkedFrom } | null, options: { jobId?: string } = {}): Job {
     const flow = this.getFlow(req.flow_id);
     this.assertHistoryWritable();
     // Refused before anything starts: a job asked to pause at its start that could not.
@@ -574,7 +599,8 @@ export class Runtime {
         entrySlot: req.entry_slot ?? "trigger",
         copyParams: true,
         defaultBudgets: this.jobBudgets,
-        ...(fork !== undefined ? { shared: fork.shared, forkedFrom: fork.forkedFrom } : {}),
+        ...(fork ? { shared: fork.shared, forkedFrom: fork.forkedFrom } : {}),
+        ...(options.jobId !== undefined ? { jobId: options.jobId } : {}),
       });
     } catch (err) {
       throw new MonitoringError("bad_request", (err as { code?: string }).code ?? "INVALID_START", (err as Error).message);
@@ -604,7 +630,7 @@ export class Runtime {
         throw err;
       }
     }
-    for (const listener of this.flowListeners) listener(flow.flowId, job);
+    for (const listener of this.flowListeners) listener(flow.flowId, job.jobId);
     return job;
   }
 
@@ -755,10 +781,45 @@ export class Runtime {
     return { job, forkedFrom, entryRoutineId: ev.routine_id, entrySlot: slot };
   }
 
-  /** Called with every job started through this runtime (flow monitors use it). */
-  onJobStarted(listener: (flowId: string, job: Job) => void): () => void {
+  /** Called with every job started through this runtime, or on the cluster's workers (flow monitors use it). */
+  onJobStarted(listener: (flowId: string, jobId: string) => void): () => void {
     this.flowListeners.add(listener);
     return () => this.flowListeners.delete(listener);
+  }
+
+  /** A job of the cluster started on a worker (the cluster's transport calls it). */
+  remoteJobStarted(flowId: string, jobId: string): void {
+    for (const listener of this.flowListeners) listener(flowId, jobId);
+  }
+
+  /** Debug-session changes of this process's jobs and of the cluster's (sockets push them). */
+  onSessionChange(listener: (jobId: string, session: () => SessionSnapshot) => void): () => void {
+    const offLocal = this.monitoring.debugSessionManager.onSessionChange((session) => listener(session.jobId, () => session.toJSON()));
+    const remote = (jobId: string, session: SessionSnapshot): void => listener(jobId, () => session);
+    this.remoteSessionListeners.add(remote);
+    return () => {
+      offLocal();
+      this.remoteSessionListeners.delete(remote);
+    };
+  }
+
+  /** A worker reported a session change (the cluster's transport calls it). */
+  remoteSessionChanged(jobId: string, session: SessionSnapshot): void {
+    for (const listener of this.remoteSessionListeners) listener(jobId, session);
+  }
+
+  /** The flow's unfinished jobs here and on the cluster's workers, oldest first. */
+  runningJobs(flowId: string): JobRunning[] {
+    const { jobStore, monitorCollector } = this.monitoring;
+    const out: JobRunning[] = [];
+    // The store lists newest first.
+    for (const job of jobStore.list({ flowId }).jobs.reverse()) {
+      if (job.isFinished) continue;
+      const info = monitorCollector.traceInfo(job.jobId);
+      const last = info?.last_seq ?? 0;
+      out.push({ job_id: job.jobId, flow_id: flowId, status: job.status, first_seq: Math.max(1, last - (info?.retained ?? 0) + 1), last_seq: last });
+    }
+    return this.remote ? out.concat(this.remote.running(flowId)) : out;
   }
 }
 

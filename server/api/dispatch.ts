@@ -30,16 +30,21 @@ function presentedKey(req: ApiRequest): string | null {
 }
 
 /** One API request → one response: auth, routing, validation, errors. */
-export async function dispatch(req: ApiRequest, runtime?: Runtime): Promise<ApiResponse> {
+export async function dispatch(req: ApiRequest, runtime?: Runtime, options: { trusted?: boolean } = {}): Promise<ApiResponse> {
   try {
     const pathname = req.url.pathname.replace(/\/+$/, "") || "/";
-    if (pathname !== API.health.path) {
+    // trusted: relayed by a server of the cluster, which checked the key itself.
+    if (pathname !== API.health.path && options.trusted !== true) {
       const auth = checkKey(presentedKey(req));
       if (!auth.ok) return errorResponse(auth.status, auth.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN", auth.message);
     }
     const matched = table.match(req.method, pathname);
     const body = matched.spec.body ? await req.readBody(MAX_BODY_BYTES) : null;
-    const res = await table.run(matched, req.url.searchParams, body, runtime ?? currentRuntime());
+    const rt = runtime ?? currentRuntime();
+    // A job held by a cluster's worker: its process answers (the same dispatch runs there).
+    const jobId = matched.params.job_id;
+    if (jobId !== undefined && rt.remote?.holds(jobId)) return await rt.remote.relay(jobId, { method: req.method, url: `${req.url.pathname}${req.url.search}`, body });
+    const res = await table.run(matched, req.url.searchParams, body, rt);
     if (checkAnswers && matched.spec.response !== null) {
       const parsed = matched.spec.response.safeParse(res.body);
       if (!parsed.success) {

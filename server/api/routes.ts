@@ -193,10 +193,7 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     return runtime.monitoring.breakpointManager.updateBreakpoint(params.breakpoint_id, body);
   },
 
-  startJob: ({ runtime, body }) => {
-    const job = runtime.startJob(body);
-    return { job_id: job.jobId, flow_id: job.flowId, status: job.status, created_at: job.createdAt.toISOString() };
-  },
+  startJob: ({ runtime, body }) => runtime.submitJob(body),
   listJobs: ({ runtime, query }) => {
     const { jobs, total } = runtime.listJobs({ flowId: query.flow_id, status: query.status, limit: query.limit, offset: query.offset });
     return { jobs, total, limit: query.limit, offset: query.offset };

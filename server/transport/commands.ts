@@ -131,6 +131,8 @@ export async function runCommand(runtime: Runtime, jobId: string, name: string, 
   if (command === null) throw new RoutiluxError("UNKNOWN_COMMAND", `Unknown command '${name.slice(0, 64)}'`, { kind: "bad_request" });
   const parsed = DEBUG_COMMANDS[command].args.safeParse(args ?? {});
   if (!parsed.success) throw new RoutiluxError("BAD_COMMAND", `Invalid arguments for '${command}': ${formatZodError(parsed.error)}`, { kind: "bad_request" });
+  // A job on a cluster's worker: the command runs there (checked here first: a bad one costs no round trip).
+  if (runtime.remote?.holds(jobId)) return await runtime.remote.command(jobId, command, parsed.data as Record<string, unknown>);
   const impl = IMPLEMENTATIONS[command] as Impl<DebugCommandName>;
   return await impl({ runtime, jobId }, parsed.data as never);
 }

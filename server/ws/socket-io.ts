@@ -13,7 +13,7 @@
  * running then, so the client can replay their start.
  */
 import type { Server as HttpServer, IncomingMessage } from "node:http";
-import { Server } from "socket.io";
+import { Server, type ServerOptions } from "socket.io";
 import type { z } from "zod";
 import { type Runtime, RoutiluxError, type Subscriber, type TraceEvent, type TraceRecord } from "../../lib";
 import {
@@ -31,7 +31,6 @@ import { checkKey } from "../api/auth";
 import { CLIENT_QUEUE_FULL, clientMaxBytes, queueFullReason, socketQueueEvents } from "../transport/client-bound";
 import { argsOf, commandFailure, runCommand } from "../transport/commands";
 import { NOTIFY_EVERY, Pump } from "../transport/pump";
-import { runningJobs } from "../transport/running-jobs";
 
 /** engine.io packets waiting to be written before a connection counts as congested. */
 const MAX_PENDING_PACKETS = 64;
@@ -91,8 +90,10 @@ export function attachSocketIo(
   httpServer: HttpServer,
   runtime: Runtime,
   refuse: HandshakeCheck = () => null,
+  adapter?: ServerOptions["adapter"],
 ): { io: Server<ClientToServerEvents, ServerToClientEvents>; close(): Promise<void> } {
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, {
+    ...(adapter !== undefined ? { adapter } : {}),
     path: "/socket.io/",
     serveClient: false,
     destroyUpgrade: false,
@@ -175,11 +176,11 @@ export function attachSocketIo(
       pump.add(subscriber);
     };
 
-    const offSession = runtime.monitoring.debugSessionManager.onSessionChange((session) => {
-      if (subs.has(session.jobId)) socket.emit("session", session.toJSON());
+    const offSession = runtime.onSessionChange((jobId, session) => {
+      if (subs.has(jobId)) socket.emit("session", session());
     });
-    const offJobs = runtime.onJobStarted((flowId, job) => {
-      if (subs.has(`flow:${flowId}`)) socket.emit("job_created", { flow_id: flowId, job_id: job.jobId });
+    const offJobs = runtime.onJobStarted((flowId, jobId) => {
+      if (subs.has(`flow:${flowId}`)) socket.emit("job_created", { flow_id: flowId, job_id: jobId });
     });
 
     socket.on("subscribe", (msg, ack) => {
@@ -197,7 +198,7 @@ export function attachSocketIo(
         runtime.getFlow(request.flow_id);
         // Read in the same synchronous step as the subscription is made: its live events of each
         // running job start right after the announced last_seq.
-        const running = runningJobs(runtime, request.flow_id);
+        const running = runtime.runningJobs(request.flow_id);
         track(`flow:${request.flow_id}`, em.subscribeFlow(request.flow_id, { maxQueueSize: queueEvents, notifyEvery: NOTIFY_EVERY, onReadable: pump.ready }));
         reply({ ok: true, flow_id: request.flow_id });
         for (const info of running) socket.emit("job_running", info);

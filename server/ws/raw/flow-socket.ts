@@ -7,7 +7,6 @@
 import { TERMINAL_EVENT_TYPES } from "../../../lib/wire";
 import type { Connection, IncomingCommand, Outgoing } from "./connection";
 import { socketQueueEvents } from "../../transport/client-bound";
-import { runningJobs } from "../../transport/running-jobs";
 import { NOTIFY_EVERY } from "../../transport/pump";
 import { eventMessage, socketPump } from "./events";
 
@@ -44,13 +43,13 @@ export function openFlowSocket(conn: Connection, flowId: string): void {
   });
   // Announced at once: the job's events are still queued behind this message.
   conn.own(
-    runtime.onJobStarted((startedFlowId, job) => {
-      if (startedFlowId === flowId && remember(job.jobId)) conn.send({ type: "job_created", job_id: job.jobId, flow_id: flowId });
+    runtime.onJobStarted((startedFlowId, jobId) => {
+      if (startedFlowId === flowId && remember(jobId)) conn.send({ type: "job_created", job_id: jobId, flow_id: flowId });
     }),
   );
   // Announced in the same synchronous step as the subscription is made: its live events of each
   // announced job start right after the announced last_seq.
-  for (const info of runningJobs(runtime, flowId)) {
+  for (const info of runtime.runningJobs(flowId)) {
     remember(info.job_id);
     conn.send({ type: "job_running", ...info });
   }

@@ -51,8 +51,8 @@ export function openJobSocket(conn: Connection, jobId: string, mode: JobSocketMo
   });
   if (mode === "debug") {
     conn.own(
-      monitoring.debugSessionManager.onSessionChange((session) => {
-        if (session.jobId === jobId) conn.send({ type: "session", session: session.toJSON() });
+      runtime.onSessionChange((changed, session) => {
+        if (changed === jobId) conn.send({ type: "session", session: session() });
       }),
     );
   }

@@ -1,0 +1,106 @@
+/**
+ * A real cluster for tests: redis-server, API servers (`server/main.ts` with ROUTILUX_REDIS_URL)
+ * and worker processes (`server/cluster/worker-main.ts`), each on loopback, each ended by pid.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { startRedis, type TestRedis } from "./redis";
+import { startServer, type TestServer } from "./server";
+
+export interface TestWorker {
+  process: ChildProcess;
+  pid: number;
+  /** The id the worker announced ("Routilux worker <id> ready"). */
+  id: string;
+  output(): string;
+  stop(): Promise<void>;
+  /** SIGKILL, no goodbye: its heartbeat simply stops. */
+  kill(): Promise<void>;
+}
+
+export interface TestCluster {
+  redis: TestRedis;
+  servers: TestServer[];
+  workers: TestWorker[];
+  addWorker(env?: Record<string, string>): Promise<TestWorker>;
+  stop(): Promise<void>;
+}
+
+/** Env every process of a test cluster gets: lost workers are noticed within ~1.5 s. */
+const CLUSTER_ENV = { ROUTILUX_HEARTBEAT_MS: "250", ROUTILUX_WORKER_LOST_MS: "1500" };
+
+export async function startWorkerProcess(redisUrl: string, env: Record<string, string> = {}): Promise<TestWorker> {
+  const child = spawn(process.execPath, ["--import", "tsx", "server/cluster/worker-main.ts"], {
+    cwd: process.cwd(),
+    env: { ...process.env, NODE_ENV: "production", ROUTILUX_REDIS_URL: redisUrl, ROUTILUX_CHECK_WIRE: "1", ...CLUSTER_ENV, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d) => {
+    out += String(d);
+  });
+  child.stderr?.on("data", (d) => {
+    out += String(d);
+  });
+  const started = Date.now();
+  let id: string | null = null;
+  while (id === null) {
+    id = /Routilux worker (\S+) ready/.exec(out)?.[1] ?? null;
+    if (id !== null) break;
+    if (child.exitCode !== null) throw new Error(`worker exited (${child.exitCode}):\n${out}`);
+    if (Date.now() - started > 60_000) {
+      child.kill("SIGKILL");
+      throw new Error(`worker did not start in time:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const ended = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  return {
+    process: child,
+    pid: child.pid ?? -1,
+    id,
+    output: () => out,
+    stop: async () => {
+      if (ended()) return;
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+    kill: async () => {
+      if (ended()) return;
+      const exited = once(child, "exit");
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+export async function startCluster(options: { servers?: number; workers?: number; serverEnv?: Record<string, string>[]; workerEnv?: Record<string, string> } = {}): Promise<TestCluster> {
+  const redis = await startRedis();
+  const servers: TestServer[] = [];
+  const workers: TestWorker[] = [];
+  const cluster: TestCluster = {
+    redis,
+    servers,
+    workers,
+    addWorker: async (env = {}) => {
+      const w = await startWorkerProcess(redis.url, { ...options.workerEnv, ...env });
+      workers.push(w);
+      return w;
+    },
+    stop: async () => {
+      await Promise.allSettled([...workers.map((w) => w.stop()), ...servers.map((s) => s.stop())]);
+      await redis.stop();
+    },
+  };
+  try {
+    for (let i = 0; i < (options.servers ?? 2); i++) servers.push(await startServer({ ROUTILUX_REDIS_URL: redis.url, ...CLUSTER_ENV, ...(options.serverEnv?.[i] ?? {}) }));
+    await Promise.all(Array.from({ length: options.workers ?? 3 }, () => cluster.addWorker()));
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  return cluster;
+}
