@@ -8,7 +8,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useStore } from "zustand";
-import { api } from "@/lib/client/api";
+import { api, isStaleStop } from "@/lib/client/api";
 import { connectJob } from "@/lib/client/live-connection";
 import { createJobLiveStore } from "@/lib/client/live-store";
 import { isFinal } from "@/lib/client/run-state";
@@ -87,6 +87,23 @@ export function useJobDebugger(jobId: string) {
   useEffect(() => {
     if (missing > 0) refreshSnapshot();
   }, [missing, refreshSnapshot]);
+  /**
+   * A command named stop `from` and the job had left it (STALE_STOP: nothing happened): this view
+   * is behind. The session fetched is applied only while the view still shows that stop; a socket
+   * update that came meanwhile is at least as new.
+   */
+  const refreshSession = useCallback(
+    (from: number) => {
+      api.session(jobId).then(
+        (session) => {
+          if ((store.getState().run.pausedAt?.stop_number ?? null) === from) store.getState().setSession(session);
+        },
+        () => {},
+      );
+      refreshSnapshot();
+    },
+    [jobId, store, refreshSnapshot],
+  );
   // Whether the flow is still served as it ran may have changed while the job ran.
   useEffect(() => {
     if (final) void qc.invalidateQueries({ queryKey: queryKeys.jobFlow(jobId) });
@@ -116,14 +133,22 @@ export function useJobDebugger(jobId: string) {
     setStep(pausedAt && isStep(a) ? { action: a, from: pausedAt } : null);
     setBusy(true);
     setActionError(null);
+    // The stop on screen: a doubled or late click then cannot release the stop after it.
+    const from = pausedAt?.stop_number;
     try {
       if (a === "pause") await api.pause(jobId);
       else if (a === "cancel") await api.cancel(jobId);
       // The answer's session is not applied: the socket's ordered session and trace updates are
       // the source of truth (an HTTP answer can arrive after a newer stop was already shown).
-      else await api.debug(jobId, a);
+      else await api.debug(jobId, a, from);
     } catch (e) {
-      setActionError((e as Error).message);
+      if (from !== undefined && isStaleStop(e)) {
+        // Not an error for the user: the job had already moved on; show where it is now.
+        setStep(null);
+        refreshSession(from);
+      } else {
+        setActionError((e as Error).message);
+      }
     } finally {
       setBusy(false);
     }
@@ -163,6 +188,19 @@ export function useJobDebugger(jobId: string) {
     } catch (e) {
       setActionError(`Run again: ${(e as Error).message}`);
       setBusy(false);
+    }
+  };
+
+  /** Run to here, from the stop on screen when paused (none while running: only the one-shot breakpoint is set). */
+  const runTo = async (routineId: string): Promise<unknown> => {
+    const from = status === "paused" ? pausedAt?.stop_number : undefined;
+    try {
+      return await api.runTo(jobId, routineId, { stopNumber: from });
+    } catch (e) {
+      if (from === undefined || !isStaleStop(e)) throw e;
+      refreshSession(from);
+      // Said where the editor shows its errors: it stays open, and the user sees nothing ran.
+      throw new Error("The job had already left that stop, so it did not run on; the view now shows where it is.");
     }
   };
 
@@ -233,7 +271,7 @@ export function useJobDebugger(jobId: string) {
       if (!readOnly) attempt(breakpoints.toggleConnection(connectionId));
     },
     /** "Run to here" while the job can still run (a one-shot breakpoint, then continue if paused). */
-    runTo: final || readOnly ? undefined : (routineId: string) => api.runTo(jobId, routineId),
+    runTo: final || readOnly ? undefined : (routineId: string) => runTo(routineId),
   };
 }
 

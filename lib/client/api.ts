@@ -12,6 +12,7 @@ import {
   type ErrorKind,
   fillPath,
   type ForkRequest,
+  isRoutiluxError,
   type JobStatus,
   type RouteAnswer,
   type RouteBodyInput,
@@ -104,6 +105,11 @@ export async function call<K extends RouteName>(name: K, input: CallInput<K> = {
 }
 
 export type DebugAction = "continue" | "step_over" | "step_into" | "step_out";
+
+/** The job was no longer at the stop a command named: nothing happened, the view is behind. */
+export function isStaleStop(err: unknown): boolean {
+  return isRoutiluxError(err) && err.code === "STALE_STOP";
+}
 const DEBUG_ROUTE: Record<DebugAction, "debugContinue" | "debugStepOver" | "debugStepInto" | "debugStepOut"> = {
   continue: "debugContinue",
   step_over: "debugStepOver",
@@ -141,9 +147,15 @@ export const api = {
   patchJobBreakpoint: (jobId: string, id: string, patch: BreakpointPatch) => call("patchJobBreakpoint", { params: { job_id: jobId, breakpoint_id: id }, body: patch }),
   removeJobBreakpoint: (jobId: string, id: string) => call("removeJobBreakpoint", { params: { job_id: jobId, breakpoint_id: id } }),
   pause: (jobId: string) => call("debugPause", { params: { job_id: jobId } }),
-  runTo: (jobId: string, routineId: string, slotName?: string) => call("debugRunTo", { params: { job_id: jobId }, body: { routine_id: routineId, slot_name: slotName } }),
+  /** `stopNumber`: the stop shown when the user asked (as for `debug`); none while the job runs. */
+  runTo: (jobId: string, routineId: string, options: { slotName?: string; stopNumber?: number } = {}) =>
+    call("debugRunTo", { params: { job_id: jobId }, body: { routine_id: routineId, slot_name: options.slotName, stop_number: options.stopNumber } }),
   cancel: (jobId: string) => call("cancelJob", { params: { job_id: jobId } }),
-  debug: (jobId: string, action: DebugAction) => call(DEBUG_ROUTE[action], { params: { job_id: jobId } }),
+  /**
+   * Continue or step from stop `stopNumber` (the `paused_at.stop_number` on screen): if the job
+   * has left that stop meanwhile the server changes nothing and answers STALE_STOP (isStaleStop).
+   */
+  debug: (jobId: string, action: DebugAction, stopNumber?: number) => call(DEBUG_ROUTE[action], { params: { job_id: jobId }, body: stopNumber === undefined ? {} : { stop_number: stopNumber } }),
   session: (jobId: string) => call("debugSession", { params: { job_id: jobId } }),
   variables: (jobId: string, frame = 0) => call("debugVariables", { params: { job_id: jobId }, query: frame ? { frame } : {} }),
   setVariable: (jobId: string, name: string, value: unknown, scope: "local" | "shared") =>

@@ -83,8 +83,12 @@ export class DebugSession {
 
   // ------------------------------------------------------------ commands
 
+  // The moving commands take the stop they are meant for (`stopNumber`, see expectStop): a
+  // doubled or late command then fails instead of releasing the stop after that one.
+
   /** Continue (alias resume): run until a breakpoint or the end. */
-  continue(): SessionSnapshot {
+  continue(stopNumber?: number): SessionSnapshot {
+    this.expectStop(stopNumber, "continue");
     this.requirePaused("continue");
     this.stepMode = null;
     this.release("running");
@@ -92,18 +96,33 @@ export class DebugSession {
   }
 
   /** Stop at the very next activation of the job, whatever it is. */
-  stepInto(): SessionSnapshot {
-    return this.startStep("into");
+  stepInto(stopNumber?: number): SessionSnapshot {
+    return this.startStep("into", stopNumber);
   }
 
   /** Stop at the next hop of the item: the next activation the paused one causes (see step.ts). */
-  stepOver(): SessionSnapshot {
-    return this.startStep("over");
+  stepOver(stopNumber?: number): SessionSnapshot {
+    return this.startStep("over", stopNumber);
   }
 
   /** Run the paused activation's whole subtree, then stop at the next item of its parent (see step.ts). */
-  stepOut(): SessionSnapshot {
-    return this.startStep("out");
+  stepOut(stopNumber?: number): SessionSnapshot {
+    return this.startStep("out", stopNumber);
+  }
+
+  /**
+   * Throws 409 STALE_STOP (details `{current_stop_number}`) unless the job is paused at stop
+   * `stopNumber`; undefined checks nothing. Synchronous with the release that follows it, so of
+   * two commands for the same stop exactly one gets through.
+   */
+  expectStop(stopNumber: number | undefined, command: string): void {
+    if (stopNumber === undefined) return;
+    const current = this.current?.number ?? null;
+    if (current === stopNumber) return;
+    const now = current === null ? `is not paused now (it is ${this.job.status})` : `is at stop ${current} now`;
+    throw new MonitoringError("conflict", "STALE_STOP", `Job '${this.jobId}' ${now}, not at stop ${stopNumber}: ${command} was for that stop and changed nothing`, {
+      current_stop_number: current,
+    });
   }
 
   /** Stop at the next activation (the job's status turns `paused` when it actually stops). */
@@ -297,7 +316,8 @@ export class DebugSession {
     this.observer.onChange?.(this);
   }
 
-  private startStep(mode: StepMode): SessionSnapshot {
+  private startStep(mode: StepMode, stopNumber: number | undefined): SessionSnapshot {
+    this.expectStop(stopNumber, `step_${mode}`);
     const stop = this.requirePaused(`step_${mode}`);
     this.stepMode = mode;
     this.stepOutcome = null;

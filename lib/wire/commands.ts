@@ -19,6 +19,17 @@ import { BreakpointRefSchema, EvaluateArgsSchema, RunToArgsSchema, SetVariableAr
 
 const NoArgs = z.strictObject({});
 
+/**
+ * A moving command may name the stop it was meant for (`paused_at.stop_number`). When the job is
+ * no longer paused at that stop it fails with 409 STALE_STOP and changes nothing, so a doubled
+ * or late command (a double click, a retry, a message relayed twice) never releases a second
+ * stop. Without it the command applies to wherever the job is paused.
+ */
+export const StopArgsSchema = z.strictObject({
+  stop_number: z.number().int().min(1).optional().describe("Only if the job is still paused at this stop (paused_at.stop_number); else 409 STALE_STOP and nothing changes"),
+});
+export type StopArgs = z.output<typeof StopArgsSchema>;
+
 interface CommandSpec {
   summary: string;
   args: z.ZodType;
@@ -28,14 +39,14 @@ interface CommandSpec {
 }
 
 export const DEBUG_COMMANDS = {
-  continue: { summary: "Continue until a breakpoint or the end", args: NoArgs, result: DebugStateSchema, moves: true },
-  step_over: { summary: "Step over: run the paused activation and stop at the next one at its depth or above", args: NoArgs, result: DebugStateSchema, moves: true },
-  step_into: { summary: "Step into: stop at the very next activation", args: NoArgs, result: DebugStateSchema, moves: true },
-  step_out: { summary: "Step out: stop at the next activation above the paused one", args: NoArgs, result: DebugStateSchema, moves: true },
+  continue: { summary: "Continue until a breakpoint or the end", args: StopArgsSchema, result: DebugStateSchema, moves: true },
+  step_over: { summary: "Step over: run the paused activation and stop at the next one at its depth or above", args: StopArgsSchema, result: DebugStateSchema, moves: true },
+  step_into: { summary: "Step into: stop at the very next activation", args: StopArgsSchema, result: DebugStateSchema, moves: true },
+  step_out: { summary: "Step out: stop at the next activation above the paused one", args: StopArgsSchema, result: DebugStateSchema, moves: true },
   pause: { summary: "Pause at the next activation", args: NoArgs, result: DebugStateSchema, moves: true },
   run_to: {
     summary: "Run to here: continue until the routine (or slot) is about to run, through a one-shot breakpoint (other breakpoints still stop)",
-    args: RunToArgsSchema,
+    args: RunToArgsSchema.extend(StopArgsSchema.shape),
     result: DebugStateSchema,
     moves: true,
   },

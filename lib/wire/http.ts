@@ -225,15 +225,16 @@ export const API = {
     response: ForkAnswerSchema,
   }),
 
-  // Debugging: each runs the debug command of the same name
+  // Debugging: each runs the debug command of the same name. The moving ones take an optional
+  // body `{stop_number}` (no body: the old behaviour).
   jobBreakpoints: commandRoute("get_breakpoints", "GET", `${JOB}/breakpoints`, {}),
   addJobBreakpoint: commandRoute("set_breakpoint", "POST", `${JOB}/breakpoints`, { body: BreakpointBodySchema, status: 201 }),
   removeJobBreakpoint: commandRoute("remove_breakpoint", "DELETE", `${JOB}/breakpoints/:breakpoint_id`, { response: null }),
   patchJobBreakpoint: commandRoute("update_breakpoint", "PATCH", `${JOB}/breakpoints/:breakpoint_id`, { body: BreakpointPatchSchema }),
-  debugContinue: commandRoute("continue", "POST", `${JOB}/debug/continue`, { aliases: [`${JOB}/debug/resume`] }),
-  debugStepOver: commandRoute("step_over", "POST", `${JOB}/debug/step_over`, { aliases: [`${JOB}/debug/step-over`] }),
-  debugStepInto: commandRoute("step_into", "POST", `${JOB}/debug/step_into`, { aliases: [`${JOB}/debug/step-into`] }),
-  debugStepOut: commandRoute("step_out", "POST", `${JOB}/debug/step_out`, { aliases: [`${JOB}/debug/step-out`] }),
+  debugContinue: commandRoute("continue", "POST", `${JOB}/debug/continue`, { aliases: [`${JOB}/debug/resume`], body: DEBUG_COMMANDS.continue.args }),
+  debugStepOver: commandRoute("step_over", "POST", `${JOB}/debug/step_over`, { aliases: [`${JOB}/debug/step-over`], body: DEBUG_COMMANDS.step_over.args }),
+  debugStepInto: commandRoute("step_into", "POST", `${JOB}/debug/step_into`, { aliases: [`${JOB}/debug/step-into`], body: DEBUG_COMMANDS.step_into.args }),
+  debugStepOut: commandRoute("step_out", "POST", `${JOB}/debug/step_out`, { aliases: [`${JOB}/debug/step-out`], body: DEBUG_COMMANDS.step_out.args }),
   debugPause: commandRoute("pause", "POST", `${JOB}/debug/pause`, {}),
   debugRunTo: commandRoute("run_to", "POST", `${JOB}/debug/run_to`, { aliases: [`${JOB}/debug/run-to`], body: DEBUG_COMMANDS.run_to.args }),
   debugSession: commandRoute("get_session", "GET", `${JOB}/debug/session`, {}),

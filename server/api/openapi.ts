@@ -27,13 +27,14 @@ export function openApiDocument(): Record<string, unknown> {
           "401": { description: "Missing API key", content: errorContent },
           "403": { description: "Invalid API key", content: errorContent },
           "404": { description: "Unknown flow, job, routine or breakpoint", content: errorContent },
-          "409": { description: "Conflict (duplicate, or the job is not paused)", content: errorContent },
+          "409": { description: "Conflict (duplicate; the job is not paused; STALE_STOP: the job is no longer at the stop_number given)", content: errorContent },
           "413": { description: "Body over 1 MB", content: errorContent },
           "503": { description: "History cannot be written now (HISTORY_UNAVAILABLE): nothing was changed; retry when /api/health is healthy", content: errorContent },
         },
       };
       if (spec.public) op.security = [];
-      if (spec.body) op.requestBody = { required: true, content: { "application/json": { schema: json(spec.body, "input") } } };
+      // A missing body is read as `{}`: optional wherever `{}` is valid (continue and the steps without stop_number).
+      if (spec.body) op.requestBody = { required: !spec.body.safeParse({}).success, content: { "application/json": { schema: json(spec.body, "input") } } };
       paths[oaPath] ??= {};
       (paths[oaPath] as Record<string, unknown>)[spec.method.toLowerCase()] = op;
     }

@@ -16,6 +16,7 @@ import {
   type DebugCommandName,
   type DebugState,
   formatZodError,
+  type StopArgs,
   RoutiluxError,
 } from "../../lib/wire";
 
@@ -47,9 +48,9 @@ export async function settle(job: Job): Promise<void> {
 }
 
 /** A command that releases or holds the job: runs `act`, waits for the job to settle, answers where it is. */
-function moving(act: (ctx: Ctx) => void, wait = true): (ctx: Ctx) => Promise<DebugState> {
-  return async (ctx) => {
-    act(ctx);
+function moving(act: (ctx: Ctx, args: StopArgs) => void, wait = true): (ctx: Ctx, args: StopArgs) => Promise<DebugState> {
+  return async (ctx, args) => {
+    act(ctx, args);
     if (wait) await settle(ctx.runtime.getJob(ctx.jobId));
     return debugState(ctx);
   };
@@ -63,24 +64,27 @@ function ownBreakpoint({ runtime, jobId }: Ctx, id: string) {
 }
 
 const IMPLEMENTATIONS: { [N in DebugCommandName]: Impl<N> } = {
-  continue: moving((ctx) => sessionOf(ctx).continue(), false),
-  step_over: moving((ctx) => sessionOf(ctx).stepOver()),
-  step_into: moving((ctx) => sessionOf(ctx).stepInto()),
-  step_out: moving((ctx) => sessionOf(ctx).stepOut()),
+  // `stop_number`: the session refuses a command meant for another stop (STALE_STOP).
+  continue: moving((ctx, a) => sessionOf(ctx).continue(a.stop_number), false),
+  step_over: moving((ctx, a) => sessionOf(ctx).stepOver(a.stop_number)),
+  step_into: moving((ctx, a) => sessionOf(ctx).stepInto(a.stop_number)),
+  step_out: moving((ctx, a) => sessionOf(ctx).stepOut(a.stop_number)),
   pause: moving((ctx) => {
     const job = ctx.runtime.getJob(ctx.jobId);
     if (job.isFinished) throw new MonitoringError("conflict", "JOB_FINISHED", `Job '${job.jobId}' has already finished (${job.status})`);
     sessionOf(ctx).pause();
   }),
-  run_to: async (ctx, { routine_id, slot_name }) => {
+  run_to: async (ctx, { routine_id, slot_name, stop_number }) => {
     const { runtime, jobId } = ctx;
     const job = runtime.getJob(jobId);
+    // Before anything changes: a stale run_to must not leave its one-shot breakpoint behind.
+    runtime.monitoring.debugSessionManager.getSession(jobId).expectStop(stop_number, "run_to");
     if (job.isFinished) throw new MonitoringError("conflict", "JOB_FINISHED", `Job '${job.jobId}' has already finished (${job.status})`);
     checkBreakpointTarget(job.flow, { routine_id, slot_name });
     runtime.monitoring.breakpointManager.setBreakpoint({ job_id: jobId, routine_id, slot_name: slot_name ?? null, once: true });
     const session = runtime.monitoring.debugSessionManager.getSession(jobId);
     if (session.status === "paused") {
-      session.continue();
+      session.continue(stop_number);
       await settle(job);
     }
     return debugState(ctx);
