@@ -48,6 +48,27 @@ class StoredPayloads implements ArchivedPayloads {
   }
 }
 
+/** A stored job's list entry and trace counters, as the archive serves them. */
+export function archivedJobOf(r: StoredJobSummary): ArchivedJob {
+  return {
+    summary: {
+      job_id: r.job_id,
+      flow_id: r.flow_id,
+      status: r.status as JobStatus,
+      entry_routine_id: r.entry_routine_id,
+      created_at: r.created_at,
+      started_at: r.started_at,
+      finished_at: r.finished_at,
+      duration_ms: durationBetween(r.started_at, r.finished_at),
+      error: r.error === null ? null : (JSON.parse(r.error) as JobError),
+      forked_from: r.forked_from === null || r.forked_from === undefined ? null : (JSON.parse(r.forked_from) as ForkedFrom),
+    },
+    lastSeq: r.last_seq,
+    retained: r.retained,
+    dropped: r.dropped,
+  };
+}
+
 export class HistoryArchive implements JobArchive {
   /** Oldest first (insertion order = start order). */
   private readonly jobs = new Map<string, ArchivedJob>();
@@ -56,25 +77,15 @@ export class HistoryArchive implements JobArchive {
 
   /** Loads the list entries of every stored job (call once, after recovery). */
   load(rows: StoredJobSummary[]): void {
-    for (const r of rows) {
-      this.jobs.set(r.job_id, {
-        summary: {
-          job_id: r.job_id,
-          flow_id: r.flow_id,
-          status: r.status as JobStatus,
-          entry_routine_id: r.entry_routine_id,
-          created_at: r.created_at,
-          started_at: r.started_at,
-          finished_at: r.finished_at,
-          duration_ms: durationBetween(r.started_at, r.finished_at),
-          error: r.error === null ? null : (JSON.parse(r.error) as JobError),
-          forked_from: r.forked_from === null || r.forked_from === undefined ? null : (JSON.parse(r.forked_from) as ForkedFrom),
-        },
-        lastSeq: r.last_seq,
-        retained: r.retained,
-        dropped: r.dropped,
-      });
-    }
+    for (const r of rows) this.jobs.set(r.job_id, archivedJobOf(r));
+  }
+
+  /**
+   * A job just written to the database (an imported one): served from now on as if loaded at
+   * start. One it already holds keeps its place in the list.
+   */
+  put(r: StoredJobSummary): void {
+    this.jobs.set(r.job_id, archivedJobOf(r));
   }
 
   get size(): number {

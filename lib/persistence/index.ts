@@ -1,6 +1,7 @@
 // Durable run history (SQLite via better-sqlite3). Only the runtime opens it.
 export { type ArchivedJob, HistoryArchive, type JobSummary } from "./archive";
 export { openDatabase, type Db } from "./database";
+export { bundledPayloadOf, bundleOfRecord, type JobRowParts, jobRow, recordRowParts, rowOfBundle, storedPayloadOf, writeFinishedJob } from "./job-rows";
 export { DEFAULT_DB_PATH, DEFAULT_RETENTION_JOBS, Persistence, type PersistenceOptions } from "./persistence";
 export { HistoryReader, type StoredFlow, type StoredJobSummary } from "./reader";
 export { HistoryUnavailableError, HistoryUnusableError, type UnusableReason } from "./errors";

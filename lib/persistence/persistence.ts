@@ -4,7 +4,8 @@
  * monitoring's observers. The runtime owns the instance and rebuilds saved flows itself.
  */
 import { resolve } from "node:path";
-import type { FlowStructure, MonitoringRegistry } from "../monitoring";
+import { type FlowStructure, MonitoringError, type MonitoringRegistry } from "../monitoring";
+import { type JobBundle, jobBundleProblems } from "../wire/job-bundle";
 import { HistoryArchive, type JobSummary } from "./archive";
 import { type Db, openDatabase } from "./database";
 import { HistoryUnavailableError } from "./errors";
@@ -12,7 +13,7 @@ import { type HistoryOwner, removeOwner, writeOwner } from "./lock";
 import { HistoryReader, type StoredFlow } from "./reader";
 import { HistoryRecorder } from "./recorder";
 import { recoverInterrupted } from "./recovery";
-import { DEFAULT_FLUSH_INTERVAL_MS, HistoryWriter } from "./writer";
+import { DEFAULT_FLUSH_INTERVAL_MS, HistoryWriter, type JobRow } from "./writer";
 
 /** The history of the project the server runs in (relative to the current directory). */
 export const DEFAULT_DB_PATH = ".routilux/history.db";
@@ -148,6 +149,34 @@ export class Persistence {
     this.assertWritable();
     const err = this.writer.commitNow((batch) => this.recorder.commitJob(batch, jobId));
     if (err) throw new HistoryUnavailableError(this.writer.failure?.reason ?? err.message);
+  }
+
+  /**
+   * Writes a job that ran in another process (a worker) to history, now, in one transaction — its
+   * row, its flow structure if new, its events and payloads — and serves it at once as a job
+   * restored from history (snapshot, list, trace, metrics, io, flow, state at a seq, diff,
+   * replay). Importing a job already imported replaces its rows in place (a retried delivery
+   * leaves one job). It counts against retention like any finished job.
+   *
+   * The bundle must be consistent (`jobBundleProblems`; a bundle from the network is validated
+   * with `parseJobBundle` first). Throws HistoryUnavailableError (503) while history cannot be
+   * written, and a conflict when this process holds a job of that id itself.
+   */
+  importJob(bundle: JobBundle): void {
+    this.assertWritable();
+    const jobId = bundle.summary.job_id;
+    const problems = jobBundleProblems(bundle);
+    if (problems.length > 0) throw new MonitoringError("bad_request", "INVALID_JOB_BUNDLE", `Job bundle of '${jobId}' is inconsistent: ${problems.join("; ")}`, { problems });
+    // Its own rows and records would be written over by the recorder (and it would be served from memory, not from these).
+    if (this.monitoring.jobStore.has(jobId)) throw new MonitoringError("conflict", "JOB_EXISTS", `Job '${jobId}' is a job of this process; only jobs that ran elsewhere are imported`);
+    const written: JobRow[] = [];
+    const err = this.writer.commitNow((batch) => {
+      written.push(this.recorder.writeImported(batch, bundle));
+    });
+    const row = written[0];
+    if (err || row === undefined) throw new HistoryUnavailableError(this.writer.failure?.reason ?? err?.message ?? "the job was not written");
+    this.archive.put(row);
+    this.recorder.imported(jobId);
   }
 
   /**

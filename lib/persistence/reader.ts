@@ -108,14 +108,7 @@ export class HistoryReader {
   snapshot(jobId: string): JobSnapshot | null {
     const row = this.s.snapshot.get(jobId) as { snapshot: string; shared_data: string; params: string; last_seq: number } | undefined;
     if (!row) return null;
-    const stored = JSON.parse(row.snapshot) as Record<string, unknown>;
-    // Rebuilt key by key so the JSON text keeps the original field order.
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(stored)) {
-      out[key] = key === "shared_data" ? JSON.parse(row.shared_data) : key === "entry_params" ? JSON.parse(row.params) : stored[key];
-      // Snapshots written before they carried the params: the params column has always held them.
-      if (key === "entry_slot" && !("entry_params" in stored)) out.entry_params = JSON.parse(row.params);
-    }
+    const out = snapshotFromColumns(row.snapshot, row.shared_data, row.params);
     // Written before snapshots said what they are as of: a finished job's snapshot and its
     // last_seq were written together, and its payloads per connection are those of its stored
     // trace (all of them unless its ring dropped some).
@@ -184,6 +177,22 @@ export class HistoryReader {
   maxOrd(): { jobs: number; flows: number; breakpoints: number } {
     return this.s.maxOrd.get() as { jobs: number; flows: number; breakpoints: number };
   }
+}
+
+/**
+ * A stored snapshot with its shared data and entry params put back from their own columns (the
+ * snapshot column holds placeholders in their places).
+ */
+export function snapshotFromColumns(snapshot: string, sharedData: string, params: string): Record<string, unknown> {
+  const stored = JSON.parse(snapshot) as Record<string, unknown>;
+  // Rebuilt key by key so the JSON text keeps the original field order.
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(stored)) {
+    out[key] = key === "shared_data" ? JSON.parse(sharedData) : key === "entry_params" ? JSON.parse(params) : stored[key];
+    // Snapshots written before they carried the params: the params column has always held them.
+    if (key === "entry_slot" && !("entry_params" in stored)) out.entry_params = JSON.parse(params);
+  }
+  return out;
 }
 
 /** Payloads per connection id, counted from `event_emit` events (their targets). */

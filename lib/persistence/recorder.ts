@@ -12,6 +12,8 @@
  */
 import type { Breakpoint, BreakpointManager, CollectorObserver, JobRecord, MonitorCollector } from "../monitoring";
 import type { HistoryArchive } from "./archive";
+import type { JobBundle } from "../wire/job-bundle";
+import { jobRow, recordRowParts, rowOfBundle, storedPayloadOf, writeFinishedJob } from "./job-rows";
 import { toJson } from "./json";
 import type { JobRow, Producer, WriteBatch } from "./writer";
 
@@ -271,52 +273,49 @@ export class HistoryRecorder implements CollectorObserver, Producer {
   private writeFinal(batch: WriteBatch, lj: LiveJob): void {
     const rec = lj.rec;
     // The sealed ring (previews as served from now on) replaces what was written while running.
-    batch.deleteEvents(rec.jobId);
-    for (const e of this.d.collector.eventsAfter(rec.jobId, 0).events) batch.insertEvent(rec.jobId, e.seq, toJson(e));
-    if (!rec.payloads.released) {
-      batch.deletePayloads(rec.jobId);
-      for (const p of rec.payloads.all()) batch.insertPayload(rec.jobId, p);
-      this.payloadsWritten.push(rec.jobId);
-    }
-    batch.upsertJob(this.row(batch, lj, new Date().toISOString()));
+    const events = this.d.collector.eventsAfter(rec.jobId, 0).events.map((e) => ({ seq: e.seq, json: toJson(e) }));
+    const released = rec.payloads.released;
+    if (!released) this.payloadsWritten.push(rec.jobId);
+    writeFinishedJob(batch, this.row(batch, lj, new Date().toISOString()), events, released ? null : rec.payloads.all());
   }
 
   private row(batch: WriteBatch, lj: LiveJob, nowIso: string): JobRow {
     const rec = lj.rec;
-    const job = rec.job;
-    const flow = rec.flow;
-    if (flow !== null && !this.structuresWritten.has(flow.key)) {
-      batch.insertFlowStructure(flow.key, rec.flowId, flow.json);
-      this.structuresWritten.add(flow.key);
-    }
-    // As served: the state with the seq it is as of, so a restored job's snapshot says it too.
-    const snap = this.d.collector.jobSnapshot(job);
-    const metrics = this.d.collector.getMetrics(rec.jobId);
-    return {
-      job_id: rec.jobId,
-      ord: lj.ord,
-      flow_id: rec.flowId,
-      status: snap.status,
-      entry_routine_id: snap.entry_routine_id,
-      entry_slot: snap.entry_slot,
-      params: toJson(job.entryParams),
-      created_at: snap.created_at,
-      started_at: snap.started_at,
-      finished_at: snap.finished_at,
-      updated_at: nowIso,
-      error: snap.error === null ? null : toJson(snap.error),
-      shared_data: toJson(snap.shared_data),
-      // Shared data and the params have their own columns; the placeholders keep the fields' places in the JSON.
-      snapshot: toJson({ ...snap, shared_data: null, entry_params: null }),
-      metrics: toJson(metrics),
-      last_seq: rec.seq,
-      retained: rec.ring.count,
-      dropped: rec.dropped,
-      // Written with the job's end (with its payloads); a job that never ended has none stored.
-      payload_stats: lj.ended ? toJson(rec.payloadStats()) : null,
-      flow_key: flow?.key ?? null,
-      forked_from: job.forkedFrom === null ? null : toJson(job.forkedFrom),
-    };
+    if (rec.flow !== null) this.writeStructure(batch, rec.flow.key, rec.flowId, rec.flow.json);
+    // Payload stats are written with the job's end (with its payloads); a job that never ended has none stored.
+    return jobRow(lj.ord, nowIso, recordRowParts(this.d.collector, rec, lj.ended));
+  }
+
+  /** A flow structure jobs refer to, sent to SQLite once per process (until deletions may have removed it). */
+  private writeStructure(batch: WriteBatch, key: string, flowId: string, json: string): void {
+    if (this.structuresWritten.has(key)) return;
+    batch.insertFlowStructure(key, flowId, json);
+    this.structuresWritten.add(key);
+  }
+
+  // ---------------------------------------------------------------- imported jobs
+
+  /**
+   * Writes a job that ran elsewhere (Persistence.importJob), inside the caller's transaction: its
+   * flow structure, events, payloads and row, as writeFinal writes a job of this process. A job
+   * already stored keeps its order number (a retried delivery replaces its rows in place).
+   */
+  writeImported(batch: WriteBatch, bundle: JobBundle): JobRow {
+    const row = rowOfBundle(bundle, this.nextJobOrd++, new Date().toISOString());
+    if (bundle.flow !== null) this.writeStructure(batch, bundle.flow.key, row.flow_id, bundle.flow.json);
+    const events = bundle.trace.events.map((e) => ({ seq: e.seq, json: toJson(e) }));
+    writeFinishedJob(batch, row, events, bundle.payloads.rows.map(storedPayloadOf));
+    return row;
+  }
+
+  /**
+   * An imported job is in the archive now: a delete still queued for an earlier copy of it must
+   * not remove it, and it counts against retention like any finished job.
+   */
+  imported(jobId: string): void {
+    this.deletes.delete(jobId);
+    this.applyRetention();
+    this.d.schedule();
   }
 
   /**

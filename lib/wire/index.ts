@@ -7,6 +7,7 @@ export * from "./commands";
 export * from "./errors";
 export * from "./http";
 export * from "./ids";
+export * from "./job-bundle";
 export * from "./model";
 export * from "./requests";
 export * from "./sockets";
