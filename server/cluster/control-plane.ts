@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { type ArchivedPayloads, checkBreakpointTarget, type JobArchive, type JobMetrics, MonitoringError, type SessionSnapshot, type TraceEvent, TraceRecord } from "../../lib/monitoring";
-import { bundleFromEvents, JobBundleSchema } from "../../lib/runtime/job-bundle";
+import { bundleFromEvents, parseJobBundle } from "../../lib/runtime/job-bundle";
 import type { RelayedAnswer, RelayedRequest, RemoteJobs, StartedJob } from "../../lib/runtime/remote";
 import type { Runtime } from "../../lib/runtime/runtime";
 import { RoutiluxError } from "../../lib/wire";
@@ -278,13 +278,17 @@ export class ClusterClient implements RemoteJobs {
   }
 
   private onAnswer(message: string): void {
-    let parsed: ReturnType<typeof WorkerAnswerSchema.safeParse>;
+    let json: unknown;
     try {
-      parsed = WorkerAnswerSchema.safeParse(JSON.parse(message));
+      json = JSON.parse(message);
     } catch {
       return;
     }
-    if (!parsed.success) return;
+    const parsed = WorkerAnswerSchema.safeParse(json);
+    if (!parsed.success) {
+      console.warn(`[cluster] an answer that is not one: ${parsed.error.message.slice(0, 200)}`);
+      return;
+    }
     const p = this.pending.get(parsed.data.id);
     if (!p) return; // timed out meanwhile
     this.pending.delete(parsed.data.id);
@@ -480,9 +484,16 @@ export class ClusterClient implements RemoteJobs {
   private importFinished(json: string): void {
     const persistence = this.runtime.persistence;
     if (!persistence) return;
-    const bundle = JobBundleSchema.parse(JSON.parse(json));
+    const bundle = parseJobBundle(JSON.parse(json));
+    // The done stream may be read before the feed's last events of the job: the bundle has them,
+    // and this server's live subscribers get them first, in order.
+    const job = this.jobs.get(bundle.summary.job_id);
+    if (job && job.waiting === null) {
+      for (const ev of bundle.trace.events) if (ev.seq === job.lastSeq + 1) this.append(job, recordOf(ev));
+    }
     persistence.importJob(bundle);
-    // Served from history from now on.
+    // Served from history from now on (a fold cached from the mirror would be stale).
+    this.runtime.stateAtCache.drop(bundle.summary.job_id);
     this.jobs.delete(bundle.summary.job_id);
   }
 

@@ -24,7 +24,7 @@ export type WorkerRequestBody = WorkerRequest extends infer R ? (R extends Worke
 export const RelayedErrorSchema = z.strictObject({ kind: z.string(), code: z.string(), message: z.string(), details: z.unknown().optional() });
 
 /** A worker's answer. `http`: the API's answer as is; `command`: its result or error. */
-export const WorkerAnswerSchema = z.discriminatedUnion("kind", [
+export const WorkerAnswerSchema = z.union([
   z.strictObject({ kind: z.literal("http"), id: z.number(), status: z.number(), headers: z.record(z.string(), z.string()).optional(), body: z.unknown().optional() }),
   z.strictObject({ kind: z.literal("command"), id: z.number(), ok: z.literal(true), data: z.unknown() }),
   z.strictObject({ kind: z.literal("command"), id: z.number(), ok: z.literal(false), error: RelayedErrorSchema }),

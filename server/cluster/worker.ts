@@ -210,7 +210,9 @@ export class ClusterWorker {
     this.dirtySessions.clear();
     const ended = [...this.ending].filter((id) => this.runtime.monitoring.jobStore.get(id)?.isFinished === true);
     for (const id of ended) this.ending.delete(id);
-    const sent = p.exec().then(
+    // An empty pipeline is not sent (its exec would wait for nothing).
+    if (p.length === 0 && ended.length === 0) return;
+    const sent = (p.length === 0 ? Promise.resolve() : p.exec()).then(
       () => undefined,
       (err: Error) => console.warn(`[cluster] events not sent: ${err.message}`),
     );
