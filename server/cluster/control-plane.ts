@@ -28,7 +28,10 @@ import { type ClusterKeys, clusterKeys, connect, FEED_MAXLEN, fieldsOf } from ".
 export interface ClusterClientOptions {
   redisUrl: string;
   prefix?: string;
-  /** A worker silent this long has its jobs declared lost (default 5,000 ms: five missed heartbeats). */
+  /**
+   * Lost workers are judged only after this server has been connected to Redis this long (default
+   * 10,000 ms, a heartbeat's expiry): heartbeats that lapsed while Redis was down do not count.
+   */
   lostAfterMs?: number;
   /** How long a relayed request waits for its worker's answer (default 30 s). */
   requestTimeoutMs?: number;
@@ -500,7 +503,7 @@ export class ClusterClient implements RemoteJobs {
   // ------------------------------------------------------------------ lost workers
 
   private async checkWorkers(): Promise<void> {
-    const grace = this.options.lostAfterMs ?? 5000;
+    const grace = this.options.lostAfterMs ?? 10_000;
     if (this.stopped || this.connectedSince === null || Date.now() - this.connectedSince < grace) return;
     const byWorker = new Map<string, RemoteJob[]>();
     for (const job of this.jobs.values()) {
@@ -520,7 +523,7 @@ export class ClusterClient implements RemoteJobs {
         for (const job of byWorker.get(workers[i] as string) ?? []) {
           // One server finishes it.
           const won = await this.redis.set(this.keys.lost(job.id), this.serverId, "EX", 86_400, "NX");
-          if (won === "OK") await this.finishLost(job, grace);
+          if (won === "OK") await this.finishLost(job);
         }
       }
     } catch (err) {
@@ -529,7 +532,7 @@ export class ClusterClient implements RemoteJobs {
   }
 
   /** A job whose worker died: its committed events stay, a job_failed event ends it, history gets it. */
-  private async finishLost(job: RemoteJob, grace: number): Promise<void> {
+  private async finishLost(job: RemoteJob): Promise<void> {
     const summary = job.summary as JobSummary;
     const entries = await this.redis.xrange(this.keys.jobEvents(job.id), "-", "+");
     const events: TraceEvent[] = [];
@@ -542,7 +545,7 @@ export class ClusterClient implements RemoteJobs {
     const started = summary.started_at ? Date.parse(summary.started_at) : null;
     const duration = started === null ? null : now.getTime() - started;
     const error = {
-      message: `Worker lost: worker ${job.worker} stopped answering (no heartbeat for ${grace} ms) while the job was ${summary.status}; the ${lastSeq} events it recorded are kept`,
+      message: `Worker lost: worker ${job.worker} stopped answering (its heartbeat expired) while the job was ${summary.status}; the ${lastSeq} events it recorded are kept`,
       error_type: "WorkerLost",
       routine_id: null,
       code: "WORKER_LOST",

@@ -33,12 +33,14 @@ export interface ClusterWorkerOptions {
   concurrency?: number;
   workerId?: string;
   prefix?: string;
-  /** Heartbeat period; the key expires after 5 of them. Default 1,000 ms. */
+  /** Heartbeat period; the key expires after HEARTBEAT_EXPIRY_BEATS of them. Default 1,000 ms. */
   heartbeatMs?: number;
   /** Finished jobs kept in memory for requests (their history is on the servers). Default 200. */
   retainFinished?: number;
 }
 
+/** A heartbeat key outlives this many missed beats (10 s at the default period). */
+export const HEARTBEAT_EXPIRY_BEATS = 10;
 const TERMINAL = new Set(["job_completed", "job_failed", "job_cancelled"]);
 const STATUS_EVENTS = new Set(["job_started", "job_paused", "job_resumed", "job_completed", "job_failed", "job_cancelled"]);
 
@@ -127,7 +129,17 @@ export class ClusterWorker {
   private async beat(): Promise<void> {
     const period = this.options.heartbeatMs ?? 1000;
     try {
-      await this.redis.set(this.keys.worker(this.workerId), JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString() }), "PX", period * 5);
+      await this.redis.set(this.keys.worker(this.workerId), JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString() }), "PX", period * HEARTBEAT_EXPIRY_BEATS);
+      // A job the servers declared lost (this process was cut off, or stalled, past the expiry) has
+      // been failed and handed to history: running it on would only repeat its side effects.
+      const running = this.runtime.monitoring.jobStore.list().jobs.filter((j) => !j.isFinished);
+      if (running.length === 0) return;
+      const p = this.redis.pipeline();
+      for (const job of running) p.exists(this.keys.lost(job.jobId));
+      const lost = (await p.exec()) ?? [];
+      running.forEach((job, i) => {
+        if (lost[i]?.[1] === 1) job.cancel("Declared lost by the cluster: this worker stopped answering for too long");
+      });
     } catch {
       // Redis is down: the connection retries; the next beat tries again.
     }

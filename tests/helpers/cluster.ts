@@ -26,8 +26,11 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-/** Env every process of a test cluster gets: lost workers are noticed within ~1.5 s. */
-const CLUSTER_ENV = { ROUTILUX_HEARTBEAT_MS: "250", ROUTILUX_WORKER_LOST_MS: "1500" };
+/**
+ * Env every process of a test cluster gets: a killed worker is noticed within ~5 s (heartbeats
+ * every 500 ms, expiring after ten), still far from what a busy machine delays a heartbeat by.
+ */
+const CLUSTER_ENV = { ROUTILUX_HEARTBEAT_MS: "500", ROUTILUX_WORKER_LOST_MS: "5000" };
 
 export async function startWorkerProcess(redisUrl: string, env: Record<string, string> = {}): Promise<TestWorker> {
   const child = spawn(process.execPath, ["--import", "tsx", "server/cluster/worker-main.ts"], {

@@ -176,7 +176,7 @@ describe("failures", () => {
     await worker?.kill();
     const seenBefore = raw.events.map((e) => e.seq);
 
-    const failed = await until(() => api(A(), "GET", `/api/jobs/${jobId}`), (r) => r.json.status === "failed", 30_000);
+    const failed = await until(() => api(A(), "GET", `/api/jobs/${jobId}`), (r) => r.json.status === "failed", 45_000);
     expect(failed.json.error).toMatchObject({ error_type: "WorkerLost", code: "WORKER_LOST" });
     expect(String((failed.json.error as { message: string }).message)).toMatch(/Worker lost/);
     const onB = await until(() => api(B(), "GET", `/api/jobs/${jobId}`), (r) => r.json.status === "failed", 30_000);
