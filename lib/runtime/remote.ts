@@ -4,6 +4,7 @@
  * runtime without it (embedded, a worker, a library user's process) never loads a Redis client.
  */
 import type { SessionSnapshot } from "../monitoring";
+import type { ForkedFrom } from "../wire/lineage";
 import type { JobStatus, JobSummary } from "../wire/model";
 import type { StartJobRequest } from "../wire/requests";
 import type { JobRunning } from "../wire/sockets";
@@ -41,8 +42,8 @@ export interface RemoteJobs {
   running(flowId: string): JobRunning[];
   /** The job's debug session as its worker last reported it. */
   session(jobId: string): SessionSnapshot | null;
-  /** Queues a job for the workers; resolves once it is queued (status pending). */
-  startJob(req: StartJobRequest): Promise<StartedJob>;
+  /** Queues a job (a fork: with its shared data and origin) for the workers; resolves once it is queued (status pending). */
+  startJob(req: StartJobRequest, fork?: { shared: Record<string, unknown>; forkedFrom: ForkedFrom }): Promise<StartedJob>;
   /** Runs an API request where the job is held and answers what that process answered. */
   relay(jobId: string, req: RelayedRequest): Promise<RelayedAnswer>;
   /** Runs a debug command where the job is held (sockets; HTTP command routes are relayed whole). */

@@ -736,6 +736,24 @@ export class Runtime {
    * routine_start (or `shared_data`). The origin job, its trace and its history are only read.
    */
   forkJob(jobId: string, req: ForkRequest): { job: Job; forkedFrom: ForkedFrom; entryRoutineId: string; entrySlot: string } {
+    const { request, fork } = this.prepareFork(jobId, req);
+    const job = this.startJob(request, fork);
+    return { job, forkedFrom: fork.forkedFrom, entryRoutineId: request.entry_routine_id, entrySlot: request.entry_slot ?? "trigger" };
+  }
+
+  /** POST /api/jobs/{id}/fork: the fork runs here, or, with a cluster configured, is queued for the workers. */
+  async submitFork(jobId: string, req: ForkRequest): Promise<StartedJob & { forked_from: ForkedFrom; entry_routine_id: string; entry_slot: string }> {
+    if (!this.remote) {
+      const { job, forkedFrom, entryRoutineId, entrySlot } = this.forkJob(jobId, req);
+      return { job_id: job.jobId, flow_id: job.flowId, status: job.status, created_at: job.createdAt.toISOString(), forked_from: forkedFrom, entry_routine_id: entryRoutineId, entry_slot: entrySlot };
+    }
+    const { request, fork } = this.prepareFork(jobId, req);
+    const started = await this.remote.startJob(request, fork);
+    return { ...started, forked_from: fork.forkedFrom, entry_routine_id: request.entry_routine_id, entry_slot: request.entry_slot ?? "trigger" };
+  }
+
+  /** What a fork of the job starts with: the request, its shared data and its origin (read only). */
+  private prepareFork(jobId: string, req: ForkRequest): { request: StartJobRequest & { entry_slot: string }; fork: { shared: Record<string, unknown>; forkedFrom: ForkedFrom } } {
     const summary = this.jobSummary(jobId);
     const lastSeq = this.monitoring.monitorCollector.traceInfo(jobId)?.last_seq ?? 0;
     let seq: number;
@@ -767,18 +785,15 @@ export class Runtime {
     }
     const shared = req.shared_data ?? fold.at(seq).after.shared;
     const forkedFrom: ForkedFrom = { job_id: jobId, seq };
-    const job = this.startJob(
-      {
-        flow_id: summary.flow_id,
-        entry_routine_id: ev.routine_id,
-        entry_slot: slot,
-        entry_params: input,
-        ...(req.breakpoints !== undefined ? { breakpoints: req.breakpoints } : {}),
-        ...(req.pause_on_start !== undefined ? { pause_on_start: req.pause_on_start } : {}),
-      },
-      { shared, forkedFrom },
-    );
-    return { job, forkedFrom, entryRoutineId: ev.routine_id, entrySlot: slot };
+    const request = {
+      flow_id: summary.flow_id,
+      entry_routine_id: ev.routine_id,
+      entry_slot: slot,
+      entry_params: input,
+      ...(req.breakpoints !== undefined ? { breakpoints: req.breakpoints } : {}),
+      ...(req.pause_on_start !== undefined ? { pause_on_start: req.pause_on_start } : {}),
+    };
+    return { request, fork: { shared, forkedFrom } };
   }
 
   /** Called with every job started through this runtime, or on the cluster's workers (flow monitors use it). */

@@ -241,10 +241,7 @@ const plainRoutes: { [K in PlainRouteName]: RouteHandler<Api[K]> } = {
     return jobStatus(runtime, job.jobId);
   },
   jobStateAt: ({ runtime, params, query }) => runtime.jobStateAt(params.job_id, query.at_seq),
-  forkJob: ({ runtime, params, body }) => {
-    const { job, forkedFrom, entryRoutineId, entrySlot } = runtime.forkJob(params.job_id, body);
-    return { job_id: job.jobId, flow_id: job.flowId, status: job.status, created_at: job.createdAt.toISOString(), forked_from: forkedFrom, entry_routine_id: entryRoutineId, entry_slot: entrySlot };
-  },
+  forkJob: ({ runtime, params, body }) => runtime.submitFork(params.job_id, body),
   cancelJob: ({ runtime, params }) => {
     const job = runtime.getJob(params.job_id);
     if (!job.cancel("Cancelled over the API")) throw new MonitoringError("conflict", "JOB_FINISHED", `Job '${job.jobId}' has already finished (${job.status})`);

@@ -18,12 +18,13 @@ import type { RelayedAnswer, RelayedRequest, RemoteJobs, StartedJob } from "../.
 import type { Runtime } from "../../lib/runtime/runtime";
 import { RoutiluxError } from "../../lib/wire";
 import type { ErrorKind } from "../../lib/wire/errors";
+import type { ForkedFrom } from "../../lib/wire/lineage";
 import type { JobStatus, JobSummary } from "../../lib/wire/model";
 import type { StartJobRequest } from "../../lib/wire/requests";
 import type { JobRunning } from "../../lib/wire/sockets";
 import { BreakpointSync } from "./breakpoint-sync";
 import { FEED_EVENT, FEED_JOB, FEED_SESSION, type QueuedJob, type WorkerAnswer, WorkerAnswerSchema, type WorkerRequestBody } from "./protocol";
-import { type ClusterKeys, clusterKeys, connect, FEED_MAXLEN, fieldsOf } from "./redis";
+import { type ClusterKeys, clusterKeys, connect, FEED_MAXLEN, fieldsOf, JOB_STREAM_TTL_S } from "./redis";
 
 export interface ClusterClientOptions {
   redisUrl: string;
@@ -80,6 +81,8 @@ export class ClusterClient implements RemoteJobs {
   private stopped = false;
   private connectedSince: number | null = null;
   private lostTimer: NodeJS.Timeout | null = null;
+  private offHealth: (() => void) | null = null;
+  private lastPrune = 0;
   private readonly loops: Promise<void>[] = [];
   private readonly maxEvents: number;
 
@@ -124,11 +127,13 @@ export class ClusterClient implements RemoteJobs {
     this.loops.push(this.tailFeed(), this.tailDone(doneLast[0]?.[0] ?? "0-0"));
     this.lostTimer = setInterval(() => void this.checkWorkers(), 1000);
     this.lostTimer.unref();
+    this.offHealth = this.runtime.addHealthCheck(() => this.unavailableReason());
   }
 
   async close(): Promise<void> {
     this.stopped = true;
     if (this.lostTimer) clearInterval(this.lostTimer);
+    this.offHealth?.();
     this.breakpoints.stop();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
@@ -182,7 +187,8 @@ export class ClusterClient implements RemoteJobs {
     return this.jobs.get(jobId)?.session ?? null;
   }
 
-  async startJob(req: StartJobRequest): Promise<StartedJob> {
+  async startJob(req: StartJobRequest, fork?: { shared: Record<string, unknown>; forkedFrom: ForkedFrom }): Promise<StartedJob> {
+    this.assertConnected();
     const flow = this.runtime.getFlow(req.flow_id);
     // What the worker would refuse, refused here with the same errors (nothing is queued).
     const entry = flow.getRoutine(req.entry_routine_id);
@@ -203,7 +209,7 @@ export class ClusterClient implements RemoteJobs {
       finished_at: null,
       duration_ms: null,
       error: null,
-      forked_from: null,
+      forked_from: fork?.forkedFrom ?? null,
     };
     const json = JSON.stringify(summary);
     this.entry(jobId).summary = summary;
@@ -213,7 +219,7 @@ export class ClusterClient implements RemoteJobs {
       .zadd(this.keys.jobs, Date.parse(created), jobId)
       .xadd(this.keys.feed, "MAXLEN", "~", FEED_MAXLEN, "*", "t", FEED_JOB, "j", jobId, "d", json)
       .exec();
-    const data: QueuedJob = { job_id: jobId, request: req };
+    const data: QueuedJob = { job_id: jobId, request: req, ...(fork ? { fork: { shared: fork.shared, forked_from: fork.forkedFrom } } : {}) };
     await this.queue.add("run", data, { jobId, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } });
     return { job_id: jobId, flow_id: flow.flowId, status: "pending", created_at: created };
   }
@@ -222,6 +228,12 @@ export class ClusterClient implements RemoteJobs {
     const worker = await this.workerOf(jobId);
     const answer = await this.request(worker, { kind: "http", job_id: jobId, method: req.method, url: req.url, body: req.body });
     if (answer.kind !== "http") throw new RoutiluxError("BAD_ANSWER", "The worker answered a request with a command result", { kind: "internal" });
+    // A fork starts on the origin's worker: answered once this server lists it too, so the
+    // client's next request for it finds it (the worker wrote it to the feed before answering).
+    const forked = (answer.body as { job_id?: unknown } | undefined)?.job_id;
+    if (answer.status === 201 && /\/fork$/.test(req.url.split("?")[0] ?? "") && typeof forked === "string") {
+      for (let i = 0; i < 300 && !this.jobs.get(forked)?.summary; i++) await sleep(10);
+    }
     return { status: answer.status, ...(answer.headers ? { headers: answer.headers } : {}), ...(answer.body !== undefined ? { body: answer.body } : {}) };
   }
 
@@ -232,6 +244,16 @@ export class ClusterClient implements RemoteJobs {
     if (answer.ok) return answer.data;
     const e = answer.error;
     throw new RoutiluxError(e.code, e.message, { kind: (e.kind in KINDS ? e.kind : "internal") as ErrorKind, ...(e.details !== undefined ? { details: e.details } : {}) });
+  }
+
+  /** Why the cluster cannot take work now (Redis unreachable), or null; health reports it. */
+  unavailableReason(): string | null {
+    return this.redis.status === "ready" ? null : `cluster: Redis (${this.options.redisUrl.replace(/\/\/[^@/]*@/, "//")}) is unreachable (${this.redis.status}): jobs cannot be queued; running jobs go on and their events arrive when it is back`;
+  }
+
+  private assertConnected(): void {
+    const reason = this.unavailableReason();
+    if (reason !== null) throw new RoutiluxError("CLUSTER_UNAVAILABLE", reason, { kind: "unavailable" });
   }
 
   /** The worker holding the job; a queued job is waited for (bounded), a lost one answers 503. */
@@ -505,6 +527,11 @@ export class ClusterClient implements RemoteJobs {
   private async checkWorkers(): Promise<void> {
     const grace = this.options.lostAfterMs ?? 10_000;
     if (this.stopped || this.connectedSince === null || Date.now() - this.connectedSince < grace) return;
+    // The job index keeps a day of jobs (their hashes and streams expire by themselves).
+    if (Date.now() - this.lastPrune > 60_000) {
+      this.lastPrune = Date.now();
+      void this.redis.zremrangebyscore(this.keys.jobs, "-inf", `(${Date.now() - JOB_STREAM_TTL_S * 1000}`).catch(() => {});
+    }
     const byWorker = new Map<string, RemoteJob[]>();
     for (const job of this.jobs.values()) {
       if (!job.worker || !job.summary || FINAL.has(job.summary.status)) continue;
@@ -570,6 +597,8 @@ export class ClusterClient implements RemoteJobs {
       .xadd(this.keys.jobEvents(job.id), `${failed.seq}-0`, "d", eventJson)
       .xadd(this.keys.feed, "MAXLEN", "~", FEED_MAXLEN, "*", "t", FEED_EVENT, "j", job.id, "s", String(failed.seq), "d", eventJson)
       .hset(this.keys.job(job.id), "summary", summaryJson)
+      .expire(this.keys.job(job.id), JOB_STREAM_TTL_S)
+      .expire(this.keys.jobEvents(job.id), JOB_STREAM_TTL_S)
       .xadd(this.keys.feed, "MAXLEN", "~", FEED_MAXLEN, "*", "t", FEED_JOB, "j", job.id, "w", job.worker as string, "d", summaryJson)
       .exec();
     const flow = this.runtime.hasFlow(summary.flow_id) ? this.runtime.getFlow(summary.flow_id) : null;

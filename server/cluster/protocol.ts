@@ -3,12 +3,15 @@
  * Checked with zod on arrival, as any input from the network.
  */
 import { z } from "zod";
+import { ForkedFromSchema } from "../../lib/wire/lineage";
 import { StartJobRequestSchema } from "../../lib/wire/requests";
 
 /** A queued job (BullMQ job data). */
 export const QueuedJobSchema = z.strictObject({
   job_id: z.string(),
   request: StartJobRequestSchema,
+  /** A fork: the shared data it starts with and where it was forked from. */
+  fork: z.strictObject({ shared: z.record(z.string(), z.unknown()), forked_from: ForkedFromSchema }).optional(),
 });
 export type QueuedJob = z.infer<typeof QueuedJobSchema>;
 

@@ -148,12 +148,12 @@ export class ClusterWorker {
   private async process(bullJob: BullJob): Promise<void> {
     const parsed = QueuedJobSchema.safeParse(bullJob.data);
     if (!parsed.success) throw new Error(`Malformed queued job: ${parsed.error.message}`);
-    const { job_id: jobId, request } = parsed.data;
+    const { job_id: jobId, request, fork } = parsed.data;
     // Declared lost (its first worker died) or already here: never run twice.
     if (this.runtime.hasJob(jobId) || (await this.redis.exists(this.keys.lost(jobId))) === 1) return;
     let job: ReturnType<Runtime["startJob"]>;
     try {
-      job = this.runtime.startJob(request, null, { jobId });
+      job = this.runtime.startJob(request, fork ? { shared: fork.shared, forkedFrom: fork.forked_from } : null, { jobId });
     } catch (err) {
       await this.failedToStart(jobId, request.flow_id, request.entry_routine_id, err);
       throw err;
@@ -241,6 +241,7 @@ export class ClusterWorker {
           .multi()
           .xadd(this.keys.done, "MAXLEN", "~", DONE_MAXLEN, "*", "j", jobId, "d", JSON.stringify(bundle))
           .expire(this.keys.jobEvents(jobId), JOB_STREAM_TTL_S)
+          .expire(this.keys.job(jobId), JOB_STREAM_TTL_S)
           .exec();
       } catch (err) {
         console.warn(`[cluster] job ${jobId} not handed over for history: ${(err as Error).message}`);

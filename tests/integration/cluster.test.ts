@@ -125,6 +125,35 @@ describe("one job, debugged through two servers", () => {
   }, 60_000);
 });
 
+describe("time travel through the cluster", () => {
+  it("the state at a seq of a job held on a worker; a fork of a finished job runs on a worker; the diff of the two", async () => {
+    const held = await api(B(), "POST", "/api/jobs", { flow_id: "data_processing", entry_routine_id: "ingest", entry_params: { data: [1, 2] }, breakpoints: [{ routine_id: "validate" }] });
+    const heldId = held.json.job_id as string;
+    await until(() => api(A(), "GET", `/api/jobs/${heldId}/debug/session`), (r) => r.json.status === "paused", 20_000);
+    const trace = await fullTrace(A(), heldId);
+    const processStart = trace.find((e) => e.event_type === "routine_start" && (e as Ev & { routine_id: string }).routine_id === "process") as Ev;
+    const state = await api(A(), "GET", `/api/jobs/${heldId}/state?at_seq=${processStart.seq}`);
+    expect(state.status).toBe(200);
+    expect(state.json).toMatchObject({ at_seq: processStart.seq, activation: { routine_id: "process", input: { data: [1, 2], count: 2 } } });
+    expect((await api(A(), "POST", `/api/jobs/${heldId}/debug/continue`)).status).toBe(200);
+    await until(() => api(A(), "GET", `/api/jobs/${heldId}`), (r) => r.json.status === "completed", 20_000);
+
+    const fork = await api(B(), "POST", `/api/jobs/${heldId}/fork`, { from_seq: processStart.seq, payload: { data: [10, 20], count: 2 } });
+    expect(fork.status).toBe(201);
+    const forkId = fork.json.job_id as string;
+    expect(fork.json.forked_from).toEqual({ job_id: heldId, seq: processStart.seq });
+    const forked = await until(() => api(A(), "GET", `/api/jobs/${forkId}`), (r) => r.json.status === "completed", 20_000);
+    expect(forked.json.forked_from).toEqual({ job_id: heldId, seq: processStart.seq });
+    expect(cluster.workers.map((w) => w.id)).toContain(await workerOf(forkId));
+    const logs = await api(A(), "GET", `/api/jobs/${forkId}/logs`);
+    expect((logs.json.logs as { data: unknown }[])[0]?.data).toEqual({ result: [20, 40] });
+
+    const diff = await api(B(), "GET", `/api/jobs/diff?base=${heldId}&other=${forkId}`);
+    expect(diff.status).toBe(200);
+    expect(diff.json.first_divergence).toMatchObject({ routine_id: "process" });
+  }, 60_000);
+});
+
 describe("many jobs", () => {
   it("300 jobs across 3 workers all complete with every event accounted for, while another is held for 30 s", async () => {
     const held = await api(A(), "POST", "/api/jobs", { flow_id: "data_processing", entry_routine_id: "ingest", entry_params: { data: [7] }, pause_on_start: true });
