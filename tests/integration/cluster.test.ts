@@ -3,11 +3,15 @@
  * queued through either server and run on a worker; breakpoints, variables and commands reach the
  * worker through whichever server the client talks to; both servers' sockets get every seq.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCluster, type TestCluster } from "../helpers/cluster";
 import { api, until } from "../helpers/http";
+import { startServer } from "../helpers/server";
 import { Client, clients, isEvent } from "../helpers/ws-client";
 
 let cluster: TestCluster;
@@ -226,6 +230,31 @@ describe("failures", () => {
     cluster.workers.splice(cluster.workers.indexOf(worker as never), 1);
     await cluster.addWorker();
   }, 90_000);
+
+  it("a server restart does not touch jobs on workers; its history file gets the job once, also one that ended while it was down", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "routilux-cluster-history-"));
+    const env = { ROUTILUX_REDIS_URL: cluster.redis.url, ROUTILUX_DB: join(dir, "history.db") };
+    let c = await startServer(env);
+    try {
+      const started = await api(B(), "POST", "/api/jobs", { flow_id: "slow_stream", entry_routine_id: "source", entry_params: { count: 60, interval_ms: 40 } });
+      const jobId = started.json.job_id as string;
+      await until(() => api(c, "GET", `/api/jobs/${jobId}/trace?after_seq=0`), (r) => (r.json.last_seq as number) >= 20, 20_000);
+      await c.stop();
+      const done = await until(() => api(B(), "GET", `/api/jobs/${jobId}`), (r) => r.json.status === "completed", 30_000);
+      c = await startServer(env);
+      // Read from its own history: written from the done stream it had not read yet.
+      const there = await until(() => api(c, "GET", `/api/jobs/${jobId}`), (r) => r.status === 200 && r.json.status === "completed", 20_000);
+      expect(there.json.last_seq).toBe(done.json.last_seq);
+      const events = await fullTrace(c, jobId);
+      expect(contiguous(events.map((e) => e.seq))).toBe(true);
+      expect(events.at(-1)?.event_type).toBe("job_completed");
+      const listed = await api(c, "GET", "/api/jobs?flow_id=slow_stream&limit=1000");
+      expect((listed.json.jobs as { job_id: string }[]).filter((j) => j.job_id === jobId)).toHaveLength(1);
+    } finally {
+      await c.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it("a Redis restart mid-job: servers and workers reconnect, the job completes and no event is lost", async () => {
     const started = await api(A(), "POST", "/api/jobs", { flow_id: "slow_stream", entry_routine_id: "source", entry_params: { count: 120, interval_ms: 25 } });

@@ -144,7 +144,7 @@ describe("checkBoundaries: forbidden imports", () => {
       "lib/client/api.ts": "export const api = 1;\n",
     });
     expect(found.map((v) => [v.file, v.rule])).toEqual([
-      ["cli/ui.ts", "cli may import only cli, lib, server/main.ts (not lib/client)"],
+      ["cli/ui.ts", "cli may import only cli, lib, server/main.ts, server/cluster/worker-main.ts (not lib/client)"],
       ["server/load.ts", "a computed import specifier cannot be checked"],
     ]);
   });
