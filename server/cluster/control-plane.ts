@@ -419,11 +419,20 @@ export class ClusterClient implements RemoteJobs {
         continue;
       }
       if (!res) continue;
+      const em = this.runtime.monitoring.eventManager;
       for (const [, entries] of res) {
         for (const [id, fields] of entries) {
           this.feedId = id;
+          const f = fieldsOf(fields);
+          // This server's sockets are behind on the job: the feed waits in Redis (bounded, as a
+          // job waits for its fan-out in one process), so a burst does not overflow their queues.
+          if (em.behindTotal !== 0 && f.j !== undefined) {
+            const flowId = this.jobs.get(f.j)?.summary?.flow_id;
+            const wait = flowId === undefined ? undefined : em.whenCaughtUp(f.j, flowId);
+            if (wait !== undefined) await wait;
+          }
           try {
-            this.onFeed(fieldsOf(fields));
+            this.onFeed(f);
           } catch (err) {
             console.warn(`[cluster] feed entry ${id} skipped: ${(err as Error).message}`);
           }
