@@ -112,6 +112,25 @@ describe("one job, debugged through two servers", () => {
     await until(() => api(A(), "GET", "/api/flows/data_processing/breakpoints"), (r) => (r.json.breakpoints as unknown[]).length === 0);
   }, 60_000);
 
+  it("flow breakpoints set at once on both servers are both kept, everywhere; a one-shot one fired on a worker is gone from both", async () => {
+    const [x, y] = await Promise.all([
+      api(A(), "POST", "/api/flows/fan_out/breakpoints", { routine_id: "route" }),
+      api(B(), "POST", "/api/flows/fan_out/breakpoints", { routine_id: "collect", once: true }),
+    ]);
+    const ids = [x.json.breakpoint_id, y.json.breakpoint_id].sort();
+    for (const server of [A(), B()]) {
+      await until(() => api(server, "GET", "/api/flows/fan_out/breakpoints"), (r) => JSON.stringify((r.json.breakpoints as { breakpoint_id: string }[]).map((b) => b.breakpoint_id).sort()) === JSON.stringify(ids));
+    }
+    expect((await api(A(), "DELETE", `/api/flows/fan_out/breakpoints/${x.json.breakpoint_id}`)).status).toBe(204);
+    const job = await api(B(), "POST", "/api/jobs", { flow_id: "fan_out", entry_routine_id: "split", entry_slot: "input", entry_params: { items: [3, 12, 7, 25] } });
+    const jobId = job.json.job_id as string;
+    const at = await until(() => api(A(), "GET", `/api/jobs/${jobId}/debug/session`), (r) => r.json.status === "paused", 20_000);
+    expect(at.json).toMatchObject({ paused_at: { routine_id: "collect" } });
+    for (const server of [A(), B()]) await until(() => api(server, "GET", "/api/flows/fan_out/breakpoints"), (r) => (r.json.breakpoints as unknown[]).length === 0);
+    expect((await api(B(), "POST", `/api/jobs/${jobId}/debug/continue`)).status).toBe(200);
+    await until(() => api(A(), "GET", `/api/jobs/${jobId}`), (r) => r.json.status === "completed", 20_000);
+  }, 60_000);
+
   it("errors of a relayed request are the worker's own; a bad start is refused before anything is queued", async () => {
     const started = await api(A(), "POST", "/api/jobs", { flow_id: "data_processing", entry_routine_id: "ingest", entry_params: { data: [1] }, pause_on_start: true });
     const jobId = started.json.job_id as string;
