@@ -43,6 +43,8 @@ const FINAL = new Set<JobStatus>(["completed", "failed", "cancelled"]);
 const KEEP_FINISHED = 1000;
 /** Jobs listed from Redis when a server starts. */
 const LOAD_AT_START = 1000;
+/** Finished jobs whose events a starting server reads into its mirror (the newest). */
+const LOAD_EVENTS_OF_FINISHED = 100;
 
 interface RemoteJob {
   id: string;
@@ -347,7 +349,14 @@ export class ClusterClient implements RemoteJobs {
       if (row.session) job.session = JSON.parse(row.session) as SessionSnapshot;
       fill.push(job);
     });
-    for (const job of fill) await this.fillFrom(job, 1);
+    // The events of unfinished jobs, and of the newest finished ones (older ones are read from
+    // their workers or history when asked).
+    let finished = 0;
+    for (const job of fill.reverse()) {
+      const done = job.summary !== null && FINAL.has(job.summary.status);
+      if (done && ++finished > LOAD_EVENTS_OF_FINISHED) continue;
+      await this.fillFrom(job, 1);
+    }
   }
 
   /** Reads the job's own stream from `fromSeq` into the mirror. */
