@@ -152,3 +152,76 @@ export class DevProcess {
     clearTimeout(timer);
   }
 }
+
+/** How a process ended. */
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Every CliProcess not seen to exit: killed if the test process ends first. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/** A `routilux <args>` that keeps running (a worker): its output, a line waited for, a signal and how it exited. */
+export class CliProcess {
+  private out = "";
+  readonly exited: Promise<Exit>;
+
+  private constructor(readonly child: ChildProcess) {
+    running.add(child);
+    child.stdout?.on("data", (d) => {
+      this.out += String(d);
+    });
+    child.stderr?.on("data", (d) => {
+      this.out += String(d);
+    });
+    this.exited = new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        running.delete(child);
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  static spawn(cwd: string, args: string[], env: Record<string, string> = {}): CliProcess {
+    return new CliProcess(spawn(process.execPath, ["--import", TSX, CLI, ...args], { cwd, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] }));
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** Everything it printed (stdout and stderr). */
+  output(): string {
+    return this.out;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The first match of `pattern` in its output, once printed (throws if it exits first). */
+  async waitForOutput(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+    const started = Date.now();
+    for (;;) {
+      const m = pattern.exec(this.out);
+      if (m) return m;
+      if (!this.running) throw new Error(`routilux exited (${this.child.exitCode ?? this.child.signalCode}) before printing ${pattern}:\n${this.out}`);
+      if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${pattern} in the output:\n${this.out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Sends `signal` and waits for the exit (SIGKILL after `killAfterMs`, which the exit then shows). */
+  async stop(signal: NodeJS.Signals = "SIGTERM", killAfterMs = 30_000): Promise<Exit> {
+    if (!this.running) return this.exited;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), killAfterMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+}

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { chromium } from "@playwright/test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installPackage, type InstalledPackage } from "../helpers/package";
+import { startRedis, type TestRedis } from "../helpers/redis";
 import { freePort } from "../helpers/server";
 
 let pkg: InstalledPackage;
@@ -18,7 +19,8 @@ beforeAll(() => {
   pkg = installPackage();
 }, 900_000);
 
-afterAll(() => pkg?.remove());
+// Removing an installed node_modules can take long on a busy machine.
+afterAll(() => pkg?.remove(), 300_000);
 
 const TSC = join(process.cwd(), "node_modules", ".bin", "tsc");
 const NPX = process.platform === "win32" ? "npx.cmd" : "npx";
@@ -58,7 +60,10 @@ describe("the packed package", () => {
       .split("\n")
       .filter(Boolean)
       .map((f) => f.replace(/^package\//, ""));
-    for (const f of ["package.json", "README.md", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/server/main.js", "dist/server/main.d.ts", "dist/lib/wire/index.js", ".next/BUILD_ID", "next.config.mjs"]) {
+    const needed = ["package.json", "README.md", "dist/lib/index.js", "dist/lib/index.d.ts", "dist/server/main.js", "dist/server/main.d.ts", "dist/lib/wire/index.js", ".next/BUILD_ID", "next.config.mjs"];
+    // What `routilux worker` and `start --redis` load.
+    needed.push("dist/cli/worker.js", "dist/server/cluster/worker-main.js", "dist/server/cluster/worker.js", "dist/server/cluster/control-plane.js", "dist/server/cluster/redis.js");
+    for (const f of needed) {
       expect(files, f).toContain(f);
     }
     expect(files.some((f) => f.startsWith(".next/static/"))).toBe(true);
@@ -216,14 +221,19 @@ process.on("SIGTERM", () => server.close().finally(() => process.exit(0)));
 
 describe("the routilux command, installed", () => {
   let dev: ChildProcess | null = null;
-  afterAll(() => {
-    if (dev?.pid !== undefined && dev.exitCode === null) {
-      try {
-        process.kill(-dev.pid, "SIGTERM");
-      } catch {
-        // Already gone.
+  const cluster: ChildProcess[] = [];
+  let redis: TestRedis | null = null;
+  afterAll(async () => {
+    for (const child of [dev, ...cluster]) {
+      if (child?.pid !== undefined && child.exitCode === null) {
+        try {
+          process.kill(-child.pid, "SIGTERM");
+        } catch {
+          // Already gone.
+        }
       }
     }
+    await redis?.stop();
   });
 
   it("init scaffolds a starter; run runs its example and exits 0, a failing flow exits 1", async () => {
@@ -326,5 +336,46 @@ export default defineConfig({ flows: [boom] });
     writeFileSync(file, original);
     await until("the fixed reload", async () => ((await status()).error === null ? true : undefined));
     expect(await runOnce()).toEqual({ message: "Hello, Ada!" });
+  }, 300_000);
+
+  it("scale-out: worker --help; start --redis and a worker on a real Redis run the project's job to completion, and the worker stops on SIGTERM", async () => {
+    const help = await routilux(["worker", "--help"]);
+    expect(help.code, help.out).toBe(0);
+    expect(help.out).toContain("--redis <url>");
+    expect(help.out).toContain("--concurrency <n>");
+
+    redis = await startRedis();
+    const port = await freePort();
+    // Each in its own process group (npx starts the command as a child; see dev above).
+    const launch = (args: string[]): { child: ChildProcess; out: () => string } => {
+      const child = spawn(NPX, ["--no", "routilux", ...args], { cwd: pkg.project, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+      cluster.push(child);
+      let out = "";
+      child.stdout?.on("data", (d) => {
+        out += String(d);
+      });
+      child.stderr?.on("data", (d) => {
+        out += String(d);
+      });
+      return { child, out: () => out };
+    };
+    const server = launch(["start", "--redis", redis.url, "--port", String(port), "--db", ":memory:"]);
+    const worker = launch(["worker", "--redis", redis.url, "-c", "1"]);
+    await until("the server to listen", () => (server.out().includes("listening") ? true : undefined), 120_000);
+    await until("the worker to be ready", () => (/Routilux worker \S+ ready \(flows: hello\)/.test(worker.out()) ? true : undefined), 120_000);
+
+    const base = `http://127.0.0.1:${port}`;
+    const started = (await (await fetch(`${base}/api/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ flow_id: "hello", entry_routine_id: "greet", entry_params: { name: "Lin" } }) })).json()) as { job_id: string };
+    const done = await until("the job to complete on the worker", async () => {
+      const snap = (await (await fetch(`${base}/api/jobs/${started.job_id}`)).json()) as { status: string; shared_data: unknown };
+      return snap.status === "completed" ? snap : undefined;
+    });
+    expect(done.shared_data).toEqual({ message: "Hello, Lin!" });
+
+    // "close": the worker (npx's child) holds the output pipe until it has printed its last line.
+    const exited = once(worker.child, "close");
+    process.kill(-(worker.child.pid as number), "SIGTERM");
+    await exited;
+    expect(worker.out()).toMatch(/Routilux worker \S+ stopped\n/);
   }, 300_000);
 });
