@@ -8,7 +8,7 @@
  * ends the command with exit 1.
  */
 import { Redis } from "ioredis";
-import { workUntilSignal } from "../server/cluster/worker-main";
+import { stopGraceMs, workUntilSignal } from "../server/cluster/worker-main";
 import { CommandFailed, findConfig, ProjectLoader, UsageError } from "./load";
 
 export interface WorkerCliOptions {
@@ -38,8 +38,6 @@ export function checkRedisUrl(url: string): string {
 
 /** How often a worker still waiting for Redis says so again. */
 const WAITING_REMINDER_MS = 30_000;
-/** What workUntilSignal gives running jobs after SIGTERM/SIGINT before it exits anyway. */
-const STOP_GRACE_S = 5;
 
 function reason(err: Error): string {
   // A name that resolves to several addresses fails with an AggregateError whose message is empty.
@@ -101,21 +99,15 @@ export async function work(entry: string | undefined, opts: WorkerCliOptions): P
   } catch (err) {
     throw new CommandFailed((err as Error).message);
   }
-  // workUntilSignal stops the worker on these signals; this says what becomes of its jobs.
+  // workUntilSignal stops the worker on these signals (and says how it ended); this says what it waits for.
   const unfinished = () => worker.runtime.monitoring.jobStore.list().jobs.filter((j) => !j.isFinished);
   let stopping = false;
   const onStop = (): void => {
     if (stopping) return;
     stopping = true;
     const n = unfinished().length;
-    console.log(`Routilux worker ${worker.workerId} stopping: takes no more jobs${n ? `; waiting up to ${STOP_GRACE_S} s for ${n} running job${n === 1 ? "" : "s"}` : ""}`);
+    console.log(`Routilux worker ${worker.workerId} stopping: takes no more jobs${n ? `; waiting up to ${stopGraceMs() / 1000} s for ${n} running job${n === 1 ? "" : "s"} to finish, then cancelling what is left` : ""}`);
   };
   process.on("SIGTERM", onStop);
   process.on("SIGINT", onStop);
-  process.once("exit", () => {
-    if (!stopping) return;
-    const left = unfinished();
-    if (left.length === 0) console.log(`Routilux worker ${worker.workerId} stopped`);
-    else console.error(`Routilux worker ${worker.workerId} stopped with ${left.length} job${left.length === 1 ? "" : "s"} unfinished (${left.map((j) => j.jobId).join(", ")}): the servers fail them as 'worker lost' once its heartbeat expires`);
-  });
 }

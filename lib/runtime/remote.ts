@@ -46,6 +46,8 @@ export interface RemoteJobs {
   startJob(req: StartJobRequest, fork?: { shared: Record<string, unknown>; forkedFrom: ForkedFrom }): Promise<StartedJob>;
   /** Runs an API request where the job is held and answers what that process answered. */
   relay(jobId: string, req: RelayedRequest): Promise<RelayedAnswer>;
+  /** Resolves once what this process changed for the cluster (flow breakpoints) is in Redis: a client told "done" can rely on it everywhere. */
+  settle(): Promise<void>;
   /** Runs a debug command where the job is held (sockets; HTTP command routes are relayed whole). */
   command(jobId: string, command: string, args: Record<string, unknown>): Promise<unknown>;
 }

@@ -45,6 +45,8 @@ export async function dispatch(req: ApiRequest, runtime?: Runtime, options: { tr
     const jobId = matched.params.job_id;
     if (jobId !== undefined && rt.remote?.holds(jobId)) return await rt.remote.relay(jobId, { method: req.method, url: `${req.url.pathname}${req.url.search}`, body });
     const res = await table.run(matched, req.url.searchParams, body, rt);
+    // A change for the whole cluster (a flow breakpoint) is answered once every process can see it.
+    if (req.method !== "GET" && rt.remote) await rt.remote.settle();
     if (checkAnswers && matched.spec.response !== null) {
       const parsed = matched.spec.response.safeParse(res.body);
       if (!parsed.success) {

@@ -61,9 +61,11 @@ export class BreakpointSync {
       try {
         do {
           this.pullAgain = false;
-          const [version, all] = await Promise.all([this.redis.get(this.keys.breakpointsVersion), this.redis.hgetall(this.keys.breakpoints)]);
-          this.apply(all);
-          this.version = Number(version ?? 0);
+          // One transaction: the hash read is exactly the version read.
+          const res = await this.redis.multi().get(this.keys.breakpointsVersion).hgetall(this.keys.breakpoints).exec();
+          const version = (res?.[0]?.[1] as string | null) ?? "0";
+          this.apply((res?.[1]?.[1] as Record<string, string> | null) ?? {});
+          this.version = Number(version);
         } while (this.pullAgain);
       } catch (err) {
         console.warn(`[cluster] flow breakpoints not read: ${(err as Error).message}`);
@@ -131,7 +133,10 @@ export class BreakpointSync {
         if (set.length) m.hset(this.keys.breakpoints, ...set);
         if (del.length) m.hdel(this.keys.breakpoints, ...del);
         m.incr(this.keys.breakpointsVersion);
-        await m.exec();
+        const res = await m.exec();
+        const written = Number(res?.at(-1)?.[1] ?? 0);
+        // This process has its own change: it is at that version (unless a pull saw a later one).
+        if (written > this.version) this.version = written;
         await this.redis.publish(this.keys.breakpointsChanged, "1");
       } catch (err) {
         console.warn(`[cluster] flow breakpoints not written: ${(err as Error).message}`);

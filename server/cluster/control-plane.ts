@@ -98,7 +98,13 @@ export class ClusterClient implements RemoteJobs {
     this.feedConn = connect(options.redisUrl, `routilux-feed-${this.serverId}`);
     this.doneConn = connect(options.redisUrl, `routilux-done-${this.serverId}`);
     this.queue = new Queue(this.keys.queue, { connection: this.redis, prefix: this.keys.bullPrefix });
-    this.queue.on("error", (err) => console.warn(`[cluster] queue: ${err.message}`));
+    let reported = 0;
+    this.queue.on("error", (err) => {
+      // A Redis outage fails every call: say it once in a while.
+      if (Date.now() - reported < 5000) return;
+      reported = Date.now();
+      console.warn(`[cluster] queue: ${err.message}`);
+    });
     this.breakpoints = new BreakpointSync(runtime.monitoring.breakpointManager, this.redis, this.sub, this.keys);
     this.maxEvents = runtime.monitoring.monitorCollector.getMaxEventsPerJob();
     // Lost jobs are judged only after this server has seen Redis up for a while: heartbeats that
@@ -147,8 +153,7 @@ export class ClusterClient implements RemoteJobs {
     await Promise.allSettled(this.loops);
   }
 
-  /** Resolves once local flow-breakpoint changes are in Redis (tests). */
-  breakpointsWritten(): Promise<void> {
+  settle(): Promise<void> {
     return this.breakpoints.flushed();
   }
 
@@ -221,7 +226,9 @@ export class ClusterClient implements RemoteJobs {
       .zadd(this.keys.jobs, Date.parse(created), jobId)
       .xadd(this.keys.feed, "MAXLEN", "~", FEED_MAXLEN, "*", "t", FEED_JOB, "j", jobId, "d", json)
       .exec();
-    const data: QueuedJob = { job_id: jobId, request: req, ...(fork ? { fork: { shared: fork.shared, forked_from: fork.forkedFrom } } : {}) };
+    // The flow breakpoints as of now: a worker that has not applied them yet reads them first.
+    const bpVersion = Number((await this.redis.get(this.keys.breakpointsVersion)) ?? 0);
+    const data: QueuedJob = { job_id: jobId, request: req, bp_version: bpVersion, ...(fork ? { fork: { shared: fork.shared, forked_from: fork.forkedFrom } } : {}) };
     await this.queue.add("run", data, { jobId, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } });
     return { job_id: jobId, flow_id: flow.flowId, status: "pending", created_at: created };
   }

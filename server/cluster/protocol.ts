@@ -10,6 +10,8 @@ import { StartJobRequestSchema } from "../../lib/wire/requests";
 export const QueuedJobSchema = z.strictObject({
   job_id: z.string(),
   request: StartJobRequestSchema,
+  /** The flow breakpoints' version when it was queued: the worker applies at least that one first. */
+  bp_version: z.number().int().min(0),
   /** A fork: the shared data it starts with and where it was forked from. */
   fork: z.strictObject({ shared: z.record(z.string(), z.unknown()), forked_from: ForkedFromSchema }).optional(),
 });

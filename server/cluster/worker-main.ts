@@ -7,7 +7,7 @@ import { type Flow, Runtime, setRuntime } from "../../lib";
 import { isRoutiluxError } from "../../lib/wire";
 import { demoFlows, registerDemoTypes } from "../demos";
 import { envInt, jobBudgetsFromEnv } from "../main";
-import { ClusterWorker } from "./worker";
+import { ClusterWorker, DEFAULT_STOP_GRACE_MS } from "./worker";
 
 export interface WorkerProcessOptions {
   /** Default: ROUTILUX_REDIS_URL. */
@@ -35,12 +35,26 @@ export async function startWorker(options: WorkerProcessOptions = {}): Promise<C
   );
   const concurrency = options.concurrency ?? envInt("ROUTILUX_WORKER_CONCURRENCY") ?? 8;
   if (concurrency < 1) throw new Error("The worker's concurrency must be at least 1");
-  const worker = new ClusterWorker({ redisUrl, runtime, concurrency, ...(envInt("ROUTILUX_HEARTBEAT_MS") !== undefined ? { heartbeatMs: envInt("ROUTILUX_HEARTBEAT_MS") } : {}) });
+  const worker = new ClusterWorker({
+    redisUrl,
+    runtime,
+    concurrency,
+    stopGraceMs: stopGraceMs(),
+    ...(envInt("ROUTILUX_HEARTBEAT_MS") !== undefined ? { heartbeatMs: envInt("ROUTILUX_HEARTBEAT_MS") } : {}),
+  });
   await worker.start();
   return worker;
 }
 
-/** Runs a worker until SIGTERM/SIGINT, which finish what is being sent and leave the cluster. */
+/** How long a stopping worker lets its running jobs finish (ROUTILUX_WORKER_STOP_GRACE_MS, default 10 s). */
+export function stopGraceMs(): number {
+  return envInt("ROUTILUX_WORKER_STOP_GRACE_MS") ?? DEFAULT_STOP_GRACE_MS;
+}
+
+/**
+ * Runs a worker until SIGTERM/SIGINT: it takes no more jobs, lets the running ones finish (or
+ * cancels them after the grace), sends what is left and leaves the cluster.
+ */
 export async function workUntilSignal(options: WorkerProcessOptions = {}): Promise<ClusterWorker> {
   const worker = await startWorker(options);
   console.log(`Routilux worker ${worker.workerId} ready (flows: ${worker.runtime.flows.map((f) => f.flowId).join(", ") || "none"})`);
@@ -48,8 +62,14 @@ export async function workUntilSignal(options: WorkerProcessOptions = {}): Promi
   const shutdown = (): void => {
     if (stopping) return;
     stopping = true;
-    worker.close().finally(() => process.exit(0));
-    setTimeout(() => process.exit(0), 5000).unref();
+    worker
+      .close()
+      .then((cancelled) => {
+        if (cancelled.length === 0) console.log(`Routilux worker ${worker.workerId} stopped`);
+        else console.error(`Routilux worker ${worker.workerId} stopped; cancelled ${cancelled.length} job${cancelled.length === 1 ? "" : "s"} still running after ${stopGraceMs() / 1000} s (${cancelled.join(", ")})`);
+      })
+      .finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), stopGraceMs() + 10_000).unref();
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);

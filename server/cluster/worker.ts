@@ -37,8 +37,12 @@ export interface ClusterWorkerOptions {
   heartbeatMs?: number;
   /** Finished jobs kept in memory for requests (their history is on the servers). Default 200. */
   retainFinished?: number;
+  /** On close, how long running jobs may take to finish before they are cancelled (default 10 s). */
+  stopGraceMs?: number;
 }
 
+/** How long a stopping worker lets its running jobs finish. */
+export const DEFAULT_STOP_GRACE_MS = 10_000;
 /** A heartbeat key outlives this many missed beats (10 s at the default period). */
 export const HEARTBEAT_EXPIRY_BEATS = 10;
 const TERMINAL = new Set(["job_completed", "job_failed", "job_cancelled"]);
@@ -123,7 +127,13 @@ export class ClusterWorker {
       // Renewed every half of it while the job runs, held at a breakpoint included.
       lockDuration: 30_000,
     });
-    this.bull.on("error", (err) => console.warn(`[cluster] worker queue: ${err.message}`));
+    let reported = 0;
+    this.bull.on("error", (err) => {
+      // A Redis outage fails every poll: say it once in a while.
+      if (Date.now() - reported < 5000) return;
+      reported = Date.now();
+      console.warn(`[cluster] worker queue: ${err.message}`);
+    });
   }
 
   private async beat(): Promise<void> {
@@ -148,7 +158,8 @@ export class ClusterWorker {
   private async process(bullJob: BullJob): Promise<void> {
     const parsed = QueuedJobSchema.safeParse(bullJob.data);
     if (!parsed.success) throw new Error(`Malformed queued job: ${parsed.error.message}`);
-    const { job_id: jobId, request, fork } = parsed.data;
+    const { job_id: jobId, request, fork, bp_version: bpVersion } = parsed.data;
+    if (this.breakpoints.appliedVersion < bpVersion) await this.breakpoints.pull();
     // Declared lost (its first worker died) or already here: never run twice.
     if (this.runtime.hasJob(jobId) || (await this.redis.exists(this.keys.lost(jobId))) === 1) return;
     let job: ReturnType<Runtime["startJob"]>;
@@ -292,13 +303,30 @@ export class ClusterWorker {
     await this.written;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Takes no more jobs; the running ones get `graceMs` to finish, then are cancelled (their trace
+   * says the worker was stopped) and handed to history like any finished job. The heartbeat goes
+   * on until then, so no server takes this worker for dead meanwhile. Returns the cancelled ids.
+   */
+  async close(graceMs = this.options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS): Promise<string[]> {
+    const closing = this.bull ? this.bull.close().catch(() => {}) : Promise.resolve();
+    const unfinished = () => this.runtime.monitoring.jobStore.list().jobs.filter((j) => !j.isFinished);
+    let timer: NodeJS.Timeout | null = null;
+    const inTime = await Promise.race([closing.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
+    if (timer) clearTimeout(timer);
+    const cancelled: string[] = [];
+    if (!inTime || unfinished().length > 0) {
+      for (const job of unfinished()) if (job.cancel(`Worker ${this.workerId} was stopped before the job finished`)) cancelled.push(job.jobId);
+      await closing;
+    }
+    // Their last events, list entries and bundles.
+    await new Promise((r) => setImmediate(r));
+    await this.drained().catch(() => {});
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const off of this.offs) off();
     this.breakpoints.stop();
-    await this.bull?.close().catch(() => {});
-    await this.drained().catch(() => {});
     await this.redis.del(this.keys.worker(this.workerId)).catch(() => {});
     for (const c of [this.sub, this.bullConnection, this.redis]) c.disconnect();
+    return cancelled;
   }
 }

@@ -239,7 +239,7 @@ describe("routilux worker: usage and a Redis that does not answer", { timeout: 1
 });
 
 describe("SIGTERM stops a worker", { timeout: 120_000 }, () => {
-  it("an idle worker exits 0 at once; a busy one finishes its running job first, and a job held at a breakpoint is failed by the server as 'worker lost', its events kept", async () => {
+  it("an idle worker exits 0 at once; a busy one lets its running job finish, and cancels a job still held at a breakpoint after the grace, its events kept", async () => {
     const [busy, idle] = workers as [CliProcess, CliProcess];
     expect(await idle.stop()).toEqual({ code: 0, signal: null });
     expect(idle.output()).toMatch(/Routilux worker \S+ stopping: takes no more jobs\n/);
@@ -256,20 +256,20 @@ describe("SIGTERM stops a worker", { timeout: 120_000 }, () => {
     await jobUntil(gated, "running");
 
     busy.child.kill("SIGTERM");
-    await busy.waitForOutput(/stopping: takes no more jobs; waiting up to 5 s for 2 running jobs/);
+    await busy.waitForOutput(/stopping: takes no more jobs; waiting up to 10 s for 2 running jobs to finish, then cancelling what is left/);
     // Opened only once the worker is stopping: the job finishes during the stop.
     writeFileSync(gate, "");
     expect(await busy.exited).toEqual({ code: 0, signal: null });
-    expect(busy.output()).toContain(`stopped with 1 job unfinished (${held}): the servers fail them as 'worker lost' once its heartbeat expires`);
+    expect(busy.output()).toMatch(new RegExp(`stopped; cancelled 1 job still running after 10 s \\(${held}\\)`));
     expect((await jobUntil(gated, "completed")).json.shared_data).toEqual({ opened: true });
 
-    // The held job: its worker's heartbeat expires (10 s), the server fails it and keeps its events.
-    const lost = await jobUntil(held, "failed", 60_000);
-    expect(lost.json.error).toMatchObject({ error_type: "WorkerLost", code: "WORKER_LOST" });
+    // The held job was cancelled by its worker, which handed it to history with all its events.
+    const cancelled = await jobUntil(held, "cancelled", 60_000);
+    expect(String(cancelled.json.cancel_reason ?? JSON.stringify(cancelled.json))).toMatch(/was stopped before the job finished/);
     const events = await trace(held);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.map((e) => e.event_type)).toContain("job_paused");
     expect(events.filter((e) => e.event_type === "routine_complete").map((e) => e.routine_id)).toEqual(["price"]);
-    expect(events.at(-1)?.event_type).toBe("job_failed");
+    expect(events.at(-1)?.event_type).toBe("job_cancelled");
   });
 });
