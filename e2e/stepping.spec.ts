@@ -122,8 +122,12 @@ test("a connection breakpoint takes a condition; break on any error; run to here
   await runFromUi(page, {});
   await expectPausedAt(page, "flaky");
   await expect(page.getByTestId("paused-at")).toContainText("Break on any error: Error in flaky.input: flaky: try again");
+  await expect(page.getByTestId("stop-number")).toHaveAttribute("data-count", "1");
   await page.getByTestId("debug-continue").click();
-  await expectPausedAt(page, "flaky"); // the retry throws again
+  // The retry throws again: the same routine, so only the stop number tells the new stop from the
+  // one just left (a click on the old one would be refused as stale).
+  await expect(page.getByTestId("stop-number")).toHaveAttribute("data-count", "2");
+  await expectPausedAt(page, "flaky");
   await page.getByTestId("debug-continue").click();
   await expectPausedAt(page, "thrower");
   await page.getByTestId("debug-continue").click();
