@@ -77,6 +77,8 @@ test("two breakpoints on one node (before the handler and on error) both fire, a
   await expect(page.getByTestId(`breakpoint-editor-row-${errorBp.breakpoint_id}`)).toHaveAttribute("data-selected", "true");
   await page.getByTestId("breakpoint-hit-condition").fill(">= 1");
   await page.getByTestId("breakpoint-save").click();
+  // Saved once the editor closes: a save that answers after the next row was opened closes that one.
+  await expect(page.getByTestId("breakpoint-editor")).toHaveCount(0);
   await page.getByTestId(`breakpoint-edit-row-${routineBp.breakpoint_id}`).click();
   await expect(page.getByTestId(`breakpoint-editor-row-${routineBp.breakpoint_id}`)).toHaveAttribute("data-selected", "true");
   await expect(page.getByTestId("breakpoint-hit-condition")).toHaveValue("");
