@@ -49,24 +49,25 @@ process.on("exit", () => {
   if (redis !== null) rmSync(redis.dir, { recursive: true, force: true });
 });
 
-redis = await startRedis();
+const redisServer = await startRedis();
+redis = redisServer;
 // A heartbeat every second, judged lost after ten (the defaults): the short test-cluster period
 // is for tests that kill workers, which these do not.
-const started = await Promise.allSettled(Array.from({ length: WORKERS }, () => startWorkerProcess(redis?.url ?? "", { ROUTILUX_DEMO: "1", ROUTILUX_HEARTBEAT_MS: "1000" })));
-for (const s of started) if (s.status === "fulfilled") workers.push(s.value);
+const starts = await Promise.allSettled(Array.from({ length: WORKERS }, () => startWorkerProcess(redisServer.url, { ROUTILUX_DEMO: "1", ROUTILUX_HEARTBEAT_MS: "1000" })));
+for (const s of starts) if (s.status === "fulfilled") workers.push(s.value);
 // Their output, for Playwright's webServer log (what the helper already read stays in its buffer).
 for (const w of workers) {
   w.process.stdout?.on("data", (d) => process.stdout.write(`[worker ${w.id}] ${String(d)}`));
   w.process.stderr?.on("data", (d) => process.stderr.write(`[worker ${w.id}] ${String(d)}`));
 }
-const failed = started.find((s) => s.status === "rejected");
+const failed = starts.find((s) => s.status === "rejected");
 if (failed !== undefined) {
   console.error(String(failed.reason));
   process.exit(1);
 }
-console.log(`cluster: redis ${redis.url}, workers ${workers.map((w) => `${w.id} (pid ${w.pid})`).join(", ")}`);
+console.log(`cluster: redis ${redisServer.url}, workers ${workers.map((w) => `${w.id} (pid ${w.pid})`).join(", ")}`);
 
-process.env.ROUTILUX_REDIS_URL = redis.url;
+process.env.ROUTILUX_REDIS_URL = redisServer.url;
 // Imported after the build: Next reads its build output when the server is created.
 const { main } = await import("../server/main");
 await main({ demos: true });
