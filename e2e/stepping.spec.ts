@@ -77,6 +77,8 @@ test("two breakpoints on one node (before the handler and on error) both fire, a
   await expect(page.getByTestId(`breakpoint-editor-row-${errorBp.breakpoint_id}`)).toHaveAttribute("data-selected", "true");
   await page.getByTestId("breakpoint-hit-condition").fill(">= 1");
   await page.getByTestId("breakpoint-save").click();
+  // Saved once the editor closes: a save that answers after the next row was opened closes that one.
+  await expect(page.getByTestId("breakpoint-editor")).toHaveCount(0);
   await page.getByTestId(`breakpoint-edit-row-${routineBp.breakpoint_id}`).click();
   await expect(page.getByTestId(`breakpoint-editor-row-${routineBp.breakpoint_id}`)).toHaveAttribute("data-selected", "true");
   await expect(page.getByTestId("breakpoint-hit-condition")).toHaveValue("");
@@ -122,8 +124,12 @@ test("a connection breakpoint takes a condition; break on any error; run to here
   await runFromUi(page, {});
   await expectPausedAt(page, "flaky");
   await expect(page.getByTestId("paused-at")).toContainText("Break on any error: Error in flaky.input: flaky: try again");
+  await expect(page.getByTestId("stop-number")).toHaveAttribute("data-count", "1");
   await page.getByTestId("debug-continue").click();
-  await expectPausedAt(page, "flaky"); // the retry throws again
+  // The retry throws again: the same routine, so only the stop number tells the new stop from the
+  // one just left (a click on the old one would be refused as stale).
+  await expect(page.getByTestId("stop-number")).toHaveAttribute("data-count", "2");
+  await expectPausedAt(page, "flaky");
   await page.getByTestId("debug-continue").click();
   await expectPausedAt(page, "thrower");
   await page.getByTestId("debug-continue").click();

@@ -521,7 +521,7 @@ export class ClusterClient implements RemoteJobs {
         lastId = id;
         const f = fieldsOf(fields);
         try {
-          if (f.d !== undefined) this.importFinished(f.d);
+          if (f.d !== undefined) await this.importFinished(f.d);
         } catch (err) {
           console.warn(`[cluster] finished job ${f.j ?? "?"} not written to history: ${(err as Error).message}`);
           if ((err as { kind?: string }).kind === "unavailable") continue; // history not writable: read again later
@@ -531,20 +531,26 @@ export class ClusterClient implements RemoteJobs {
     }
   }
 
-  private importFinished(json: string): void {
+  private async importFinished(json: string): Promise<void> {
     const persistence = this.runtime.persistence;
     if (!persistence) return;
     const bundle = parseJobBundle(JSON.parse(json));
+    const jobId = bundle.summary.job_id;
+    // Its last session (a step's outcome) is in the job's hash by now: the worker writes it before
+    // the bundle. The feed's copy, if not read yet, would be dropped once the job is in history.
+    // Without it the job is still written: subscribers just miss that last session.
+    const lastSession = await this.redis.hget(this.keys.job(jobId), "session").catch(() => null);
     // The done stream may be read before the feed's last events of the job: the bundle has them,
     // and this server's live subscribers get them first, in order.
-    const job = this.jobs.get(bundle.summary.job_id);
+    const job = this.jobs.get(jobId);
     if (job && job.waiting === null) {
       for (const ev of bundle.trace.events) if (ev.seq === job.lastSeq + 1) this.append(job, recordOf(ev));
     }
     persistence.importJob(bundle);
     // Served from history from now on (a fold cached from the mirror would be stale).
-    this.runtime.stateAtCache.drop(bundle.summary.job_id);
-    this.jobs.delete(bundle.summary.job_id);
+    this.runtime.stateAtCache.drop(jobId);
+    this.jobs.delete(jobId);
+    if (job && lastSession !== null && lastSession !== JSON.stringify(job.session)) this.runtime.remoteSessionChanged(jobId, JSON.parse(lastSession) as SessionSnapshot);
   }
 
   // ------------------------------------------------------------------ lost workers
