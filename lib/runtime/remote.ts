@@ -44,10 +44,16 @@ export interface RemoteJobs {
   session(jobId: string): SessionSnapshot | null;
   /** Queues a job (a fork: with its shared data and origin) for the workers; resolves once it is queued (status pending). */
   startJob(req: StartJobRequest, fork?: { shared: Record<string, unknown>; forkedFrom: ForkedFrom }): Promise<StartedJob>;
-  /** Runs an API request where the job is held and answers what that process answered. */
-  relay(jobId: string, req: RelayedRequest): Promise<RelayedAnswer>;
+  /**
+   * Runs an API request where the job is held and answers what that process answered; null when
+   * the job came into this process's history meanwhile (answer it here).
+   */
+  relay(jobId: string, req: RelayedRequest): Promise<RelayedAnswer | null>;
   /** Resolves once what this process changed for the cluster (flow breakpoints) is in Redis: a client told "done" can rely on it everywhere. */
   settle(): Promise<void>;
-  /** Runs a debug command where the job is held (sockets; HTTP command routes are relayed whole). */
-  command(jobId: string, command: string, args: Record<string, unknown>): Promise<unknown>;
+  /**
+   * Runs a debug command where the job is held (sockets; HTTP command routes are relayed whole);
+   * null when the job came into this process's history meanwhile (run it here).
+   */
+  command(jobId: string, command: string, args: Record<string, unknown>): Promise<{ result: unknown } | null>;
 }

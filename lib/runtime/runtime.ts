@@ -139,6 +139,7 @@ export class Runtime {
   /** Jobs running on a cluster's workers (a server with Redis configured); null: everything runs here. */
   remote: RemoteJobs | null = null;
   private readonly remoteSessionListeners = new Set<(jobId: string, session: SessionSnapshot) => void>();
+  private readonly sharedFlowListeners = new Set<(flowId: string, dsl: unknown) => void>();
 
   constructor(options: RuntimeOptions = {}) {
     this.registry = options.registry ?? routineRegistry;
@@ -266,7 +267,49 @@ export class Runtime {
       }
     }
     this.unrestored.delete(flowId); // recreated: the stored one is replaced
+    this.notifySharedFlow(flowId);
     return flow;
+  }
+
+  /**
+   * Flows created over HTTP, as they change (created, edited: the DSL; deleted: null). A cluster
+   * shares them, so every server and worker serves the flow a user made on one of them.
+   */
+  onSharedFlowChange(listener: (flowId: string, dsl: unknown) => void): () => void {
+    this.sharedFlowListeners.add(listener);
+    return () => this.sharedFlowListeners.delete(listener);
+  }
+
+  /** The flows created over HTTP, as DSL (a cluster's server offers them to the others when it joins). */
+  sharedFlows(): { flowId: string; dsl: unknown }[] {
+    return [...this.savedFlows].flatMap((id) => {
+      const flow = this.flowMap.get(id);
+      return flow ? [{ flowId: id, dsl: flowToDsl(flow, this.registry) }] : [];
+    });
+  }
+
+  private notifySharedFlow(flowId: string): void {
+    if (this.sharedFlowListeners.size === 0) return;
+    const flow = this.flowMap.get(flowId);
+    const dsl = flow && this.savedFlows.has(flowId) ? flowToDsl(flow, this.registry) : null;
+    for (const listener of this.sharedFlowListeners) listener(flowId, dsl);
+  }
+
+  /**
+   * A flow created over HTTP elsewhere in the cluster (its DSL), or deleted there (null): served
+   * here from now on, or no more. A code flow of that id wins; nothing is written to this process's
+   * history and its flow breakpoints are left alone (the cluster shares those itself). Jobs already
+   * running keep the Flow they started with.
+   */
+  applySharedFlow(flowId: string, dsl: unknown): void {
+    if (this.flowMap.has(flowId) && !this.savedFlows.has(flowId)) return;
+    if (dsl === null) {
+      if (this.savedFlows.delete(flowId)) this.flowMap.delete(flowId);
+      return;
+    }
+    const flow = flowFromDsl(dsl, this.registry, { flowId });
+    this.flowMap.set(flowId, flow);
+    this.savedFlows.add(flowId);
   }
 
   /**
@@ -328,6 +371,7 @@ export class Runtime {
    */
   flowChanged(flowId: string): void {
     const flow = this.flowMap.get(flowId);
+    if (flow && this.savedFlows.has(flowId)) this.notifySharedFlow(flowId);
     if (!flow || !this.persistence || !this.savedFlows.has(flowId)) return;
     try {
       this.persistence.saveFlow(flowId, flowToDsl(flow, this.registry));
@@ -432,7 +476,10 @@ export class Runtime {
     if (this.savedFlows.has(flowId)) this.assertHistoryWritable();
     this.flowMap.delete(flowId);
     this.monitoring.breakpointManager.clearFlowBreakpoints(flowId);
-    if (this.savedFlows.delete(flowId)) this.persistence?.deleteFlow(flowId);
+    if (this.savedFlows.delete(flowId)) {
+      this.persistence?.deleteFlow(flowId);
+      for (const listener of this.sharedFlowListeners) listener(flowId, null);
+    }
   }
 
   /**

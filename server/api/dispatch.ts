@@ -43,7 +43,10 @@ export async function dispatch(req: ApiRequest, runtime?: Runtime, options: { tr
     const rt = runtime ?? currentRuntime();
     // A job held by a cluster's worker: its process answers (the same dispatch runs there).
     const jobId = matched.params.job_id;
-    if (jobId !== undefined && rt.remote?.holds(jobId)) return await rt.remote.relay(jobId, { method: req.method, url: `${req.url.pathname}${req.url.search}`, body });
+    if (jobId !== undefined && rt.remote?.holds(jobId)) {
+      const relayed = await rt.remote.relay(jobId, { method: req.method, url: `${req.url.pathname}${req.url.search}`, body });
+      if (relayed !== null) return relayed;
+    }
     const res = await table.run(matched, req.url.searchParams, body, rt);
     // A change for the whole cluster (a flow breakpoint) is answered once every process can see it.
     if (req.method !== "GET" && rt.remote) await rt.remote.settle();

@@ -23,6 +23,7 @@ import type { JobStatus, JobSummary } from "../../lib/wire/model";
 import type { StartJobRequest } from "../../lib/wire/requests";
 import type { JobRunning } from "../../lib/wire/sockets";
 import { BreakpointSync } from "./breakpoint-sync";
+import { FlowSync } from "./flow-sync";
 import { FEED_EVENT, FEED_JOB, FEED_SESSION, type QueuedJob, type WorkerAnswer, WorkerAnswerSchema, type WorkerRequestBody } from "./protocol";
 import { type ClusterKeys, clusterKeys, connect, FEED_MAXLEN, fieldsOf, JOB_STREAM_TTL_S } from "./redis";
 
@@ -76,6 +77,7 @@ export class ClusterClient implements RemoteJobs {
   private readonly doneConn: Redis;
   private readonly queue: Queue;
   private readonly breakpoints: BreakpointSync;
+  private readonly flows: FlowSync;
   private readonly jobs = new Map<string, RemoteJob>();
   private readonly pending = new Map<number, { resolve: (a: WorkerAnswer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private nextRequest = 0;
@@ -106,6 +108,7 @@ export class ClusterClient implements RemoteJobs {
       console.warn(`[cluster] queue: ${err.message}`);
     });
     this.breakpoints = new BreakpointSync(runtime.monitoring.breakpointManager, this.redis, this.sub, this.keys);
+    this.flows = new FlowSync(runtime, this.redis, this.sub, this.keys);
     this.maxEvents = runtime.monitoring.monitorCollector.getMaxEventsPerJob();
     // Lost jobs are judged only after this server has seen Redis up for a while: heartbeats that
     // expired during a Redis restart are not dead workers.
@@ -126,6 +129,7 @@ export class ClusterClient implements RemoteJobs {
     });
     await this.sub.subscribe(this.keys.answers(this.serverId));
     await this.breakpoints.start();
+    await this.flows.start(true);
     // The feed's position first: what happens while the jobs load is read after (duplicates are skipped by seq).
     const last = await this.redis.xrevrange(this.keys.feed, "+", "-", "COUNT", 1);
     this.feedId = last[0]?.[0] ?? "0-0";
@@ -143,6 +147,7 @@ export class ClusterClient implements RemoteJobs {
     if (this.lostTimer) clearInterval(this.lostTimer);
     this.offHealth?.();
     this.breakpoints.stop();
+    this.flows.stop();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(new RoutiluxError("SERVER_CLOSING", "The server is shutting down", { kind: "unavailable" }));
@@ -154,7 +159,7 @@ export class ClusterClient implements RemoteJobs {
   }
 
   settle(): Promise<void> {
-    return this.breakpoints.flushed();
+    return Promise.all([this.breakpoints.flushed(), this.flows.flushed()]).then(() => undefined);
   }
 
   // ------------------------------------------------------------------ RemoteJobs
@@ -227,14 +232,15 @@ export class ClusterClient implements RemoteJobs {
       .xadd(this.keys.feed, "MAXLEN", "~", FEED_MAXLEN, "*", "t", FEED_JOB, "j", jobId, "d", json)
       .exec();
     // The flow breakpoints as of now: a worker that has not applied them yet reads them first.
-    const bpVersion = Number((await this.redis.get(this.keys.breakpointsVersion)) ?? 0);
-    const data: QueuedJob = { job_id: jobId, request: req, bp_version: bpVersion, ...(fork ? { fork: { shared: fork.shared, forked_from: fork.forkedFrom } } : {}) };
+    const [bpVersion, flowsVersion] = (await this.redis.mget(this.keys.breakpointsVersion, this.keys.flowsVersion)).map((v) => Number(v ?? 0));
+    const data: QueuedJob = { job_id: jobId, request: req, bp_version: bpVersion ?? 0, flows_version: flowsVersion ?? 0, ...(fork ? { fork: { shared: fork.shared, forked_from: fork.forkedFrom } } : {}) };
     await this.queue.add("run", data, { jobId, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } });
     return { job_id: jobId, flow_id: flow.flowId, status: "pending", created_at: created };
   }
 
-  async relay(jobId: string, req: RelayedRequest): Promise<RelayedAnswer> {
+  async relay(jobId: string, req: RelayedRequest): Promise<RelayedAnswer | null> {
     const worker = await this.workerOf(jobId);
+    if (worker === null) return null;
     const answer = await this.request(worker, { kind: "http", job_id: jobId, method: req.method, url: req.url, body: req.body });
     if (answer.kind !== "http") throw new RoutiluxError("BAD_ANSWER", "The worker answered a request with a command result", { kind: "internal" });
     // A fork starts on the origin's worker: answered once this server lists it too, so the
@@ -246,11 +252,12 @@ export class ClusterClient implements RemoteJobs {
     return { status: answer.status, ...(answer.headers ? { headers: answer.headers } : {}), ...(answer.body !== undefined ? { body: answer.body } : {}) };
   }
 
-  async command(jobId: string, command: string, args: Record<string, unknown>): Promise<unknown> {
+  async command(jobId: string, command: string, args: Record<string, unknown>): Promise<{ result: unknown } | null> {
     const worker = await this.workerOf(jobId);
+    if (worker === null) return null;
     const answer = await this.request(worker, { kind: "command", job_id: jobId, command, args });
     if (answer.kind !== "command") throw new RoutiluxError("BAD_ANSWER", "The worker answered a command with an HTTP answer", { kind: "internal" });
-    if (answer.ok) return answer.data;
+    if (answer.ok) return { result: answer.data };
     const e = answer.error;
     throw new RoutiluxError(e.code, e.message, { kind: (e.kind in KINDS ? e.kind : "internal") as ErrorKind, ...(e.details !== undefined ? { details: e.details } : {}) });
   }
@@ -265,10 +272,14 @@ export class ClusterClient implements RemoteJobs {
     if (reason !== null) throw new RoutiluxError("CLUSTER_UNAVAILABLE", reason, { kind: "unavailable" });
   }
 
-  /** The worker holding the job; a queued job is waited for (bounded), a lost one answers 503. */
-  private async workerOf(jobId: string): Promise<string> {
+  /**
+   * The worker holding the job; a queued job is waited for (bounded), a lost one answers 503;
+   * null once the job is in this server's history (it finished meanwhile).
+   */
+  private async workerOf(jobId: string): Promise<string | null> {
     const deadline = Date.now() + 10_000;
     for (;;) {
+      if (!this.holds(jobId)) return null;
       const job = this.jobs.get(jobId);
       if (job?.worker) {
         if (job.summary?.error?.code === "WORKER_LOST") {

@@ -12,6 +12,8 @@ export const QueuedJobSchema = z.strictObject({
   request: StartJobRequestSchema,
   /** The flow breakpoints' version when it was queued: the worker applies at least that one first. */
   bp_version: z.number().int().min(0),
+  /** The same for the flows created over HTTP (the job's flow may be one). */
+  flows_version: z.number().int().min(0),
   /** A fork: the shared data it starts with and where it was forked from. */
   fork: z.strictObject({ shared: z.record(z.string(), z.unknown()), forked_from: ForkedFromSchema }).optional(),
 });

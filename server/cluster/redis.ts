@@ -28,6 +28,10 @@ export interface ClusterKeys {
   breakpoints: string;
   breakpointsVersion: string;
   breakpointsChanged: string;
+  /** Hash of flows created over HTTP (DSL by flow id), its version counter, and its change channel. */
+  flows: string;
+  flowsVersion: string;
+  flowsChanged: string;
   /** Set once a job is declared lost (its worker died): only one server finishes it. */
   lost(jobId: string): string;
   /** BullMQ's prefix and queue name. */
@@ -48,6 +52,9 @@ export function clusterKeys(prefix = DEFAULT_PREFIX): ClusterKeys {
     breakpoints: `${prefix}:bp`,
     breakpointsVersion: `${prefix}:bp:version`,
     breakpointsChanged: `${prefix}:bp:changed`,
+    flows: `${prefix}:flows`,
+    flowsVersion: `${prefix}:flows:version`,
+    flowsChanged: `${prefix}:flows:changed`,
     lost: (id) => `${prefix}:lost:${id}`,
     bullPrefix: `${prefix}:bull`,
     queue: "jobs",

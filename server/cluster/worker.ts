@@ -15,15 +15,16 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { Worker as BullWorker, type Job as BullJob } from "bullmq";
 import type { Redis } from "ioredis";
-import type { TraceRecord } from "../../lib/monitoring";
-import { exportJobBundle } from "../../lib/runtime/job-bundle";
+import type { TraceEvent, TraceRecord } from "../../lib/monitoring";
+import { bundleFromEvents, exportJobBundle } from "../../lib/runtime/job-bundle";
 import type { Runtime } from "../../lib/runtime/runtime";
 import { isRoutiluxError } from "../../lib/wire";
 import type { JobSummary } from "../../lib/wire/model";
 import { dispatch } from "../api/dispatch";
 import { runCommand } from "../transport/commands";
 import { BreakpointSync } from "./breakpoint-sync";
-import { FEED_EVENT, FEED_JOB, FEED_SESSION, QueuedJobSchema, type WorkerAnswer, WorkerRequestSchema } from "./protocol";
+import { FlowSync } from "./flow-sync";
+import { FEED_EVENT, FEED_JOB, FEED_SESSION, type QueuedJob, QueuedJobSchema, type WorkerAnswer, WorkerRequestSchema } from "./protocol";
 import { type ClusterKeys, clusterKeys, connect, DONE_MAXLEN, FEED_MAXLEN, JOB_STREAM_MAXLEN, JOB_STREAM_TTL_S } from "./redis";
 
 export interface ClusterWorkerOptions {
@@ -56,6 +57,7 @@ export class ClusterWorker {
   private readonly bullConnection: Redis;
   private bull: BullWorker | null = null;
   private readonly breakpoints: BreakpointSync;
+  private readonly flows: FlowSync;
   private heartbeat: NodeJS.Timeout | null = null;
   private buffer: TraceRecord[] = [];
   private readonly dirtyJobs = new Set<string>();
@@ -74,6 +76,7 @@ export class ClusterWorker {
     this.sub = connect(options.redisUrl, `routilux-worker-sub-${this.workerId}`);
     this.bullConnection = connect(options.redisUrl, `routilux-worker-bull-${this.workerId}`);
     this.breakpoints = new BreakpointSync(options.runtime.monitoring.breakpointManager, this.redis, this.sub, this.keys);
+    this.flows = new FlowSync(options.runtime, this.redis, this.sub, this.keys);
   }
 
   get runtime(): Runtime {
@@ -113,6 +116,7 @@ export class ClusterWorker {
       if (channel === this.keys.requests(this.workerId)) void this.onRequest(message);
     });
     await this.sub.subscribe(this.keys.requests(this.workerId));
+    await this.flows.start(false);
     await this.breakpoints.start();
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat(), this.options.heartbeatMs ?? 1000);
@@ -158,7 +162,9 @@ export class ClusterWorker {
   private async process(bullJob: BullJob): Promise<void> {
     const parsed = QueuedJobSchema.safeParse(bullJob.data);
     if (!parsed.success) throw new Error(`Malformed queued job: ${parsed.error.message}`);
-    const { job_id: jobId, request, fork, bp_version: bpVersion } = parsed.data;
+    const { job_id: jobId, request, fork, bp_version: bpVersion, flows_version: flowsVersion } = parsed.data;
+    // What the server saw when it queued the job (a flow just made, a breakpoint just set) is here first.
+    if (this.flows.appliedVersion < flowsVersion) await this.flows.pull();
     if (this.breakpoints.appliedVersion < bpVersion) await this.breakpoints.pull();
     // Declared lost (its first worker died) or already here: never run twice.
     if (this.runtime.hasJob(jobId) || (await this.redis.exists(this.keys.lost(jobId))) === 1) return;
@@ -166,14 +172,16 @@ export class ClusterWorker {
     try {
       job = this.runtime.startJob(request, fork ? { shared: fork.shared, forkedFrom: fork.forked_from } : null, { jobId });
     } catch (err) {
-      await this.failedToStart(jobId, request.flow_id, request.entry_routine_id, err);
+      await this.failedToStart(jobId, request, err);
       throw err;
     }
     await job.done;
   }
 
   /** A queued job this worker could not start (its flow is not served here, a bad breakpoint): the list says why. */
-  private async failedToStart(jobId: string, flowId: string, entry: string, err: unknown): Promise<void> {
+  private async failedToStart(jobId: string, request: QueuedJob["request"], err: unknown): Promise<void> {
+    const flowId = request.flow_id;
+    const entry = request.entry_routine_id;
     const now = new Date().toISOString();
     const code = isRoutiluxError(err) ? err.code : "START_FAILED";
     const summary: JobSummary = {
@@ -189,7 +197,37 @@ export class ClusterWorker {
       forked_from: null,
     };
     const json = JSON.stringify(summary);
-    await this.redis.multi().hset(this.keys.job(jobId), "summary", json, "worker", this.workerId).xadd(this.keys.feed, "MAXLEN", "~", FEED_MAXLEN, "*", "t", FEED_JOB, "j", jobId, "w", this.workerId, "d", json).exec();
+    // A job with a page like any other: its start and its failure, in its trace and in history.
+    const event = (seq: number, type: "job_started" | "job_failed", data: Record<string, unknown>, status: string): TraceEvent => ({
+      event_id: `evt_${seq}`,
+      seq,
+      job_id: jobId,
+      flow_id: flowId,
+      routine_id: type === "job_started" ? entry : null,
+      event_type: type,
+      timestamp: now,
+      data,
+      duration: type === "job_failed" ? 0 : null,
+      status,
+    });
+    const events = [
+      event(1, "job_started", { entry_routine_id: entry, entry_slot: request.entry_slot ?? "trigger", params: request.entry_params ?? {}, shared_data: {} }, "running"),
+      event(2, "job_failed", { status: "failed", error: summary.error, cancel_reason: null, duration_ms: 0 }, "failed"),
+    ];
+    const describeFlow = this.runtime.monitoring.monitorCollector.describeFlow;
+    const flow = this.runtime.hasFlow(flowId) && describeFlow ? describeFlow(this.runtime.getFlow(flowId)) : null;
+    const m = this.redis.multi();
+    for (const ev of events) {
+      const e = JSON.stringify(ev);
+      m.xadd(this.keys.jobEvents(jobId), `${ev.seq}-0`, "d", e);
+      m.xadd(this.keys.feed, "MAXLEN", "~", FEED_MAXLEN, "*", "t", FEED_EVENT, "j", jobId, "s", String(ev.seq), "d", e);
+    }
+    m.hset(this.keys.job(jobId), "summary", json, "worker", this.workerId)
+      .xadd(this.keys.feed, "MAXLEN", "~", FEED_MAXLEN, "*", "t", FEED_JOB, "j", jobId, "w", this.workerId, "d", json)
+      .xadd(this.keys.done, "MAXLEN", "~", DONE_MAXLEN, "*", "j", jobId, "d", JSON.stringify(bundleFromEvents({ summary, events, flow, entrySlot: request.entry_slot ?? "trigger", entryParams: request.entry_params ?? {} })))
+      .expire(this.keys.jobEvents(jobId), JOB_STREAM_TTL_S)
+      .expire(this.keys.job(jobId), JOB_STREAM_TTL_S);
+    await m.exec();
   }
 
   private schedule(): void {
@@ -325,6 +363,7 @@ export class ClusterWorker {
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const off of this.offs) off();
     this.breakpoints.stop();
+    this.flows.stop();
     await this.redis.del(this.keys.worker(this.workerId)).catch(() => {});
     for (const c of [this.sub, this.bullConnection, this.redis]) c.disconnect();
     return cancelled;

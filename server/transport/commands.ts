@@ -136,7 +136,10 @@ export async function runCommand(runtime: Runtime, jobId: string, name: string, 
   const parsed = DEBUG_COMMANDS[command].args.safeParse(args ?? {});
   if (!parsed.success) throw new RoutiluxError("BAD_COMMAND", `Invalid arguments for '${command}': ${formatZodError(parsed.error)}`, { kind: "bad_request" });
   // A job on a cluster's worker: the command runs there (checked here first: a bad one costs no round trip).
-  if (runtime.remote?.holds(jobId)) return await runtime.remote.command(jobId, command, parsed.data as Record<string, unknown>);
+  if (runtime.remote?.holds(jobId)) {
+    const relayed = await runtime.remote.command(jobId, command, parsed.data as Record<string, unknown>);
+    if (relayed !== null) return relayed.result;
+  }
   const impl = IMPLEMENTATIONS[command] as Impl<DebugCommandName>;
   return await impl({ runtime, jobId }, parsed.data as never);
 }

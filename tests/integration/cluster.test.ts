@@ -148,6 +148,33 @@ describe("one job, debugged through two servers", () => {
   }, 60_000);
 });
 
+describe("flows created over HTTP", () => {
+  it("a flow made on A is served by B and run by the workers; an edit on B reaches everyone; a delete on B removes it everywhere", async () => {
+    const dsl = {
+      flow_id: "made_here",
+      routines: { first: { class: "mapper", config: { set: { seen: true } } }, last: { class: "passthrough" } },
+      connections: [{ from: "first.output", to: "last.input" }],
+    };
+    expect((await api(A(), "POST", "/api/flows", { flow_id: "made_here", dsl })).status).toBe(201);
+    await until(() => api(B(), "GET", "/api/flows/made_here"), (r) => r.status === 200);
+    const job = await api(B(), "POST", "/api/jobs", { flow_id: "made_here", entry_routine_id: "first", entry_slot: "input", entry_params: { n: 1 } });
+    expect(job.status).toBe(201);
+    const done = await until(() => api(A(), "GET", `/api/jobs/${job.json.job_id as string}`), (r) => r.json.status === "completed", 20_000);
+    expect(Object.keys(done.json.routine_states as object).sort()).toEqual(["first", "last"]);
+
+    expect((await api(B(), "POST", "/api/flows/made_here/routines", { routine_id: "extra", type: "passthrough" })).status).toBe(201);
+    expect((await api(B(), "POST", "/api/flows/made_here/connections", { source_routine: "last", source_event: "output", target_routine: "extra", target_slot: "input" })).status).toBe(201);
+    await until(() => api(A(), "GET", "/api/flows/made_here"), (r) => "extra" in (r.json.routines as Record<string, unknown>));
+    const again = await api(A(), "POST", "/api/jobs", { flow_id: "made_here", entry_routine_id: "first", entry_slot: "input", entry_params: { n: 2 } });
+    const edited = await until(() => api(B(), "GET", `/api/jobs/${again.json.job_id as string}`), (r) => r.json.status === "completed", 20_000);
+    expect((edited.json.routine_states as Record<string, { status: string }>).extra?.status).toBe("completed");
+
+    expect((await api(B(), "DELETE", "/api/flows/made_here")).status).toBe(204);
+    await until(() => api(A(), "GET", "/api/flows/made_here"), (r) => r.status === 404);
+    expect((await api(A(), "POST", "/api/jobs", { flow_id: "made_here", entry_routine_id: "first" })).status).toBe(404);
+  }, 60_000);
+});
+
 describe("time travel through the cluster", () => {
   it("the state at a seq of a job held on a worker; a fork of a finished job runs on a worker; the diff of the two", async () => {
     const held = await api(B(), "POST", "/api/jobs", { flow_id: "data_processing", entry_routine_id: "ingest", entry_params: { data: [1, 2] }, breakpoints: [{ routine_id: "validate" }] });
@@ -295,4 +322,18 @@ describe("failures", () => {
     const next = await api(B(), "POST", "/api/jobs", { flow_id: "data_processing", entry_routine_id: "ingest", entry_params: { data: [2] } });
     await until(() => api(B(), "GET", `/api/jobs/${next.json.job_id as string}`), (r) => r.json.status === "completed", 30_000);
   }, 120_000);
+
+  it("a worker that does not serve a job's flow fails it with the reason, and the job has a page like any other", async () => {
+    // Only a worker without the demo flows is left.
+    await Promise.all(cluster.workers.map((w) => w.stop()));
+    cluster.workers.length = 0;
+    const bare = await cluster.addWorker({ ROUTILUX_DEMO: "0" });
+    const started = await api(A(), "POST", "/api/jobs", { flow_id: "data_processing", entry_routine_id: "ingest", entry_params: { data: [1] } });
+    const jobId = started.json.job_id as string;
+    const failed = await until(() => api(B(), "GET", `/api/jobs/${jobId}`), (r) => r.status === 200 && r.json.status === "failed", 30_000);
+    expect(failed.json.error).toMatchObject({ error_type: "StartFailed", code: "FLOW_NOT_FOUND" });
+    expect(String((failed.json.error as { message: string }).message)).toContain(`Worker ${bare.id} could not start the job`);
+    const events = await fullTrace(A(), jobId);
+    expect(events.map((e) => e.event_type)).toEqual(["job_started", "job_failed"]);
+  }, 60_000);
 });
