@@ -79,6 +79,16 @@ export function BreakpointEditor({
   const [saving, setSaving] = useState(false);
   const first = useRef<HTMLInputElement>(null);
   useEffect(() => first.current?.focus(), []);
+  // What the editor shows now: a save that answers after the user moved on to another node, edge
+  // or row must not close that one.
+  const showing = useRef<{ target: EditTarget; selectedId: string | null } | null>(null);
+  showing.current = { target, selectedId };
+  useEffect(
+    () => () => {
+      showing.current = null;
+    },
+    [],
+  );
 
   const choose = (b: Breakpoint | null): void => {
     setSelectedId(b?.breakpoint_id ?? null);
@@ -93,6 +103,7 @@ export function BreakpointEditor({
   };
 
   const save = async () => {
+    const savedFor = { target, selectedId };
     setSaving(true);
     setError(null);
     const fields = { condition: condition.trim() || null, hit_condition: hitCondition.trim() || null, log_message: logMessage.trim() || null };
@@ -100,7 +111,8 @@ export function BreakpointEditor({
       if (selected) await breakpoints.patch.mutateAsync({ bp: selected, change: fields });
       else if ("connectionId" in target) await breakpoints.add.mutateAsync({ type: "connection", connection: target.connectionId, ...fields });
       else await breakpoints.add.mutateAsync({ ...bodyFor(kind, target.routineId), ...fields });
-      onClose();
+      const now = showing.current;
+      if (now !== null && JSON.stringify(now.target) === JSON.stringify(savedFor.target) && now.selectedId === savedFor.selectedId) onClose();
     } catch (err) {
       fail(err);
     } finally {
