@@ -29,9 +29,12 @@ import { RawClient } from "./server-fanout";
 
 const SERVER_ENTRY = "bench/lib/cpu-server.ts";
 const WORKER_ENTRY = "bench/lib/cpu-worker.ts";
-/** Part 1: jobs measured per run, jobs before them (JIT, both workers busy once), each worker's slots. */
+/**
+ * Part 1: jobs measured per run; jobs before them, per worker (sha256 in a fresh process runs ~3×
+ * slower for its first ~30 jobs' worth of rounds); each worker's slots.
+ */
 const CPU_JOBS = 400;
-const CPU_WARM_JOBS = 24;
+const CPU_WARM_JOBS = 40;
 const CPU_CONCURRENCY = 4;
 /** Requests in flight while enqueuing. */
 const ENQUEUE_PARALLEL = 8;
@@ -272,14 +275,15 @@ async function workersOf(redisUrl: string, ids: string[]): Promise<Map<string, s
 async function throughput(workers: number): Promise<Throughput> {
   return withCluster(workers, { ROUTILUX_WORKER_CONCURRENCY: String(CPU_CONCURRENCY) }, async (cluster) => {
     const { redis, server, workers: ws } = cluster;
-    // Warm-up: JIT in every process, every worker busy once.
-    await enqueue(server, CPU_WARM_JOBS, cpuBody);
-    await waitCompleted(server, CPU_FLOW_ID, CPU_WARM_JOBS);
+    // Warm-up: JIT in every process.
+    const warm = CPU_WARM_JOBS * workers;
+    await enqueue(server, warm, cpuBody);
+    await waitCompleted(server, CPU_FLOW_ID, warm);
     const meter = cpuMeter(cluster);
     const t0 = Date.now();
     const ids = await enqueue(server, CPU_JOBS, cpuBody);
     const enqueueMs = Date.now() - t0;
-    await waitCompleted(server, CPU_FLOW_ID, CPU_WARM_JOBS + CPU_JOBS);
+    await waitCompleted(server, CPU_FLOW_ID, warm + CPU_JOBS);
     const cpu = meter();
     const summaries = await summariesOf(server, CPU_FLOW_ID, ids);
     const lastFinished = Math.max(...summaries.map((s) => Date.parse(s.finished_at ?? "")));
@@ -632,20 +636,30 @@ export async function clusterBench(): Promise<void> {
   process.once("exit", killChildren);
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(sig, exitOnSignal);
   try {
-    await section(`1. jobs/s, CPU-bound flow (${CPU_FLOW_ID}: one activation of ${fmt(DEFAULT_ROUNDS)} sha256 rounds per job), ${CPU_JOBS} jobs after ${CPU_WARM_JOBS} warm-up, ${CPU_CONCURRENCY} slots per worker`, async () => {
+    await section(`1. jobs/s, CPU-bound flow (${CPU_FLOW_ID}: one activation of ${fmt(DEFAULT_ROUNDS)} sha256 rounds per job), ${CPU_JOBS} jobs after ${CPU_WARM_JOBS} per worker to warm up, ${CPU_CONCURRENCY} slots per worker`, async () => {
       const burns: number[] = [];
-      for (let i = 0; i < 15; i++) {
+      for (let i = 0; i < CPU_WARM_JOBS + 15; i++) {
         const t = performance.now();
         burn(`calibration-${i}`, DEFAULT_ROUNDS);
-        burns.push(performance.now() - t);
+        if (i >= CPU_WARM_JOBS) burns.push(performance.now() - t);
       }
-      console.log(`one job's burn alone (in this process, median of 15): ${ms1(median(burns))} ms → at most ${fmt(1000 / median(burns))} jobs/s per core`);
+      console.log(`one job's burn alone (in this process, median of 15 after ${CPU_WARM_JOBS}): ${ms1(median(burns))} ms → at most ${fmt(1000 / median(burns))} jobs/s per core`);
       const one = await throughput(1);
       console.log(describeThroughput(one));
       const two = await throughput(2);
       console.log(describeThroughput(two));
       const ratio = two.jobsPerSec / one.jobsPerSec;
       console.log(`scale 1 → 2 workers: ${ratio.toFixed(2)}×; target ≥ 1.6×: ${verdict(ratio >= 1.6)} (the server, Redis and this process share the same cores)`);
+      // What the cores allow at the CPU each job took: a worker uses at most one core, all processes together at most all of them.
+      const perJobMs = (t: Throughput): { worker: number; all: number } => {
+        const workers = t.cpu.workers.reduce((a, b) => a + b, 0);
+        return { worker: (workers * 1000) / t.jobs, all: ((workers + t.cpu.server + t.cpu.redis + t.cpu.bench) * 1000) / t.jobs };
+      };
+      const cores = cpus().length;
+      const bound = (t: Throughput): number => Math.min((t.workers * 1000) / perJobMs(t).worker, (cores * 1000) / perJobMs(t).all);
+      console.log(
+        `at the CPU each job took (all processes: ${ms1(perJobMs(one).all)} ms with 1 worker, ${ms1(perJobMs(two).all)} ms with 2), ${cores} cores allow at most ${fmt(bound(one))} and ${fmt(bound(two))} jobs/s: a ratio of at most ${(bound(two) / bound(one)).toFixed(2)}×`,
+      );
     });
 
     // 2 and 4 run on an embedded server, then on a cluster of one worker.

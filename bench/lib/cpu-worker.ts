@@ -13,7 +13,7 @@ import { chainFlow } from "../engine-chain";
 
 export const CPU_FLOW_ID = "bench_cpu";
 export const CHAIN_FLOW_ID = "bench_chain";
-/** sha256 rounds per activation by default: ~13 ms on this bench's 2-core machine. */
+/** sha256 rounds per activation by default: ~13 ms on the 2-core machine this bench was written on, once warm. */
 export const DEFAULT_ROUNDS = 10_000;
 
 /** `rounds` chained sha256 digests of `input`: deterministic, synchronous, CPU only. */
