@@ -32,8 +32,9 @@ export interface TestCluster {
  */
 const CLUSTER_ENV = { ROUTILUX_HEARTBEAT_MS: "500", ROUTILUX_WORKER_LOST_MS: "5000" };
 
-export async function startWorkerProcess(redisUrl: string, env: Record<string, string> = {}): Promise<TestWorker> {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/cluster/worker-main.ts"], {
+/** `entry`: another script that runs a worker (a bench's own flows); default the demo flows' worker. */
+export async function startWorkerProcess(redisUrl: string, env: Record<string, string> = {}, entry = "server/cluster/worker-main.ts"): Promise<TestWorker> {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: process.cwd(),
     env: { ...process.env, NODE_ENV: "production", ROUTILUX_REDIS_URL: redisUrl, ROUTILUX_CHECK_WIRE: "1", ...CLUSTER_ENV, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -27,12 +27,13 @@ export interface TestServer {
  * Starts the real server (`node --import tsx server/main.ts`, the production Next build) on a free
  * port and waits until it listens. Needs `next build` to have run (npm test and CI do it).
  */
-export async function startServer(env: Record<string, string> = {}, options: { inspect?: boolean } = {}): Promise<TestServer> {
+export async function startServer(env: Record<string, string> = {}, options: { inspect?: boolean; entry?: string } = {}): Promise<TestServer> {
   const port = await freePort();
   // `inspect`: the V8 inspector on a free loopback port, so memory tests can force a GC and read
   // the heap instead of guessing from RSS, which lags whatever the collector has not yet run.
   const nodeArgs = options.inspect ? ["--inspect=127.0.0.1:0"] : [];
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server/main.ts"], {
+  // `entry`: another script that runs the server (a bench's own flows); default the repo's own.
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", options.entry ?? "server/main.ts"], {
     cwd: process.cwd(),
     // Each server gets its own in-memory database unless the test names a file (never ./data).
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ROUTILUX_DB: ":memory:", ROUTILUX_CHECK_WIRE: "1", ...env },
