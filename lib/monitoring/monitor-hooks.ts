@@ -65,6 +65,14 @@ export class MonitoringHooks implements ExecutionHooks {
     this.breakpoints = s.breakpoints;
   }
 
+  /**
+   * Replaces what holds a job between activations while its events are not delivered yet (the
+   * live fan-out by default; a cluster's worker adds its own writes to Redis).
+   */
+  setFanout(fanout: MonitoringServices["fanout"]): void {
+    this.s.fanout = fanout;
+  }
+
   onJobStart(job: Job): void {
     this.s.jobStore.add(job);
     const state = new JobMonitorState(job, this.s.collector.startJob(job));

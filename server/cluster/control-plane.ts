@@ -554,8 +554,13 @@ export class ClusterClient implements RemoteJobs {
     // The done stream may be read before the feed's last events of the job: the bundle has them,
     // and this server's live subscribers get them first, in order.
     const job = this.jobs.get(jobId);
-    if (job && job.waiting === null) {
-      for (const ev of bundle.trace.events) if (ev.seq === job.lastSeq + 1) this.append(job, recordOf(ev));
+    if (job) {
+      // This server may be far behind the feed (a long job, busy sockets): what it has not
+      // delivered yet comes from the job's own stream, then from the bundle; the feed's copies
+      // are skipped once the job is in history.
+      for (let i = 0; i < 500 && job.waiting !== null; i++) await sleep(10);
+      if (job.lastSeq < bundle.trace.last_seq) await this.fillFrom(job, job.lastSeq + 1).catch(() => {});
+      for (const ev of bundle.trace.events) if (ev.seq > job.lastSeq) this.append(job, recordOf(ev));
     }
     persistence.importJob(bundle);
     // Served from history from now on (a fold cached from the mirror would be stale).

@@ -46,6 +46,13 @@ export interface ClusterWorkerOptions {
 export const DEFAULT_STOP_GRACE_MS = 10_000;
 /** A heartbeat key outlives this many missed beats (10 s at the default period). */
 export const HEARTBEAT_EXPIRY_BEATS = 10;
+/**
+ * Events buffered or on their way to Redis above which the worker's jobs wait between activations
+ * (as a job waits for its sockets in one process), and below which they go on: a job that emits
+ * faster than Redis takes its events costs bounded memory, never an unbounded backlog.
+ */
+const WRITES_BEHIND_AT = 2000;
+const WRITES_CAUGHT_UP_AT = 500;
 const TERMINAL = new Set(["job_completed", "job_failed", "job_cancelled"]);
 const STATUS_EVENTS = new Set(["job_started", "job_paused", "job_resumed", "job_completed", "job_failed", "job_cancelled"]);
 
@@ -55,6 +62,11 @@ export class ClusterWorker {
   private readonly redis: Redis;
   private readonly sub: Redis;
   private readonly bullConnection: Redis;
+  /** Heartbeats on their own connection: a backlog of events never delays them. */
+  private readonly beatConnection: Redis;
+  /** Events buffered or sent and not yet acknowledged by Redis. */
+  private outstanding = 0;
+  private writeWaiters: (() => void)[] = [];
   private bull: BullWorker | null = null;
   private readonly breakpoints: BreakpointSync;
   private readonly flows: FlowSync;
@@ -75,6 +87,7 @@ export class ClusterWorker {
     this.redis = connect(options.redisUrl, `routilux-worker-${this.workerId}`);
     this.sub = connect(options.redisUrl, `routilux-worker-sub-${this.workerId}`);
     this.bullConnection = connect(options.redisUrl, `routilux-worker-bull-${this.workerId}`);
+    this.beatConnection = connect(options.redisUrl, `routilux-worker-beat-${this.workerId}`);
     this.breakpoints = new BreakpointSync(options.runtime.monitoring.breakpointManager, this.redis, this.sub, this.keys);
     this.flows = new FlowSync(options.runtime, this.redis, this.sub, this.keys);
   }
@@ -93,12 +106,22 @@ export class ClusterWorker {
       hasSubscribers: () => true,
       publish: (rec) => {
         this.buffer.push(rec);
+        this.outstanding++;
         if (STATUS_EVENTS.has(rec.event_type)) this.dirtyJobs.add(rec.job_id);
         if (TERMINAL.has(rec.event_type)) this.ending.add(rec.job_id);
         this.schedule();
         if (events.subscriberTotal !== 0 && events.hasSubscribers(rec.job_id, rec.flow_id)) events.publish(rec);
       },
     };
+    // A job waits between activations while its sockets here, or its writes to Redis, are behind.
+    const writesBehind = (): boolean => this.outstanding > WRITES_BEHIND_AT;
+    monitoring.hooks.setFanout({
+      get behindTotal() {
+        return events.behindTotal + (writesBehind() ? 1 : 0);
+      },
+      whenCaughtUp: (jobId, flowId) => (writesBehind() ? this.whenWritesCaughtUp() : events.whenCaughtUp(jobId, flowId)),
+    });
+    this.offs.push(() => monitoring.hooks.setFanout(events));
     this.offs.push(
       monitoring.debugSessionManager.onSessionChange((session) => {
         this.dirtySessions.add(session.jobId);
@@ -143,12 +166,12 @@ export class ClusterWorker {
   private async beat(): Promise<void> {
     const period = this.options.heartbeatMs ?? 1000;
     try {
-      await this.redis.set(this.keys.worker(this.workerId), JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString() }), "PX", period * HEARTBEAT_EXPIRY_BEATS);
+      await this.beatConnection.set(this.keys.worker(this.workerId), JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString() }), "PX", period * HEARTBEAT_EXPIRY_BEATS);
       // A job the servers declared lost (this process was cut off, or stalled, past the expiry) has
       // been failed and handed to history: running it on would only repeat its side effects.
       const running = this.runtime.monitoring.jobStore.list().jobs.filter((j) => !j.isFinished);
       if (running.length === 0) return;
-      const p = this.redis.pipeline();
+      const p = this.beatConnection.pipeline();
       for (const job of running) p.exists(this.keys.lost(job.jobId));
       const lost = (await p.exec()) ?? [];
       running.forEach((job, i) => {
@@ -273,10 +296,12 @@ export class ClusterWorker {
     for (const id of ended) this.ending.delete(id);
     // An empty pipeline is not sent (its exec would wait for nothing).
     if (p.length === 0 && ended.length === 0) return;
-    const sent = (p.length === 0 ? Promise.resolve() : p.exec()).then(
-      () => undefined,
-      (err: Error) => console.warn(`[cluster] events not sent: ${err.message}`),
-    );
+    const sent = (p.length === 0 ? Promise.resolve() : p.exec())
+      .then(
+        () => undefined,
+        (err: Error) => console.warn(`[cluster] events not sent: ${err.message}`),
+      )
+      .finally(() => this.acknowledged(events.length));
     // After its last events: the whole job for history, once they are in Redis.
     const after = ended.length > 0 ? sent.then(() => this.publishFinished(ended)) : sent;
     this.written = Promise.all([this.written, after]).then(() => undefined);
@@ -335,6 +360,19 @@ export class ClusterWorker {
     await this.redis.publish(req.reply_to, JSON.stringify(answer));
   }
 
+  /** `n` events are in Redis (or failed for good): jobs held on the backlog may go on. */
+  private acknowledged(n: number): void {
+    this.outstanding -= n;
+    if (this.outstanding > WRITES_CAUGHT_UP_AT || this.writeWaiters.length === 0) return;
+    const waiters = this.writeWaiters;
+    this.writeWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private whenWritesCaughtUp(): Promise<void> {
+    return new Promise((resolve) => this.writeWaiters.push(resolve));
+  }
+
   /** Resolves once every event and message produced so far is in Redis. */
   async drained(): Promise<void> {
     if (this.flushScheduled) this.flush();
@@ -364,8 +402,8 @@ export class ClusterWorker {
     for (const off of this.offs) off();
     this.breakpoints.stop();
     this.flows.stop();
-    await this.redis.del(this.keys.worker(this.workerId)).catch(() => {});
-    for (const c of [this.sub, this.bullConnection, this.redis]) c.disconnect();
+    await this.beatConnection.del(this.keys.worker(this.workerId)).catch(() => {});
+    for (const c of [this.sub, this.bullConnection, this.beatConnection, this.redis]) c.disconnect();
     return cancelled;
   }
 }
