@@ -40,6 +40,8 @@ export interface ClusterClientOptions {
 }
 
 const FINAL = new Set<JobStatus>(["completed", "failed", "cancelled"]);
+/** How long (× 20 ms) a finished job's import waits for this server to have read its last events from the feed. */
+const CATCH_UP_POLLS = 3000;
 /** Finished jobs a server without history keeps in its mirror. */
 const KEEP_FINISHED = 1000;
 /** Jobs listed from Redis when a server starts. */
@@ -555,11 +557,13 @@ export class ClusterClient implements RemoteJobs {
     // and this server's live subscribers get them first, in order.
     const job = this.jobs.get(jobId);
     if (job) {
-      // This server may be far behind the feed (a long job, busy sockets): what it has not
-      // delivered yet comes from the job's own stream, then from the bundle; the feed's copies
-      // are skipped once the job is in history.
-      for (let i = 0; i < 500 && job.waiting !== null; i++) await sleep(10);
-      if (job.lastSeq < bundle.trace.last_seq) await this.fillFrom(job, job.lastSeq + 1).catch(() => {});
+      // This server may be behind the feed (a long job, many sockets): the job's events were
+      // written to the feed before the job was handed over, so its subscribers get them all, in
+      // order, from the feed first (waited for, bounded); what is still missing then comes from the
+      // job's own stream and the bundle (the feed's copies are skipped once the job is in history).
+      const last = bundle.trace.last_seq;
+      for (let i = 0; i < CATCH_UP_POLLS && !this.stopped && (job.lastSeq < last || job.waiting !== null); i++) await sleep(20);
+      if (job.lastSeq < last) await this.fillFrom(job, job.lastSeq + 1).catch(() => {});
       for (const ev of bundle.trace.events) if (ev.seq > job.lastSeq) this.append(job, recordOf(ev));
     }
     persistence.importJob(bundle);
