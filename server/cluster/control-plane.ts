@@ -24,7 +24,7 @@ import type { StartJobRequest } from "../../lib/wire/requests";
 import type { JobRunning } from "../../lib/wire/sockets";
 import { BreakpointSync } from "./breakpoint-sync";
 import { FlowSync } from "./flow-sync";
-import { FEED_EVENT, FEED_JOB, FEED_SESSION, type QueuedJob, type WorkerAnswer, WorkerAnswerSchema, type WorkerRequestBody } from "./protocol";
+import { FEED_EVENT, FEED_EVENTS, FEED_JOB, FEED_SESSION, type QueuedJob, type WorkerAnswer, WorkerAnswerSchema, type WorkerRequestBody } from "./protocol";
 import { type ClusterKeys, clusterKeys, connect, FEED_MAXLEN, fieldsOf, JOB_STREAM_TTL_S } from "./redis";
 
 export interface ClusterClientOptions {
@@ -57,7 +57,7 @@ interface RemoteJob {
   events: TraceRecord[];
   lastSeq: number;
   /** Live events that arrived while a gap was being filled from the job's own stream. */
-  waiting: [number, string][] | null;
+  waiting: TraceEvent[] | null;
   announced: boolean;
 }
 
@@ -399,28 +399,30 @@ export class ClusterClient implements RemoteJobs {
     if (em.subscriberTotal !== 0 && em.hasSubscribers(rec.job_id, rec.flow_id)) em.publish(rec);
   }
 
-  private onEvent(jobId: string, seq: number, json: string): void {
+  private onEvent(ev: TraceEvent): void {
+    const jobId = ev.job_id;
+    const seq = ev.seq;
     const job = this.entry(jobId);
     if (job.waiting !== null) {
-      job.waiting.push([seq, json]);
+      job.waiting.push(ev);
       return;
     }
     if (seq <= job.lastSeq) return; // a duplicate (a resend after a reconnect)
     if (seq === job.lastSeq + 1) {
-      this.append(job, recordOf(JSON.parse(json) as TraceEvent));
+      this.append(job, recordOf(ev));
       return;
     }
     // A gap: this server started mid-job, or fell behind the feed. The job's own stream has them.
-    job.waiting = [[seq, json]];
+    job.waiting = [ev];
     void this.fillFrom(job, job.lastSeq + 1)
       .catch((err: Error) => console.warn(`[cluster] job ${jobId}: events ${job.lastSeq + 1}..${seq - 1} not read: ${err.message}`))
       .finally(() => {
         const waiting = job.waiting ?? [];
         job.waiting = null;
-        for (const [s, j] of waiting) {
-          if (s <= job.lastSeq) continue;
+        for (const e of waiting) {
+          if (e.seq <= job.lastSeq) continue;
           // What the stream no longer had is reported as lost by the subscribers' replay, not waited for.
-          this.append(job, recordOf(JSON.parse(j) as TraceEvent));
+          this.append(job, recordOf(e));
         }
       });
   }
@@ -453,12 +455,18 @@ export class ClusterClient implements RemoteJobs {
         for (const [id, fields] of entries) {
           this.feedId = id;
           const f = fieldsOf(fields);
-          // This server's sockets are behind on the job: the feed waits in Redis (bounded, as a
-          // job waits for its fan-out in one process), so a burst does not overflow their queues.
-          if (em.behindTotal !== 0 && f.j !== undefined) {
-            const flowId = this.jobs.get(f.j)?.summary?.flow_id;
-            const wait = flowId === undefined ? undefined : em.whenCaughtUp(f.j, flowId);
-            if (wait !== undefined) await wait;
+          if (f.t === FEED_EVENTS && f.d !== undefined) {
+            for (const ev of JSON.parse(f.d) as TraceEvent[]) {
+              // This server's sockets are behind on the job: the feed waits in Redis (bounded, as
+              // a job waits for its fan-out in one process), so a burst does not overflow their queues.
+              if (em.behindTotal !== 0) {
+                const wait = em.whenCaughtUp(ev.job_id, ev.flow_id);
+                if (wait !== undefined) await wait;
+              }
+              if (this.runtime.persistence?.archive.has(ev.job_id)) continue;
+              this.onEvent(ev);
+            }
+            continue;
           }
           try {
             this.onFeed(f);
@@ -476,7 +484,7 @@ export class ClusterClient implements RemoteJobs {
     if (jobId === undefined || d === undefined) return;
     // A job this server has in its history already: nothing more can change it.
     if (this.runtime.persistence?.archive.has(jobId)) return;
-    if (f.t === FEED_EVENT) this.onEvent(jobId, Number(f.s), d);
+    if (f.t === FEED_EVENT) this.onEvent(JSON.parse(d) as TraceEvent);
     else if (f.t === FEED_JOB) this.applyJob(this.entry(jobId), d, f.w ?? null, true);
     else if (f.t === FEED_SESSION) {
       const session = JSON.parse(d) as SessionSnapshot;

@@ -40,5 +40,7 @@ export type WorkerAnswer = z.infer<typeof WorkerAnswerSchema>;
 
 /** Feed entry types: a trace event, a job's new list entry, a debug session change. */
 export const FEED_EVENT = "e";
+/** Feed entry type: the trace events one turn of a worker produced (a JSON array, in seq order per job). */
+export const FEED_EVENTS = "b";
 export const FEED_JOB = "j";
 export const FEED_SESSION = "s";

@@ -24,7 +24,7 @@ import { dispatch } from "../api/dispatch";
 import { runCommand } from "../transport/commands";
 import { BreakpointSync } from "./breakpoint-sync";
 import { FlowSync } from "./flow-sync";
-import { FEED_EVENT, FEED_JOB, FEED_SESSION, type QueuedJob, QueuedJobSchema, type WorkerAnswer, WorkerRequestSchema } from "./protocol";
+import { FEED_EVENT, FEED_EVENTS, FEED_JOB, FEED_SESSION, type QueuedJob, QueuedJobSchema, type WorkerAnswer, WorkerRequestSchema } from "./protocol";
 import { type ClusterKeys, clusterKeys, connect, DONE_MAXLEN, FEED_MAXLEN, JOB_STREAM_MAXLEN, JOB_STREAM_TTL_S } from "./redis";
 
 export interface ClusterWorkerOptions {
@@ -266,12 +266,15 @@ export class ClusterWorker {
     this.buffer = [];
     const p = this.redis.pipeline();
     const k = this.keys;
+    const jsons: string[] = [];
     for (const rec of events) {
       const json = JSON.stringify(rec.toJSON());
+      jsons.push(json);
       // The seq is the entry id: a resend after a reconnect is refused as a duplicate, never doubled.
       p.xadd(k.jobEvents(rec.job_id), "MAXLEN", "~", JOB_STREAM_MAXLEN, `${rec.seq}-0`, "d", json);
-      p.xadd(k.feed, "MAXLEN", "~", FEED_MAXLEN, "*", "t", FEED_EVENT, "j", rec.job_id, "s", String(rec.seq), "d", json);
     }
+    // The feed gets this turn's events in one entry (servers skip seqs they already have).
+    if (jsons.length > 0) p.xadd(k.feed, "MAXLEN", "~", FEED_MAXLEN, "*", "t", FEED_EVENTS, "d", `[${jsons.join(",")}]`);
     for (const jobId of this.dirtyJobs) {
       let summary: JobSummary;
       try {
