@@ -54,12 +54,11 @@ export default defineConfig({
     { name: "embedded", use: { baseURL: `http://localhost:${port}` } },
     {
       // The debugger against remote workers: the same specs, unchanged. Left out: the test that
-      // restarts a server of its own (one process, whose jobs die with it), and the one that runs
-      // a flow it creates through the API (a worker runs only the flows it was started with).
+      // restarts a server of its own (one process, whose jobs die with it).
       name: "cluster",
       use: { baseURL: `http://localhost:${clusterPort}` },
       testMatch: ["debugger.spec.ts", "stepping.spec.ts", "live-updates.spec.ts"],
-      grepInvert: /a server restart mid-view|a failed job shows why/,
+      grepInvert: /a server restart mid-view/,
     },
   ],
 });
