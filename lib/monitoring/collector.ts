@@ -813,21 +813,35 @@ export class MonitorCollector implements ReplaySource {
 
   private routineMetricsOf(rec: JobRecord, routineId: string): RoutineMetrics | null {
     const s = rec.routines.get(routineId);
-    if (!s) {
-      if (!rec.job.flow.getRoutine(routineId)) return null;
-      return { routine_id: routineId, execution_count: 0, error_count: 0, duration_ms: 0, avg_duration_ms: null, min_duration_ms: null, max_duration_ms: null, last_execution: null };
-    }
-    return {
-      routine_id: routineId,
-      execution_count: s.count,
-      error_count: s.errors,
-      duration_ms: round(s.total),
-      avg_duration_ms: s.timed ? round(s.total / s.timed) : null,
-      min_duration_ms: s.timed ? round(s.min) : null,
-      max_duration_ms: s.timed ? round(s.max) : null,
-      last_execution: s.last ? new Date(s.last).toISOString() : null,
-    };
+    if (!s && !rec.job.flow.getRoutine(routineId)) return null;
+    return routineMetrics(routineId, s, s?.last ? new Date(s.last).toISOString() : null);
   }
+}
+
+/** A routine's activations, errors and handler times, as counted (by the collector, or folded from a trace). */
+export interface RoutineTally {
+  count: number;
+  errors: number;
+  /** Activations whose duration is known. */
+  timed: number;
+  total: number;
+  min: number;
+  max: number;
+}
+
+/** A routine's metrics from its tally (none: it never ran). */
+export function routineMetrics(routineId: string, s: RoutineTally | undefined, lastExecution: string | null): RoutineMetrics {
+  if (s === undefined) return { routine_id: routineId, execution_count: 0, error_count: 0, duration_ms: 0, avg_duration_ms: null, min_duration_ms: null, max_duration_ms: null, last_execution: null };
+  return {
+    routine_id: routineId,
+    execution_count: s.count,
+    error_count: s.errors,
+    duration_ms: round(s.total),
+    avg_duration_ms: s.timed ? round(s.total / s.timed) : null,
+    min_duration_ms: s.timed ? round(s.min) : null,
+    max_duration_ms: s.timed ? round(s.max) : null,
+    last_execution: lastExecution,
+  };
 }
 
 function round(ms: number): number {

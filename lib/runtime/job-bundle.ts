@@ -8,6 +8,7 @@
  */
 import type { JobError } from "../engine";
 import { connectionCountsOf, type FlowStructure, foldEvents, initialFold, MAX_ERRORS_PER_JOB, MonitoringError, routineStatesOf, type TraceEvent } from "../monitoring";
+import { type RoutineTally, routineMetrics as metricsOfTally } from "../monitoring/collector";
 import { bundleOfRecord, type JobSummary } from "../persistence";
 import { JOB_BUNDLE_VERSION, type JobBundle, jobBundleProblems } from "../wire/job-bundle";
 import { durationBetween, type ErrorRecord, type FlowDetail, type JobMetrics, type JobSnapshot, type LogEntry, type PayloadStats, type RoutineMetrics, TERMINAL_EVENT_TYPES } from "../wire/model";
@@ -62,17 +63,9 @@ export interface TraceBundleInput {
 }
 
 /** Per routine, what its finished activations' events tell (the collector's RoutineStats). */
-interface Stats {
-  count: number;
-  errors: number;
-  timed: number;
-  total: number;
-  min: number;
-  max: number;
+interface Stats extends RoutineTally {
   last: string | null;
 }
-
-const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /**
  * A finished job rebuilt from its committed trace events alone, for a job whose worker died
@@ -232,17 +225,7 @@ export function bundleFromEvents(input: TraceBundleInput): JobBundle {
   const routineMetrics: Record<string, RoutineMetrics> = {};
   const metricsOf = (id: string): RoutineMetrics => {
     const s = stats.get(id);
-    if (s === undefined) return { routine_id: id, execution_count: 0, error_count: 0, duration_ms: 0, avg_duration_ms: null, min_duration_ms: null, max_duration_ms: null, last_execution: null };
-    return {
-      routine_id: id,
-      execution_count: s.count,
-      error_count: s.errors,
-      duration_ms: round(s.total),
-      avg_duration_ms: s.timed ? round(s.total / s.timed) : null,
-      min_duration_ms: s.timed ? round(s.min) : null,
-      max_duration_ms: s.timed ? round(s.max) : null,
-      last_execution: s.last,
-    };
+    return metricsOfTally(id, s, s?.last ?? null);
   };
   for (const id of detail === null ? Object.keys(routineStates) : Object.keys(detail.routines)) routineMetrics[id] = metricsOf(id);
   for (const id of stats.keys()) routineMetrics[id] ??= metricsOf(id);

@@ -17,7 +17,7 @@ import { bundleFromEvents, parseJobBundle } from "../../lib/runtime/job-bundle";
 import type { RelayedAnswer, RelayedRequest, RemoteJobs, StartedJob } from "../../lib/runtime/remote";
 import type { Runtime } from "../../lib/runtime/runtime";
 import { RoutiluxError } from "../../lib/wire";
-import type { ErrorKind } from "../../lib/wire/errors";
+import { type ErrorKind, STATUS_OF_KIND } from "../../lib/wire/errors";
 import type { ForkedFrom } from "../../lib/wire/lineage";
 import type { JobStatus, JobSummary } from "../../lib/wire/model";
 import type { StartJobRequest } from "../../lib/wire/requests";
@@ -188,13 +188,13 @@ export class ClusterClient implements RemoteJobs {
   }
 
   running(flowId: string): JobRunning[] {
-    const out: JobRunning[] = [];
+    const out: { created: string; info: JobRunning }[] = [];
     for (const job of this.jobs.values()) {
       const s = job.summary;
       if (s === null || s.flow_id !== flowId || FINAL.has(s.status) || !this.holds(job.id)) continue;
-      out.push({ job_id: job.id, flow_id: flowId, status: s.status, first_seq: job.events[0]?.seq ?? Math.max(1, job.lastSeq + 1), last_seq: job.lastSeq });
+      out.push({ created: s.created_at, info: { job_id: job.id, flow_id: flowId, status: s.status, first_seq: job.events[0]?.seq ?? Math.max(1, job.lastSeq + 1), last_seq: job.lastSeq } });
     }
-    return out.sort((a, b) => ((this.jobs.get(a.job_id)?.summary?.created_at ?? "") < (this.jobs.get(b.job_id)?.summary?.created_at ?? "") ? -1 : 1));
+    return out.sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0)).map((r) => r.info);
   }
 
   session(jobId: string): SessionSnapshot | null {
@@ -261,7 +261,7 @@ export class ClusterClient implements RemoteJobs {
     if (answer.kind !== "command") throw new RoutiluxError("BAD_ANSWER", "The worker answered a command with an HTTP answer", { kind: "internal" });
     if (answer.ok) return { result: answer.data };
     const e = answer.error;
-    throw new RoutiluxError(e.code, e.message, { kind: (e.kind in KINDS ? e.kind : "internal") as ErrorKind, ...(e.details !== undefined ? { details: e.details } : {}) });
+    throw new RoutiluxError(e.code, e.message, { kind: (Object.hasOwn(STATUS_OF_KIND, e.kind) ? e.kind : "internal") as ErrorKind, ...(e.details !== undefined ? { details: e.details } : {}) });
   }
 
   /** Why the cluster cannot take work now (Redis unreachable), or null; health reports it. */
@@ -636,18 +636,7 @@ export class ClusterClient implements RemoteJobs {
       routine_id: null,
       code: "WORKER_LOST",
     };
-    const failed: TraceEvent = {
-      event_id: `evt_${lastSeq + 1}`,
-      seq: lastSeq + 1,
-      job_id: job.id,
-      flow_id: summary.flow_id,
-      routine_id: null,
-      event_type: "job_failed",
-      timestamp: now.toISOString(),
-      data: { status: "failed", error, cancel_reason: null, duration_ms: duration },
-      duration,
-      status: "failed",
-    };
+    const failed = new TraceRecord(lastSeq + 1, job.id, summary.flow_id, null, "job_failed", now.getTime(), { status: "failed", error, cancel_reason: null, duration_ms: duration }, duration, "failed").toJSON();
     const finalSummary: JobSummary = { ...summary, status: "failed", error, finished_at: now.toISOString(), duration_ms: duration };
     const eventJson = JSON.stringify(failed);
     const summaryJson = JSON.stringify(finalSummary);
@@ -711,7 +700,6 @@ export class ClusterClient implements RemoteJobs {
   }
 }
 
-const KINDS: Record<string, true> = { bad_request: true, unauthorized: true, forbidden: true, not_found: true, method_not_allowed: true, conflict: true, too_large: true, unavailable: true, internal: true };
 
 /** Connects a server's runtime to the cluster at `redisUrl`; resolves when it is current. */
 export async function joinCluster(runtime: Runtime, options: ClusterClientOptions): Promise<ClusterClient> {

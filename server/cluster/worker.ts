@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { Worker as BullWorker, type Job as BullJob } from "bullmq";
 import type { Redis } from "ioredis";
-import type { TraceEvent, TraceRecord } from "../../lib/monitoring";
+import { type TraceEvent, TraceRecord } from "../../lib/monitoring";
 import { bundleFromEvents, exportJobBundle } from "../../lib/runtime/job-bundle";
 import type { Runtime } from "../../lib/runtime/runtime";
 import { isRoutiluxError } from "../../lib/wire";
@@ -221,18 +221,9 @@ export class ClusterWorker {
     };
     const json = JSON.stringify(summary);
     // A job with a page like any other: its start and its failure, in its trace and in history.
-    const event = (seq: number, type: "job_started" | "job_failed", data: Record<string, unknown>, status: string): TraceEvent => ({
-      event_id: `evt_${seq}`,
-      seq,
-      job_id: jobId,
-      flow_id: flowId,
-      routine_id: type === "job_started" ? entry : null,
-      event_type: type,
-      timestamp: now,
-      data,
-      duration: type === "job_failed" ? 0 : null,
-      status,
-    });
+    const at = Date.parse(now);
+    const event = (seq: number, type: "job_started" | "job_failed", data: Record<string, unknown>, status: string): TraceEvent =>
+      new TraceRecord(seq, jobId, flowId, type === "job_started" ? entry : null, type, at, data, type === "job_failed" ? 0 : null, status).toJSON();
     const events = [
       event(1, "job_started", { entry_routine_id: entry, entry_slot: request.entry_slot ?? "trigger", params: request.entry_params ?? {}, shared_data: {} }, "running"),
       event(2, "job_failed", { status: "failed", error: summary.error, cancel_reason: null, duration_ms: 0 }, "failed"),

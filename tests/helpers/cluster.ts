@@ -2,8 +2,9 @@
  * A real cluster for tests: redis-server, API servers (`server/main.ts` with ROUTILUX_REDIS_URL)
  * and worker processes (`server/cluster/worker-main.ts`), each on loopback, each ended by pid.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { startNode, stopChild } from "./process";
 import { startRedis, type TestRedis } from "./redis";
 import { startServer, type TestServer } from "./server";
 
@@ -34,44 +35,19 @@ const CLUSTER_ENV = { ROUTILUX_HEARTBEAT_MS: "500", ROUTILUX_WORKER_LOST_MS: "50
 
 /** `entry`: another script that runs a worker (a bench's own flows); default the demo flows' worker. */
 export async function startWorkerProcess(redisUrl: string, env: Record<string, string> = {}, entry = "server/cluster/worker-main.ts"): Promise<TestWorker> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
-    cwd: process.cwd(),
-    env: { ...process.env, NODE_ENV: "production", ROUTILUX_REDIS_URL: redisUrl, ROUTILUX_CHECK_WIRE: "1", ...CLUSTER_ENV, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d) => {
-    out += String(d);
-  });
-  child.stderr?.on("data", (d) => {
-    out += String(d);
-  });
-  const started = Date.now();
-  let id: string | null = null;
-  while (id === null) {
-    id = /Routilux worker (\S+) ready/.exec(out)?.[1] ?? null;
-    if (id !== null) break;
-    if (child.exitCode !== null) throw new Error(`worker exited (${child.exitCode}):\n${out}`);
-    if (Date.now() - started > 60_000) {
-      child.kill("SIGKILL");
-      throw new Error(`worker did not start in time:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const { child, output, ready } = await startNode(
+    [entry],
+    { ...process.env, NODE_ENV: "production", ROUTILUX_REDIS_URL: redisUrl, ROUTILUX_CHECK_WIRE: "1", ...CLUSTER_ENV, ...env },
+    /Routilux worker (\S+) ready/,
+    "worker",
+  );
   const ended = (): boolean => child.exitCode !== null || child.signalCode !== null;
   return {
     process: child,
     pid: child.pid ?? -1,
-    id,
-    output: () => out,
-    stop: async () => {
-      if (ended()) return;
-      const exited = once(child, "exit");
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    id: ready[1] as string,
+    output,
+    stop: () => stopChild(child, 5000),
     kill: async () => {
       if (ended()) return;
       const exited = once(child, "exit");

@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer as createNetServer } from "node:net";
+import { startNode, stopChild } from "./process";
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -33,37 +34,19 @@ export async function startServer(env: Record<string, string> = {}, options: { i
   // the heap instead of guessing from RSS, which lags whatever the collector has not yet run.
   const nodeArgs = options.inspect ? ["--inspect=127.0.0.1:0"] : [];
   // `entry`: another script that runs the server (a bench's own flows); default the repo's own.
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", options.entry ?? "server/main.ts"], {
-    cwd: process.cwd(),
+  const { child, output } = await startNode(
+    [...nodeArgs, options.entry ?? "server/main.ts"],
     // Each server gets its own in-memory database unless the test names a file (never ./data).
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ROUTILUX_DB: ":memory:", ROUTILUX_CHECK_WIRE: "1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d) => { out += String(d); });
-  child.stderr?.on("data", (d) => { out += String(d); });
-  const started = Date.now();
-  while (!out.includes("Routilux listening on")) {
-    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${out}`);
-    if (Date.now() - started > 60_000) {
-      child.kill("SIGKILL");
-      throw new Error(`server did not start in time:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    { ...process.env, PORT: String(port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", ROUTILUX_DB: ":memory:", ROUTILUX_CHECK_WIRE: "1", ...env },
+    /Routilux listening on/,
+    "server",
+  );
   return {
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
     port,
     process: child,
-    output: () => out,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      const exited = once(child, "exit");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
+    output,
+    stop: () => stopChild(child, 3000),
   };
 }
